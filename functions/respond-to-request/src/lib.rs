@@ -1,0 +1,36 @@
+//! `POST /stores/{storeId}/supervisor-requests/{requestId}/response`: a supervisor approves or
+//! denies a pending request, moving it to history as `RESPONSE_RECEIVED` in one transaction.
+//! Of concurrent answers exactly one wins; the others get 409 `request_not_pending`.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::error::ApiError;
+use shared::http::{json_body, path_param, request_json, respond};
+use shared::ids::RequestId;
+use shared::principal::{Action, authorize_store};
+use shared::store::Change;
+use shared::supervisor_request::ResponseBody;
+use time::OffsetDateTime;
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(answer(app, &event).await)
+}
+
+async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::RespondToRequest)?;
+    let id = path_param(event, "requestId", RequestId::parse)?;
+    let (decision, note) = json_body::<ResponseBody>(event)?.validate()?;
+    let now = OffsetDateTime::now_utc();
+    let answered = app
+        .requests
+        .modify(&store, &id, |current| {
+            current
+                .respond(decision, note.clone(), principal.subject.clone(), now)
+                .map(Change::Replace)
+        })
+        .await?
+        .ok_or_else(|| ApiError::Internal("response returned no request".into()))?;
+    tracing::info!(store = %store, request_id = %id, decision = decision.as_str(), "request answered");
+    request_json(StatusCode::OK, &answered)
+}

@@ -1,0 +1,60 @@
+//! Scheduled (EventBridge): moves every pending request whose deadline has passed to
+//! `TIMEOUT`, across all stores, from the sparse `byDeadline` index: no Scan.
+//!
+//! "Now" is the event's `time`, so a run is reproducible from its event. A request answered
+//! between the index read and the write is left alone: the write is conditioned on the
+//! version that was read.
+
+use serde::{Deserialize, Serialize};
+use shared::App;
+use shared::keys::SWEEP_SHARDS;
+use shared::store::StoreError;
+use time::OffsetDateTime;
+
+/// The part of an EventBridge scheduled event the sweeper reads.
+#[derive(Debug, Deserialize)]
+pub struct ScheduledEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+}
+
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    /// Requests moved to `TIMEOUT` by this run.
+    pub timed_out: u32,
+    /// Expired requests that changed under the sweeper (answered or edited) and were skipped.
+    pub skipped: u32,
+}
+
+pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    for shard in 0..SWEEP_SHARDS {
+        let mut start = None;
+        loop {
+            let (expired, next) = app.requests.expired(shard, event.time, start).await?;
+            for request in expired {
+                let Some(timed_out) = request.time_out(event.time) else {
+                    continue;
+                };
+                match app.requests.replace(&request, &timed_out).await {
+                    Ok(()) => report.timed_out += 1,
+                    Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
+                        report.skipped += 1
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+    }
+    tracing::info!(
+        timed_out = report.timed_out,
+        skipped = report.skipped,
+        "sweep finished"
+    );
+    Ok(report)
+}

@@ -1,0 +1,55 @@
+//! `PATCH /stores/{storeId}/supervisor-requests/{requestId}`: edits the priority or details
+//! of a pending request. Optimistic concurrency: `If-Match: "<version>"` or `version` in the
+//! body is required; a stale one gets 412 and changes nothing. A new priority moves the queue
+//! entry, atomically. Associates may edit only the requests they raised.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::error::ApiError;
+use shared::http::{if_match_version, json_body, path_param, request_json, respond};
+use shared::ids::RequestId;
+use shared::principal::{Action, Role, authorize_store};
+use shared::store::Change;
+use shared::supervisor_request::RequestEditBody;
+use time::OffsetDateTime;
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(update(app, &event).await)
+}
+
+async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::EditRequest)?;
+    let id = path_param(event, "requestId", RequestId::parse)?;
+    let (edit, body_version) = json_body::<RequestEditBody>(event)?.validate()?;
+    let expected = match (if_match_version(event.headers())?, body_version) {
+        (Some(header), Some(body)) if header != body => {
+            return Err(ApiError::bad_request(
+                "conflicting_versions",
+                "If-Match and version disagree",
+            ));
+        }
+        (Some(version), _) | (None, Some(version)) => version,
+        (None, None) => return Err(ApiError::PreconditionRequired),
+    };
+    let now = OffsetDateTime::now_utc();
+    let updated = app
+        .requests
+        .modify(&store, &id, |current| {
+            if principal.role == Role::Associate && current.requested_by != principal.subject {
+                return Err(ApiError::Forbidden(
+                    "associates may edit only the requests they raised",
+                ));
+            }
+            if current.version != expected {
+                return Err(ApiError::PreconditionFailed {
+                    current: current.version,
+                });
+            }
+            current.edit(&edit, now).map(Change::Replace)
+        })
+        .await?
+        .ok_or_else(|| ApiError::Internal("edit returned no request".into()))?;
+    tracing::info!(store = %store, request_id = %id, version = updated.version, "request edited");
+    request_json(StatusCode::OK, &updated)
+}

@@ -1,0 +1,70 @@
+//! What every function builds once at init and borrows on every invocation.
+
+use std::env;
+use std::time::Duration as StdDuration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use time::Duration;
+
+use crate::cursor::CursorKey;
+use crate::store::RequestStore;
+
+pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
+
+#[derive(Debug)]
+pub struct App {
+    pub requests: RequestStore,
+    pub cursor_key: CursorKey,
+    /// How long a request waits for an answer when its creator does not say.
+    pub default_request_timeout: Duration,
+}
+
+/// The SDK's bounded retries and timeouts: a throttled or unreachable store costs a client
+/// at most a few seconds before the 503.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(StdDuration::from_secs(1))
+                .operation_attempt_timeout(StdDuration::from_secs(2))
+                .operation_timeout(StdDuration::from_secs(5))
+                .build(),
+        )
+}
+
+impl App {
+    /// Reads the environment:
+    /// - `REQUESTS_TABLE` (default `supervisor-requests`)
+    /// - `CURSOR_SECRET`: base64 of at least 32 random bytes; required
+    /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
+    /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
+    pub async fn from_env() -> Result<Self, String> {
+        let sdk = sdk_config_loader().load().await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
+        let secret = env::var("CURSOR_SECRET")
+            .map_err(|_| "CURSOR_SECRET is not set".to_owned())
+            .and_then(|s| {
+                STANDARD
+                    .decode(s.trim())
+                    .map_err(|_| "CURSOR_SECRET is not base64".to_owned())
+            })?;
+        let timeout = match env::var("REQUEST_TIMEOUT_SECONDS") {
+            Ok(raw) => raw
+                .parse::<u32>()
+                .map_err(|_| "REQUEST_TIMEOUT_SECONDS is not a number".to_owned())?,
+            Err(_) => DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        };
+        Ok(Self {
+            requests: RequestStore::new(client, table),
+            cursor_key: CursorKey::from_secret(&secret)?,
+            default_request_timeout: Duration::seconds(i64::from(timeout)),
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! The one error type every handler returns, and its one mapping to an HTTP JSON response.
+//!
+//! Clients get a stable `code` and a message written for them; internal detail only reaches
+//! the log (and never a token or secret: nothing here formats request headers).
+
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A field that failed validation, for 422 bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (syntax, path ids, query parameters, cursor).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no usable credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 403: authenticated, but not allowed here.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: no such resource in this store.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// 409: the resource is not in a state that allows this.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 412: `If-Match` / `version` does not match the current version.
+    #[error("the resource is now at version {current}; fetch it again")]
+    PreconditionFailed { current: u64 },
+    /// 413
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 415
+    #[error("request body must be application/json")]
+    UnsupportedMediaType,
+    /// 422: well-formed JSON that breaks the rules.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    /// 428: an optimistic-concurrency write without a version.
+    #[error("send If-Match with the ETag, or `version` in the body")]
+    PreconditionRequired,
+    /// 503: the store is throttling or unreachable after bounded retries.
+    #[error("the service is busy; retry shortly")]
+    Unavailable,
+    /// 500: a bug or an unexpected store answer. The detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Seconds a client should wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Validation {
+            message: format!("{field}: {message}"),
+            fields: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::PreconditionFailed { .. } => "version_mismatch",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Validation { .. } => "validation_failed",
+            Self::PreconditionRequired => "precondition_required",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The response a client sees. Internal errors are logged here, once, with their detail.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let message = match &self {
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            other => {
+                tracing::info!(
+                    status = status.as_u16(),
+                    code = other.code(),
+                    "request rejected"
+                );
+                other.to_string()
+            }
+        };
+        let fields = match &self {
+            Self::Validation { fields, .. } => Some(fields.as_slice()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message,
+                fields,
+            },
+        };
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json");
+        if matches!(self, Self::Unavailable) {
+            builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string());
+        }
+        builder
+            .body(Body::Text(
+                serde_json::to_string(&body).expect("error bodies serialize"),
+            ))
+            .expect("static headers are valid")
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a [FieldError]>,
+}

@@ -1,0 +1,160 @@
+//! Reading API Gateway requests at the edge and writing JSON responses.
+
+use lambda_http::http::{HeaderMap, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// Largest request body accepted. Requests are small; API Gateway allows far more.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A path parameter, parsed. A missing one means the route and handler disagree: a 400,
+/// never a panic.
+pub fn path_param<T>(
+    request: &Request,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let params = request.path_parameters_ref();
+    match params.and_then(|params| params.first(name)) {
+        Some(raw) => parse(raw),
+        None => Err(ApiError::bad_request(
+            "missing_path_parameter",
+            format!("path parameter {name} is missing"),
+        )),
+    }
+}
+
+/// A query-string parameter, if present. Repeating a parameter is ambiguous and refused.
+pub fn query_param<'r>(request: &'r Request, name: &str) -> Result<Option<&'r str>, ApiError> {
+    let Some(params) = request.query_string_parameters_ref() else {
+        return Ok(None);
+    };
+    match params.all(name) {
+        None => Ok(None),
+        Some(values) if values.len() == 1 => Ok(Some(values[0])),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            format!("query parameter {name} must be given once"),
+        )),
+    }
+}
+
+/// A header's value as text, if present and printable.
+pub fn header_str<'r>(headers: &'r HeaderMap, name: &str) -> Option<&'r str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// The body bytes, after the size and content-type checks every JSON route shares.
+pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "missing_body",
+            "a JSON request body is required",
+        ));
+    }
+    let is_json = header_str(request.headers(), header::CONTENT_TYPE.as_str())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(bytes)
+}
+
+/// Parses a JSON body. Broken JSON is a 400; JSON of the wrong shape (types, unknown fields,
+/// unknown enum values) is a 422 that names the field.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    parse_json(body_bytes(request)?)
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let malformed = || ApiError::bad_request("malformed_json", "request body is not valid JSON");
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.classify() != serde_json::error::Category::Data {
+            return malformed();
+        }
+        let message = data_error_message(&inner);
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::Validation {
+            message: format!("{field}: {message}"),
+            fields: vec![FieldError::new(field, message)],
+        }
+    })?;
+    // Trailing bytes after the value are as malformed as a missing brace.
+    deserializer.end().map_err(|_| malformed())?;
+    Ok(value)
+}
+
+/// serde's message without the " at line 1 column 9" suffix, which means nothing to a client.
+fn data_error_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The handler's result as the response API Gateway returns.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// A supervisor request as JSON, with its `ETag`.
+pub fn request_json(
+    status: StatusCode,
+    request: &crate::supervisor_request::SupervisorRequest,
+) -> Result<Response<Body>, ApiError> {
+    let mut response = json(status, &request.view())?;
+    let etag = request
+        .etag()
+        .parse()
+        .map_err(|_| ApiError::Internal("unprintable ETag".into()))?;
+    response.headers_mut().insert(header::ETAG, etag);
+    Ok(response)
+}
+
+/// Where a supervisor request lives, for `Location`.
+pub fn request_location(store: &crate::ids::StoreId, id: &crate::ids::RequestId) -> String {
+    format!("/stores/{store}/supervisor-requests/{id}")
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`), if one was sent.
+pub fn if_match_version(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(None);
+    }
+    header_str(headers, header::IF_MATCH.as_str())
+        .map(|raw| raw.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|version| version.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_if_match", "If-Match must be an ETag of this API")
+        })
+}

@@ -1,0 +1,28 @@
+//! Wiring shared by every function's `main`: logging, configuration built once, the runtime.
+
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response, service_fn};
+
+use crate::config::App;
+
+/// Initialises logging (JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON`; level from
+/// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`). Request and trace ids come from the runtime's span.
+pub fn init_logging() {
+    lambda_http::tracing::init_default_subscriber();
+}
+
+/// Builds the [`App`] once and serves API Gateway requests with `handler`.
+pub async fn serve_http<H, F>(handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    init_logging();
+    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    lambda_http::run(service_fn(|event| {
+        let response = handler(app, event);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    }))
+    .await
+}

@@ -1,0 +1,23 @@
+//! Store Services: what every function shares.
+//!
+//! - [`keys`]: the DynamoDB key schema and its access patterns, in one place.
+//! - [`supervisor_request`], [`ids`]: domain types that cannot hold invalid values.
+//! - [`store`]: the store over aws-sdk-dynamodb.
+//! - [`error`]: the one error type and its one mapping to HTTP.
+//! - [`principal`]: the caller, as the authorizer established it, and the permission table.
+//! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
+
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod lambda;
+pub mod principal;
+pub mod schema;
+pub mod store;
+pub mod supervisor_request;
+
+pub use config::App;
+pub use error::ApiError;

@@ -1,0 +1,137 @@
+//! Who is calling, as the authorizer established it, and what each role may do.
+//!
+//! The API Gateway Lambda authorizer puts `sub`, `role` and `stores` (comma-separated store
+//! ids) into the request context. Handlers read them only through [`Principal::from_request`],
+//! and check every path `storeId` against them: defence in depth, the path alone is never
+//! trusted.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::http::path_param;
+use crate::ids::StoreId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Associate,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "associate" => Some(Self::Associate),
+            "supervisor" => Some(Self::Supervisor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Associate => "associate",
+            Self::Supervisor => "supervisor",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// Everything a caller can do, named by what it does to the store's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    CreateRequest,
+    ReadRequests,
+    EditRequest,
+    RespondToRequest,
+    DeleteRequest,
+}
+
+impl Action {
+    /// The permission table, in one place.
+    pub fn allowed_for(self, role: Role) -> bool {
+        use Role::*;
+        match self {
+            // Associates raise requests, follow them, and correct them while pending.
+            Self::CreateRequest | Self::ReadRequests | Self::EditRequest => true,
+            Self::RespondToRequest | Self::DeleteRequest => matches!(role, Supervisor | Admin),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+    pub stores: Vec<StoreId>,
+}
+
+/// Context keys the authorizer sets and handlers read.
+pub mod context_keys {
+    pub const SUBJECT: &str = "sub";
+    pub const ROLE: &str = "role";
+    pub const STORES: &str = "stores";
+}
+
+impl Principal {
+    /// Reads the authorizer context. Missing or malformed context is a 403: a route reached
+    /// without the authorizer is a deployment mistake, and must fail closed.
+    pub fn from_request(request: &Request) -> Result<Self, ApiError> {
+        const DENIED: ApiError = ApiError::Forbidden("missing or invalid authorizer context");
+        let fields = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context
+                .authorizer
+                .as_ref()
+                .map(|authorizer| &authorizer.fields),
+            _ => None,
+        }
+        .ok_or(DENIED)?;
+        let text = |key: &str| match fields.get(key) {
+            Some(Value::String(value)) if !value.is_empty() => Some(value.as_str()),
+            _ => None,
+        };
+        let subject = text(context_keys::SUBJECT).ok_or(DENIED)?.to_owned();
+        let role = text(context_keys::ROLE)
+            .and_then(Role::parse)
+            .ok_or(DENIED)?;
+        let stores = text(context_keys::STORES)
+            .ok_or(DENIED)?
+            .split(',')
+            .map(StoreId::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| DENIED)?;
+        Ok(Self {
+            subject,
+            role,
+            stores,
+        })
+    }
+
+    /// Allows `action` on `store`, or says why not.
+    pub fn authorize(&self, store: &StoreId, action: Action) -> Result<(), ApiError> {
+        if !self.stores.contains(store) {
+            return Err(ApiError::Forbidden("not permitted for this store"));
+        }
+        if !action.allowed_for(self.role) {
+            return Err(ApiError::Forbidden(
+                "your role does not permit this operation",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The caller and the path's store, once the caller is allowed `action` on that store.
+pub fn authorize_store(
+    request: &Request,
+    action: Action,
+) -> Result<(Principal, StoreId), ApiError> {
+    let principal = Principal::from_request(request)?;
+    let store = path_param(request, "storeId", StoreId::parse)?;
+    principal.authorize(&store, action)?;
+    Ok((principal, store))
+}

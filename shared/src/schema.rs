@@ -1,0 +1,74 @@
+//! Table definitions, from the same key schema the code uses. Local runs and tests create
+//! tables with this; `template.yaml` declares the same shape for AWS.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::keys;
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+/// Creates the supervisor-requests table unless it exists. Safe to call concurrently.
+pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), String> {
+    let deadline_index = GlobalSecondaryIndex::builder()
+        .index_name(keys::DEADLINE_INDEX)
+        .key_schema(key(keys::SWEEP_SHARD, KeyType::Hash))
+        .key_schema(key(keys::DEADLINE, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(keys::PARTITION_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute(keys::SORT_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute(keys::SWEEP_SHARD, ScalarAttributeType::S))
+        .attribute_definitions(attribute(keys::DEADLINE, ScalarAttributeType::N))
+        .key_schema(key(keys::PARTITION_KEY, KeyType::Hash))
+        .key_schema(key(keys::SORT_KEY, KeyType::Range))
+        .global_secondary_indexes(deadline_index)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(error) if error.code() == Some("ResourceInUseException") => return Ok(()),
+        Err(error) => return Err(format!("create table {table}: {error:?}")),
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(keys::EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("enable TTL on {table}: {e:?}"))?;
+    Ok(())
+}

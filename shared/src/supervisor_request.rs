@@ -1,0 +1,598 @@
+//! Supervisor requests: the domain types and the rules of their life cycle.
+//!
+//! A request is created `PENDING_RESPONSE`, may be edited while pending, and leaves the queue
+//! exactly once: answered (`RESPONSE_RECEIVED`) or timed out (`TIMEOUT`). Every change bumps
+//! `version`, which is what optimistic concurrency and the store's transactions check.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{ApiError, FieldError};
+use crate::ids::{RequestId, StoreId};
+
+/// How urgent a request is. The queue serves `URGENT` first.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Priority {
+    Urgent,
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    /// Every priority, most urgent first: the order of the queue.
+    pub const ALL: [Priority; 4] = [Self::Urgent, Self::High, Self::Normal, Self::Low];
+
+    /// The one-digit rank used in sort keys; lower sorts first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Urgent => 1,
+            Self::High => 2,
+            Self::Normal => 3,
+            Self::Low => 4,
+        }
+    }
+
+    pub fn from_rank(rank: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Urgent => "URGENT",
+            Self::High => "HIGH",
+            Self::Normal => "NORMAL",
+            Self::Low => "LOW",
+        }
+    }
+}
+
+/// The two classes of use: the live queue, and history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatus {
+    Pending,
+    NotPending,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::NotPending => "NOT_PENDING",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "PENDING" => Ok(Self::Pending),
+            "NOT_PENDING" => Ok(Self::NotPending),
+            _ => Err(ApiError::bad_request(
+                "invalid_query_parameter",
+                "status must be PENDING or NOT_PENDING",
+            )),
+        }
+    }
+}
+
+/// Where a request is in its life cycle; refines [`RequestStatus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestStatusCode {
+    PendingResponse,
+    ResponseReceived,
+    Timeout,
+}
+
+impl RequestStatusCode {
+    pub fn status(self) -> RequestStatus {
+        match self {
+            Self::PendingResponse => RequestStatus::Pending,
+            Self::ResponseReceived | Self::Timeout => RequestStatus::NotPending,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingResponse => "PENDING_RESPONSE",
+            Self::ResponseReceived => "RESPONSE_RECEIVED",
+            Self::Timeout => "TIMEOUT",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::PendingResponse, Self::ResponseReceived, Self::Timeout]
+            .into_iter()
+            .find(|code| code.as_str() == raw)
+    }
+}
+
+/// What the associate needs a supervisor for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestType {
+    PriceOverride,
+    Refund,
+    Return,
+    Void,
+    Discount,
+    Other,
+}
+
+impl RequestType {
+    const ALL: [Self; 6] = [
+        Self::PriceOverride,
+        Self::Refund,
+        Self::Return,
+        Self::Void,
+        Self::Discount,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PriceOverride => "PRICE_OVERRIDE",
+            Self::Refund => "REFUND",
+            Self::Return => "RETURN",
+            Self::Void => "VOID",
+            Self::Discount => "DISCOUNT",
+            Self::Other => "OTHER",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+}
+
+/// A supervisor's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Decision {
+    Approved,
+    Denied,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "APPROVED",
+            Self::Denied => "DENIED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Approved, Self::Denied]
+            .into_iter()
+            .find(|d| d.as_str() == raw)
+    }
+}
+
+/// Free text bounded in length, not blank, without control characters other than newlines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Text<const MAX: usize>(String);
+
+impl<const MAX: usize> Text<MAX> {
+    pub fn parse(field: &str, raw: String) -> Result<Self, FieldError> {
+        if raw.trim().is_empty() {
+            return Err(FieldError::new(field, "must not be blank"));
+        }
+        if raw.chars().count() > MAX {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {MAX} characters"),
+            ));
+        }
+        if raw.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(FieldError::new(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the associate describes: the item, the amount, the reason.
+pub type Details = Text<1000>;
+/// A supervisor's note on the answer.
+pub type Note = Text<500>;
+
+/// How long a request may wait for an answer.
+pub const MIN_TIMEOUT_SECONDS: u32 = 30;
+pub const MAX_TIMEOUT_SECONDS: u32 = 24 * 60 * 60;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorResponse {
+    pub decision: Decision,
+    pub responded_by: String,
+    pub responded_at: OffsetDateTime,
+    pub note: Option<Note>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorRequest {
+    pub store_id: StoreId,
+    pub request_id: RequestId,
+    pub request_type: RequestType,
+    pub priority: Priority,
+    pub details: Details,
+    pub status_code: RequestStatusCode,
+    pub requested_by: String,
+    pub created_at: OffsetDateTime,
+    pub deadline: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+    pub response: Option<SupervisorResponse>,
+}
+
+/// A validated create body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRequest {
+    pub request_type: RequestType,
+    pub priority: Priority,
+    pub details: Details,
+    pub timeout: Option<Duration>,
+}
+
+/// A validated edit: at least one of the two is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestEdit {
+    pub priority: Option<Priority>,
+    pub details: Option<Details>,
+}
+
+/// Truncates to milliseconds: the precision of the sort key, so a request read back equals
+/// the one written.
+pub fn to_millis_precision(at: OffsetDateTime) -> OffsetDateTime {
+    let millis = at.unix_timestamp_nanos() / 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).expect("in range")
+}
+
+pub fn unix_millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl SupervisorRequest {
+    pub fn new(
+        store_id: StoreId,
+        new: NewRequest,
+        requested_by: String,
+        now: OffsetDateTime,
+        default_timeout: Duration,
+    ) -> Self {
+        let created_at = to_millis_precision(now);
+        Self {
+            store_id,
+            request_id: RequestId::generate(),
+            request_type: new.request_type,
+            priority: new.priority,
+            details: new.details,
+            status_code: RequestStatusCode::PendingResponse,
+            requested_by,
+            created_at,
+            deadline: created_at + new.timeout.unwrap_or(default_timeout),
+            updated_at: created_at,
+            version: 1,
+            response: None,
+        }
+    }
+
+    pub fn status(&self) -> RequestStatus {
+        self.status_code.status()
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status() == RequestStatus::Pending
+    }
+
+    fn require_pending(&self) -> Result<(), ApiError> {
+        if self.is_pending() {
+            Ok(())
+        } else {
+            Err(ApiError::conflict(
+                "request_not_pending",
+                format!("the request is {}", self.status_code.as_str()),
+            ))
+        }
+    }
+
+    fn next_version(&self, now: OffsetDateTime) -> Self {
+        Self {
+            version: self.version + 1,
+            updated_at: to_millis_precision(now).max(self.updated_at),
+            ..self.clone()
+        }
+    }
+
+    /// Edits a pending request.
+    pub fn edit(&self, edit: &RequestEdit, now: OffsetDateTime) -> Result<Self, ApiError> {
+        self.require_pending()?;
+        let mut next = self.next_version(now);
+        if let Some(priority) = edit.priority {
+            next.priority = priority;
+        }
+        if let Some(details) = &edit.details {
+            next.details = details.clone();
+        }
+        Ok(next)
+    }
+
+    /// Answers a pending request.
+    pub fn respond(
+        &self,
+        decision: Decision,
+        note: Option<Note>,
+        responded_by: String,
+        now: OffsetDateTime,
+    ) -> Result<Self, ApiError> {
+        self.require_pending()?;
+        let mut next = self.next_version(now);
+        next.status_code = RequestStatusCode::ResponseReceived;
+        next.response = Some(SupervisorResponse {
+            decision,
+            responded_by,
+            responded_at: next.updated_at,
+            note,
+        });
+        Ok(next)
+    }
+
+    /// Times out a pending request whose deadline has passed, or says it should not.
+    pub fn time_out(&self, now: OffsetDateTime) -> Option<Self> {
+        if !self.is_pending() || self.deadline > now {
+            return None;
+        }
+        let mut next = self.next_version(now);
+        next.status_code = RequestStatusCode::Timeout;
+        Some(next)
+    }
+
+    /// The JSON shape clients see.
+    pub fn view(&self) -> RequestView<'_> {
+        RequestView {
+            store_id: &self.store_id,
+            request_id: self.request_id,
+            request_type: self.request_type,
+            priority: self.priority,
+            details: self.details.as_str(),
+            status: self.status(),
+            status_code: self.status_code,
+            requested_by: &self.requested_by,
+            created_at: self.created_at,
+            deadline: self.deadline,
+            updated_at: self.updated_at,
+            version: self.version,
+            response: self.response.as_ref().map(|r| ResponseView {
+                decision: r.decision,
+                responded_by: &r.responded_by,
+                responded_at: r.responded_at,
+                note: r.note.as_ref().map(Note::as_str),
+            }),
+        }
+    }
+
+    /// The ETag of this version.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestView<'a> {
+    pub store_id: &'a StoreId,
+    pub request_id: RequestId,
+    pub request_type: RequestType,
+    pub priority: Priority,
+    pub details: &'a str,
+    pub status: RequestStatus,
+    pub status_code: RequestStatusCode,
+    pub requested_by: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseView<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseView<'a> {
+    pub decision: Decision,
+    pub responded_by: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub responded_at: OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+/// `POST /stores/{storeId}/supervisor-requests` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewRequestBody {
+    pub request_type: RequestType,
+    #[serde(default)]
+    pub priority: Priority,
+    pub details: String,
+    pub timeout_seconds: Option<u32>,
+}
+
+impl NewRequestBody {
+    pub fn validate(self) -> Result<NewRequest, ApiError> {
+        let mut errors = Vec::new();
+        let details = Details::parse("details", self.details).map_err(|e| errors.push(e));
+        let timeout = match self.timeout_seconds {
+            Some(seconds) if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&seconds) => {
+                errors.push(FieldError::new(
+                    "timeoutSeconds",
+                    format!("must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}"),
+                ));
+                None
+            }
+            Some(seconds) => Some(Duration::seconds(i64::from(seconds))),
+            None => None,
+        };
+        match details {
+            Ok(details) if errors.is_empty() => Ok(NewRequest {
+                request_type: self.request_type,
+                priority: self.priority,
+                details,
+                timeout,
+            }),
+            _ => Err(validation(errors)),
+        }
+    }
+}
+
+/// `PATCH /stores/{storeId}/supervisor-requests/{requestId}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequestEditBody {
+    pub priority: Option<Priority>,
+    pub details: Option<String>,
+    /// Alternative to `If-Match` for clients that cannot set headers.
+    pub version: Option<u64>,
+}
+
+impl RequestEditBody {
+    pub fn validate(self) -> Result<(RequestEdit, Option<u64>), ApiError> {
+        let details = match self.details {
+            Some(raw) => Some(Details::parse("details", raw).map_err(|e| validation(vec![e]))?),
+            None => None,
+        };
+        if self.priority.is_none() && details.is_none() {
+            return Err(validation(vec![FieldError::new(
+                "body",
+                "set priority, details, or both",
+            )]));
+        }
+        Ok((
+            RequestEdit {
+                priority: self.priority,
+                details,
+            },
+            self.version,
+        ))
+    }
+}
+
+/// `POST .../{requestId}/response` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResponseBody {
+    pub decision: Decision,
+    pub note: Option<String>,
+}
+
+impl ResponseBody {
+    pub fn validate(self) -> Result<(Decision, Option<Note>), ApiError> {
+        let note = match self.note {
+            Some(raw) => Some(Note::parse("note", raw).map_err(|e| validation(vec![e]))?),
+            None => None,
+        };
+        Ok((self.decision, note))
+    }
+}
+
+fn validation(fields: Vec<FieldError>) -> ApiError {
+    let message = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::Validation { message, fields }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn pending() -> SupervisorRequest {
+        SupervisorRequest::new(
+            StoreId::parse("s1").unwrap(),
+            NewRequest {
+                request_type: RequestType::Refund,
+                priority: Priority::High,
+                details: Details::parse("details", "receipt 42".into()).unwrap(),
+                timeout: Some(Duration::minutes(5)),
+            },
+            "associate-1".into(),
+            datetime!(2026-11-23 10:00:00.123456 UTC),
+            Duration::minutes(10),
+        )
+    }
+
+    #[test]
+    fn new_requests_are_pending_with_millisecond_times_and_a_deadline() {
+        let request = pending();
+        assert_eq!(request.status_code, RequestStatusCode::PendingResponse);
+        assert_eq!(request.created_at, datetime!(2026-11-23 10:00:00.123 UTC));
+        assert_eq!(request.deadline, datetime!(2026-11-23 10:05:00.123 UTC));
+        assert_eq!(request.version, 1);
+    }
+
+    #[test]
+    fn a_request_leaves_the_queue_once() {
+        let request = pending();
+        let now = datetime!(2026-11-23 10:01:00 UTC);
+        let answered = request
+            .respond(Decision::Approved, None, "sup".into(), now)
+            .unwrap();
+        assert_eq!(answered.status(), RequestStatus::NotPending);
+        assert_eq!(answered.version, 2);
+        assert!(
+            answered
+                .respond(Decision::Denied, None, "sup".into(), now)
+                .is_err()
+        );
+        assert!(answered.time_out(datetime!(2026-11-24 0:00 UTC)).is_none());
+        assert!(
+            answered
+                .edit(
+                    &RequestEdit {
+                        priority: Some(Priority::Low),
+                        details: None
+                    },
+                    now
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn time_out_waits_for_the_deadline() {
+        let request = pending();
+        assert!(
+            request
+                .time_out(datetime!(2026-11-23 10:05:00.122 UTC))
+                .is_none()
+        );
+        let timed_out = request
+            .time_out(datetime!(2026-11-23 10:05:00.123 UTC))
+            .unwrap();
+        assert_eq!(timed_out.status_code, RequestStatusCode::Timeout);
+    }
+
+    #[test]
+    fn text_rejects_blank_long_and_control_characters() {
+        assert!(Details::parse("d", "  ".into()).is_err());
+        assert!(Details::parse("d", "x".repeat(1001)).is_err());
+        assert!(Details::parse("d", "a\u{0}b".into()).is_err());
+        assert!(Details::parse("d", "line 1\nline 2".into()).is_ok());
+    }
+}

@@ -71,10 +71,11 @@ impl RequestId {
 
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         // Only the canonical upper-case form: one id, one spelling, one sort key.
-        if raw.len() == ulid::ULID_LEN && raw.bytes().all(|b| !b.is_ascii_lowercase()) {
-            if let Ok(ulid) = Ulid::from_str(raw) {
-                return Ok(Self(ulid));
-            }
+        if raw.len() == ulid::ULID_LEN
+            && raw.bytes().all(|b| !b.is_ascii_lowercase())
+            && let Ok(ulid) = Ulid::from_str(raw)
+        {
+            return Ok(Self(ulid));
         }
         Err(ApiError::bad_request(
             "invalid_request_id",

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 
 use crate::keys;
@@ -54,9 +54,13 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         .await;
     match created {
         Ok(_) => {}
-        Err(error) if error.code() == Some("ResourceInUseException") => return Ok(()),
+        // Someone else created it (maybe a moment ago): wait until it can be used.
+        Err(error) if error.code() == Some("ResourceInUseException") => {
+            return wait_until_active(client, table).await;
+        }
         Err(error) => return Err(format!("create table {table}: {error:?}")),
     }
+    wait_until_active(client, table).await?;
     client
         .update_time_to_live()
         .table_name(table)
@@ -71,4 +75,21 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         .await
         .map_err(|e| format!("enable TTL on {table}: {e:?}"))?;
     Ok(())
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), String> {
+    for _ in 0..100 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| format!("describe table {table}: {e:?}"))?;
+        let status = described.table.and_then(|t| t.table_status);
+        if status == Some(TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("table {table} did not become active"))
 }

@@ -86,26 +86,26 @@ where
 }
 
 fn classify_transaction<R: Debug>(error: SdkError<TransactWriteItemsError, R>) -> StoreError {
-    if let SdkError::ServiceError(service) = &error {
-        if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() {
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|reason| reason.code())
-                .collect();
-            return if codes.contains(&"ConditionalCheckFailed") {
-                StoreError::ConditionFailed
-            } else if codes.contains(&"TransactionConflict") {
-                StoreError::TransactionConflict
-            } else if codes
-                .iter()
-                .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
-            {
-                StoreError::Unavailable(format!("transaction cancelled: {codes:?}"))
-            } else {
-                StoreError::Internal(format!("transaction cancelled: {codes:?}"))
-            };
-        }
+    if let SdkError::ServiceError(service) = &error
+        && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+    {
+        let codes: Vec<&str> = cancelled
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|reason| reason.code())
+            .collect();
+        return if codes.contains(&"ConditionalCheckFailed") {
+            StoreError::ConditionFailed
+        } else if codes.contains(&"TransactionConflict") {
+            StoreError::TransactionConflict
+        } else if codes
+            .iter()
+            .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
+        {
+            StoreError::Unavailable(format!("transaction cancelled: {codes:?}"))
+        } else {
+            StoreError::Internal(format!("transaction cancelled: {codes:?}"))
+        };
     }
     classify(error)
 }
@@ -155,6 +155,7 @@ pub struct Page {
 }
 
 /// What a read-modify-write decides.
+#[allow(clippy::large_enum_variant)] // short-lived, one per write: boxing buys nothing
 pub enum Change {
     Replace(SupervisorRequest),
     Delete,
@@ -364,12 +365,12 @@ impl RequestStore {
             rank: None,
             after: None,
         });
-        if let Some(after) = &from.after {
-            if !keys::is_queue_sort_key_of(after, query.status) {
-                return Err(StoreError::Internal(
-                    "cursor position of another status".into(),
-                ));
-            }
+        if let Some(after) = &from.after
+            && !keys::is_queue_sort_key_of(after, query.status)
+        {
+            return Err(StoreError::Internal(
+                "cursor position of another status".into(),
+            ));
         }
         if !query.has_time_range() {
             let prefix = keys::status_prefix(query.status);

@@ -43,13 +43,13 @@ async fn list(app: &App, event: &Request, now: OffsetDateTime) -> Result<Respons
     };
     let since = instant(event, "since")?;
     let until = instant(event, "until")?;
-    if let (Some(since), Some(until)) = (since, until) {
-        if since >= until {
-            return Err(ApiError::bad_request(
-                "invalid_query_parameter",
-                "since must be before until",
-            ));
-        }
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query_parameter",
+            "since must be before until",
+        ));
     }
     let limit = match query_param(event, "limit")? {
         Some(raw) => raw

@@ -1,0 +1,182 @@
+//! Test support: an [`App`] on DynamoDB Local, and API Gateway events built from the
+//! fixtures in `events/`.
+//!
+//! `make test` starts DynamoDB Local and sets `AWS_ENDPOINT_URL_DYNAMODB`; tests share that
+//! one instance and isolate themselves with fresh store ids (and a fresh table where a test
+//! reads across stores, as the sweeper does).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::http::{HeaderName, HeaderValue, Method};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use shared::App;
+use shared::cursor::CursorKey;
+use shared::store::RequestStore;
+use time::Duration;
+
+/// The table most tests share; each test uses its own store ids.
+pub const SHARED_TABLE: &str = "supervisor-requests-test";
+
+pub async fn client() -> aws_sdk_dynamodb::Client {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
+    );
+    let config = shared::config::sdk_config_loader().load().await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// An app on the shared test table.
+pub async fn app() -> App {
+    app_on(SHARED_TABLE).await
+}
+
+/// An app on a table of its own, for tests that read across stores.
+pub async fn app_with_fresh_table() -> App {
+    app_on(&format!(
+        "supervisor-requests-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    ))
+    .await
+}
+
+async fn app_on(table: &str) -> App {
+    let client = client().await;
+    shared::schema::ensure_requests_table(&client, table)
+        .await
+        .expect("table");
+    App {
+        requests: RequestStore::new(client, table),
+        cursor_key: CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
+        default_request_timeout: Duration::minutes(10),
+    }
+}
+
+/// A store id no other test uses.
+pub fn fresh_store() -> String {
+    format!("store-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// Every item in a store's partition, straight from the table.
+pub async fn partition_items(app: &App, store: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let output = app
+        .requests
+        .client()
+        .query()
+        .table_name(app.requests.table())
+        .key_condition_expression("storeId = :s")
+        .expression_attribute_values(":s", AttributeValue::S(store.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query partition");
+    output.items.unwrap_or_default()
+}
+
+/// An API Gateway v2 event from `events/<name>.json`, to adjust and send.
+pub struct Event(Request);
+
+pub fn event(fixture: &str) -> Event {
+    let path = format!("{}/../events/{fixture}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Event(lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+impl Event {
+    pub fn path(mut self, name: &str, value: &str) -> Self {
+        let mut params: HashMap<String, String> = self
+            .0
+            .path_parameters()
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        params.insert(name.into(), value.into());
+        self.0 = self.0.with_path_parameters(params);
+        self
+    }
+
+    pub fn store(self, store: &str) -> Self {
+        self.path("storeId", store)
+    }
+
+    pub fn request_id(self, id: &str) -> Self {
+        self.path("requestId", id)
+    }
+
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        let params: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.0 = self.0.with_query_string_parameters(params);
+        self
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        self.raw_body(body.to_string())
+    }
+
+    pub fn raw_body(mut self, body: impl Into<String>) -> Self {
+        *self.0.body_mut() = Body::Text(body.into());
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.0.headers_mut().insert(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.0.headers_mut().remove(name);
+        self
+    }
+
+    pub fn method(mut self, method: Method) -> Self {
+        *self.0.method_mut() = method;
+        self
+    }
+
+    /// The principal the authorizer would have passed.
+    pub fn principal(self, sub: &str, role: &str, stores: &[&str]) -> Self {
+        self.authorizer_context(HashMap::from([
+            ("sub".to_owned(), Value::from(sub)),
+            ("role".to_owned(), Value::from(role)),
+            ("stores".to_owned(), Value::from(stores.join(","))),
+        ]))
+    }
+
+    pub fn authorizer_context(mut self, fields: HashMap<String, Value>) -> Self {
+        let RequestContext::ApiGatewayV2(mut context) = self.0.request_context() else {
+            panic!("fixtures are API Gateway v2 events");
+        };
+        let mut authorizer = context.authorizer.take().unwrap_or_default();
+        authorizer.fields = fields;
+        context.authorizer = Some(authorizer);
+        self.0 = self
+            .0
+            .with_request_context(RequestContext::ApiGatewayV2(context));
+        self
+    }
+
+    pub fn build(self) -> Request {
+        self.0
+    }
+}
+
+/// A response's status and JSON body (`Null` when empty).
+pub fn parts(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Empty => Value::Null,
+        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
+        _ => Value::Null,
+    };
+    (status, body)
+}

@@ -7,6 +7,7 @@
 //! - [`principal`]: the caller, as the authorizer established it, and the permission table.
 //! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
 
+pub mod auth;
 pub mod config;
 pub mod cursor;
 pub mod error;

@@ -135,3 +135,26 @@ pub fn authorize_store(
     principal.authorize(&store, action)?;
     Ok((principal, store))
 }
+
+impl Principal {
+    /// The authorizer's context for API Gateway: what [`Principal::from_request`] reads back.
+    pub fn to_context(&self) -> serde_json::Map<String, Value> {
+        let stores = self
+            .stores
+            .iter()
+            .map(StoreId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        serde_json::Map::from_iter([
+            (
+                context_keys::SUBJECT.to_owned(),
+                Value::from(self.subject.clone()),
+            ),
+            (
+                context_keys::ROLE.to_owned(),
+                Value::from(self.role.as_str()),
+            ),
+            (context_keys::STORES.to_owned(), Value::from(stores)),
+        ])
+    }
+}

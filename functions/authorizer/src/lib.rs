@@ -1,0 +1,34 @@
+//! The API Gateway HTTP API Lambda authorizer (REQUEST type, payload 2.0, simple responses).
+//!
+//! It verifies `Authorization: Bearer <JWT>` with [`shared::auth::Authenticator`] and, when
+//! the token holds, passes `sub`, `role` and `stores` to the handlers as context. A bad token
+//! is a clean deny (`isAuthorized: false`), never an error, and neither is logged with the
+//! token: only the reason.
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
+use lambda_http::http::header::AUTHORIZATION;
+use serde_json::Value;
+use shared::auth::Authenticator;
+use shared::http::header_str;
+
+pub fn handler(
+    authenticator: &Authenticator,
+    event: &ApiGatewayV2CustomAuthorizerV2Request,
+) -> ApiGatewayV2CustomAuthorizerSimpleResponse<Value> {
+    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
+    match authenticator.verify(header_str(&event.headers, AUTHORIZATION.as_str())) {
+        Ok(principal) => {
+            tracing::info!(sub = %principal.subject, role = principal.role.as_str(), "allowed");
+            response.is_authorized = true;
+            response.context = Value::Object(principal.to_context());
+        }
+        Err(denial) => {
+            tracing::info!(reason = ?denial, route = event.route_key.as_deref(), "denied");
+            response.is_authorized = false;
+            response.context = Value::Object(Default::default());
+        }
+    }
+    response
+}

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod keys;
 pub mod lambda;
 pub mod principal;
+pub mod routes;
 pub mod schema;
 pub mod store;
 pub mod supervisor_request;

@@ -1,4 +1,6 @@
 //! One test binary for every handler test: each binary links the SDK, so one keeps builds lean.
 
 mod authorization;
+mod consistency;
+mod gateway;
 mod supervisor_requests;

@@ -1,0 +1,228 @@
+//! A local stand-in for API Gateway's HTTP API, for development only.
+//!
+//! For each request it does what API Gateway does: matches a route from
+//! [`shared::routes::ROUTES`], runs the Lambda authorizer on the `Authorization` header
+//! (401 without one, 403 when it denies), builds the same payload 2.0 event API Gateway would
+//! send (path parameters, query string, headers, body, authorizer context), parses it with
+//! `lambda_http` exactly as the deployed function does, and calls the function's handler.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::http::{HeaderMap, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use shared::App;
+use shared::auth::Authenticator;
+use shared::routes::{self, Route};
+
+/// API Gateway's own payload limit for HTTP APIs is 10 MB; handlers set their own, smaller.
+pub const MAX_GATEWAY_BODY_BYTES: usize = 1024 * 1024;
+
+pub struct Gateway {
+    pub app: App,
+    pub authenticator: Authenticator,
+}
+
+/// A request as it reached the gateway.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub raw_query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+fn gateway_error(status: StatusCode, message: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(json!({ "message": message }).to_string()))
+        .expect("static response")
+}
+
+impl Gateway {
+    pub async fn handle(&self, incoming: Incoming<'_>) -> Response<Body> {
+        let (route, path_parameters) = match routes::find(incoming.method.as_str(), incoming.path) {
+            Ok(found) => found,
+            Err(true) => {
+                return gateway_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+            }
+            Err(false) => return gateway_error(StatusCode::NOT_FOUND, "Not Found"),
+        };
+        let request_id = ulid::Ulid::new().to_string();
+        let header_map = headers_as_json(incoming.headers);
+        let query = query_parameters(incoming.raw_query);
+        let context = json!({
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {
+                "method": incoming.method.as_str(),
+                "path": incoming.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": incoming.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": request_id,
+            "routeKey": route.key(),
+            "stage": "$default",
+            "timeEpoch": 0,
+        });
+
+        // The authorizer runs first; its identity source is the Authorization header.
+        if !incoming.headers.contains_key("authorization") {
+            return gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+        let authorizer_event: ApiGatewayV2CustomAuthorizerV2Request = match serde_json::from_value(
+            json!({
+                "version": "2.0",
+                "type": "REQUEST",
+                "routeArn": format!("arn:aws:execute-api:local:000000000000:local/$default/{}{}", incoming.method, incoming.path),
+                "identitySource": [incoming.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("")],
+                "routeKey": route.key(),
+                "rawPath": incoming.path,
+                "rawQueryString": incoming.raw_query,
+                "headers": header_map,
+                "queryStringParameters": query,
+                "requestContext": context,
+                "pathParameters": path_parameters,
+            }),
+        ) {
+            Ok(event) => event,
+            Err(_) => return gateway_error(StatusCode::BAD_REQUEST, "Bad Request"),
+        };
+        let decision = authorizer::handler(&self.authenticator, &authorizer_event);
+        if !decision.is_authorized {
+            return gateway_error(StatusCode::FORBIDDEN, "Forbidden");
+        }
+
+        let mut context = context;
+        context["authorizer"] = json!({ "lambda": decision.context });
+        let (body, is_base64) = match std::str::from_utf8(incoming.body) {
+            Ok(text) => (text.to_owned(), false),
+            Err(_) => (STANDARD.encode(incoming.body), true),
+        };
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route.key(),
+            "rawPath": incoming.path,
+            "rawQueryString": incoming.raw_query,
+            "headers": header_map,
+            "requestContext": context,
+            "pathParameters": path_parameters,
+            "isBase64Encoded": is_base64,
+        });
+        if !query.is_empty() {
+            event["queryStringParameters"] = json!(query);
+        }
+        if !incoming.body.is_empty() {
+            event["body"] = Value::String(body);
+        }
+        let request = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(request) => request,
+            Err(_) => return gateway_error(StatusCode::BAD_REQUEST, "Bad Request"),
+        };
+        dispatch(&self.app, route, request)
+            .await
+            .unwrap_or_else(|| {
+                gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            })
+    }
+}
+
+/// Calls the handler of `route`'s function; `None` if the gateway has none for it.
+pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
+    Some(match route.function {
+        "create-request" => create_request::handler(app, request).await,
+        "list-requests" => list_requests::handler(app, request).await,
+        "get-request" => get_request::handler(app, request).await,
+        "update-request" => update_request::handler(app, request).await,
+        "delete-request" => delete_request::handler(app, request).await,
+        "respond-to-request" => respond_to_request::handler(app, request).await,
+        _ => return None,
+    })
+}
+
+/// Headers as API Gateway passes them: lower-case names, repeated values joined by commas.
+fn headers_as_json(headers: &HeaderMap) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else { continue };
+        out.entry(name.as_str().to_owned())
+            .and_modify(|joined| {
+                joined.push(',');
+                joined.push_str(value);
+            })
+            .or_insert_with(|| value.to_owned());
+    }
+    out
+}
+
+/// Query parameters as API Gateway passes them: decoded, repeated values joined by commas.
+pub fn query_parameters(raw: &str) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (percent_decode(name), percent_decode(value));
+        out.entry(name)
+            .and_modify(|joined| {
+                joined.push(',');
+                joined.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    out
+}
+
+fn percent_decode(raw: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match bytes[i] {
+            b'+' => Some((b' ', 1)),
+            b'%' if i + 2 < bytes.len() => hex(bytes[i + 1])
+                .zip(hex(bytes[i + 2]))
+                .map(|(high, low)| (high << 4 | low, 3)),
+            _ => None,
+        };
+        let (byte, width) = decoded.unwrap_or((bytes[i], 1));
+        out.push(byte);
+        i += width;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Mints a development token with the HS256 key of the local run (`JWT_HS256_SECRET`,
+/// `JWT_ISSUER`, `JWT_AUDIENCE` from the environment).
+pub fn dev_token(
+    sub: &str,
+    role: &str,
+    stores: &[String],
+    ttl_seconds: u64,
+) -> Result<String, String> {
+    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let secret = STANDARD
+        .decode(var("JWT_HS256_SECRET")?.trim())
+        .map_err(|_| "JWT_HS256_SECRET is not base64".to_owned())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let claims = shared::auth::Claims {
+        sub: sub.to_owned(),
+        role: role.to_owned(),
+        stores: stores.to_vec(),
+        iss: var("JWT_ISSUER")?,
+        aud: var("JWT_AUDIENCE")?,
+        exp: now + ttl_seconds,
+        nbf: Some(now),
+        iat: Some(now),
+    };
+    Ok(shared::auth::mint_hs256(&secret, &claims))
+}

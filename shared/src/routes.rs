@@ -1,0 +1,114 @@
+//! Every HTTP route of the API and the function that serves it: the one list the local
+//! gateway serves from, and that tests hold `template.yaml` and `events/` to.
+
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway path template, `{name}` for a path parameter.
+    pub path: &'static str,
+    /// The function crate, binary, and `events/` fixture name.
+    pub function: &'static str,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "POST",
+        path: "/stores/{storeId}/supervisor-requests",
+        function: "create-request",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/supervisor-requests",
+        function: "list-requests",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/supervisor-requests/{requestId}",
+        function: "get-request",
+    },
+    Route {
+        method: "PATCH",
+        path: "/stores/{storeId}/supervisor-requests/{requestId}",
+        function: "update-request",
+    },
+    Route {
+        method: "DELETE",
+        path: "/stores/{storeId}/supervisor-requests/{requestId}",
+        function: "delete-request",
+    },
+    Route {
+        method: "POST",
+        path: "/stores/{storeId}/supervisor-requests/{requestId}/response",
+        function: "respond-to-request",
+    },
+];
+
+impl Route {
+    /// API Gateway's route key, e.g. `GET /stores/{storeId}/supervisor-requests`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// The path parameters, if `path` fits this route's template. A parameter matches one
+    /// non-empty segment, as in API Gateway.
+    pub fn match_path(&self, path: &str) -> Option<HashMap<String, String>> {
+        let mut template = self.path.trim_matches('/').split('/');
+        let mut actual = path.trim_matches('/').split('/');
+        let mut params = HashMap::new();
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return Some(params),
+                (Some(t), Some(a)) if t.starts_with('{') && t.ends_with('}') && !a.is_empty() => {
+                    params.insert(t[1..t.len() - 1].to_owned(), a.to_owned());
+                }
+                (Some(t), Some(a)) if t == a => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The route for a request, and its path parameters; or whether the path exists under
+/// another method (`Err(true)`, a 405) or not at all (`Err(false)`, a 404).
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, HashMap<String, String>), bool> {
+    let mut path_exists = false;
+    for route in ROUTES {
+        if let Some(params) = route.match_path(path) {
+            if route.method == method {
+                return Ok((route, params));
+            }
+            path_exists = true;
+        }
+    }
+    Err(path_exists)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_their_paths_and_only_them() {
+        let (route, params) =
+            find("POST", "/stores/s1/supervisor-requests/01ABC/response").unwrap();
+        assert_eq!(route.function, "respond-to-request");
+        assert_eq!(params["storeId"], "s1");
+        assert_eq!(params["requestId"], "01ABC");
+        assert_eq!(
+            find("GET", "/stores/s1/supervisor-requests")
+                .unwrap()
+                .0
+                .function,
+            "list-requests"
+        );
+        assert_eq!(find("PUT", "/stores/s1/supervisor-requests"), Err(true));
+        assert_eq!(find("GET", "/stores//supervisor-requests"), Err(false));
+        assert_eq!(find("GET", "/stores/s1/other"), Err(false));
+        assert_eq!(
+            find("GET", "/stores/s1/supervisor-requests/x/y/z"),
+            Err(false)
+        );
+    }
+}

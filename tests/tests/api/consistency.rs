@@ -1,0 +1,121 @@
+//! The routes of `template.yaml`, `shared::routes::ROUTES` (which the local gateway serves)
+//! and the `events/` fixtures agree: nothing is missing from any of them.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{app, event, parts};
+use shared::routes::ROUTES;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// (binary, method, path) for each function resource of the template; method and path are
+/// empty for functions without an HTTP route.
+fn template_functions() -> BTreeSet<(String, String, String)> {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let mut functions = BTreeSet::new();
+    let resources = template.split("\nResources:\n").nth(1).expect("Resources");
+    let resources = resources.split("\nOutputs:").next().unwrap();
+    // A resource starts at a name indented by two spaces; its body is indented deeper.
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in resources.lines() {
+        let is_resource_name =
+            line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':');
+        if is_resource_name {
+            blocks.push(Vec::new());
+        } else if let Some(block) = blocks.last_mut() {
+            block.push(line.trim());
+        }
+    }
+    for block in blocks {
+        let value = |key: &str| {
+            block
+                .iter()
+                .find_map(|line| line.strip_prefix(key))
+                .map(|v| v.trim().to_owned())
+        };
+        if let Some(binary) = value("Binary:") {
+            functions.insert((
+                binary,
+                value("Method:").unwrap_or_default(),
+                value("Path:").unwrap_or_default(),
+            ));
+        }
+    }
+    functions
+}
+
+#[test]
+fn template_routes_are_exactly_the_served_routes() {
+    let in_template: BTreeSet<(String, String, String)> = template_functions()
+        .into_iter()
+        .filter(|(_, method, _)| !method.is_empty())
+        .collect();
+    let served: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.function.to_owned(),
+                r.method.to_owned(),
+                r.path.to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(in_template, served);
+}
+
+#[test]
+fn every_function_crate_is_in_the_template_and_has_a_fixture() {
+    let crates: BTreeSet<String> = std::fs::read_dir(format!("{ROOT}/functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let binaries: BTreeSet<String> = template_functions()
+        .into_iter()
+        .map(|(b, _, _)| b)
+        .collect();
+    assert_eq!(crates, binaries);
+    for name in &crates {
+        assert!(
+            std::path::Path::new(&format!("{ROOT}/events/{name}.json")).exists(),
+            "events/{name}.json is missing"
+        );
+    }
+}
+
+#[test]
+fn every_route_fixture_names_its_route() {
+    for route in ROUTES {
+        let request = event(route.function).build();
+        assert_eq!(
+            request.method().as_str(),
+            route.method,
+            "{}",
+            route.function
+        );
+        let text =
+            std::fs::read_to_string(format!("{ROOT}/events/{}.json", route.function)).unwrap();
+        let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(fixture["routeKey"], route.key(), "{}", route.function);
+        assert!(
+            route
+                .match_path(fixture["rawPath"].as_str().unwrap())
+                .is_some()
+        );
+    }
+}
+
+/// Every route has a handler in the local gateway (which, without authorizer context,
+/// answers 403 before touching the store).
+#[tokio::test]
+async fn the_local_gateway_dispatches_every_route() {
+    let app = app().await;
+    for route in ROUTES {
+        let request = event(route.function)
+            .authorizer_context(Default::default())
+            .build();
+        let response = local_gateway::dispatch(&app, route, request)
+            .await
+            .unwrap_or_else(|| panic!("no handler for {}", route.key()));
+        assert_eq!(parts(response).0, 403, "{}", route.key());
+    }
+}

@@ -1,0 +1,150 @@
+//! The local gateway behaves as API Gateway: authorizer first, then the handler with the
+//! authorizer's context, path parameters, query string, headers and body passed through.
+
+use integration_tests::{app, fresh_store, parts};
+use lambda_http::http::{HeaderMap, HeaderValue, Method};
+use local_gateway::{Gateway, Incoming};
+use shared::auth::{Authenticator, Claims, mint_hs256};
+
+const SECRET: &[u8] = b"local-gateway-test-secret-32-bytes!!";
+
+fn token(role: &str, store: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    mint_hs256(
+        SECRET,
+        &Claims {
+            sub: "gateway-user".into(),
+            role: role.into(),
+            stores: vec![store.into()],
+            iss: "local".into(),
+            aud: "store-services".into(),
+            exp: now + 60,
+            nbf: None,
+            iat: None,
+        },
+    )
+}
+
+async fn call(
+    gateway: &Gateway,
+    method: Method,
+    path: &str,
+    query: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Some(value) = authorization {
+        headers.insert("authorization", HeaderValue::from_str(value).unwrap());
+    }
+    parts(
+        gateway
+            .handle(Incoming {
+                method: &method,
+                path,
+                raw_query: query,
+                headers: &headers,
+                body: body.as_bytes(),
+            })
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
+    let gateway = Gateway {
+        app: app().await,
+        authenticator: Authenticator::with_hs256_secret(SECRET, "local", "store-services").unwrap(),
+    };
+    let store = fresh_store();
+    let base = format!("/stores/{store}/supervisor-requests");
+    let bearer = format!("Bearer {}", token("associate", &store));
+    let body = r#"{"requestType":"VOID","priority":"URGENT","details":"line 2 scanned twice"}"#;
+
+    let (status, created) = call(&gateway, Method::POST, &base, "", Some(&bearer), body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["requestedBy"], "gateway-user");
+    let id = created["requestId"].as_str().unwrap();
+
+    let (status, one) = call(
+        &gateway,
+        Method::GET,
+        &format!("{base}/{id}"),
+        "",
+        Some(&bearer),
+        "",
+    )
+    .await;
+    assert_eq!((status, &one), (200, &created));
+    let (status, listed) = call(
+        &gateway,
+        Method::GET,
+        &base,
+        "status=PENDING&limit=5",
+        Some(&bearer),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["items"][0], created);
+    // The query string reaches the handler: an unknown status is the handler's 400.
+    let (status, error) = call(
+        &gateway,
+        Method::GET,
+        &base,
+        "status=LATER",
+        Some(&bearer),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("invalid_query_parameter"))
+    );
+
+    // API Gateway's own answers: no token, a denied token, unknown routes and methods.
+    assert_eq!(
+        call(&gateway, Method::GET, &base, "", None, "").await.0,
+        401
+    );
+    assert_eq!(
+        call(&gateway, Method::GET, &base, "", Some("Bearer nope"), "")
+            .await
+            .0,
+        403
+    );
+    let other = format!("Bearer {}", token("admin", "another-store"));
+    assert_eq!(
+        call(&gateway, Method::GET, &base, "", Some(&other), "")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        call(&gateway, Method::GET, "/nowhere", "", Some(&bearer), "")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(&gateway, Method::PUT, &base, "", Some(&bearer), "")
+            .await
+            .0,
+        405
+    );
+}
+
+#[test]
+fn query_strings_decode_as_api_gateway_does() {
+    let query = local_gateway::query_parameters(
+        "since=2026-11-23T10%3A00%3A00%2B02%3A00&a=1&a=2&flag&x=%zz",
+    );
+    assert_eq!(query["since"], "2026-11-23T10:00:00+02:00");
+    assert_eq!(query["a"], "1,2");
+    assert_eq!(query["flag"], "");
+    assert_eq!(query["x"], "%zz");
+}

@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
     shared::lambda::init_logging();
     let app = App::from_env().await?;
     shared::schema::ensure_requests_table(app.requests.client(), app.requests.table()).await?;
+    shared::schema::ensure_items_table(app.catalog.client(), app.catalog.table()).await?;
     let gateway = Arc::new(Gateway {
         app,
         authenticator: Authenticator::from_env()?,

@@ -10,15 +10,18 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use time::Duration;
 
+use crate::catalog_store::CatalogStore;
 use crate::cursor::CursorKey;
 use crate::store::RequestStore;
 
 pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
+pub const DEFAULT_ITEMS_TABLE: &str = "preferred-items";
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
 
 #[derive(Debug)]
 pub struct App {
     pub requests: RequestStore,
+    pub catalog: CatalogStore,
     pub cursor_key: CursorKey,
     /// How long a request waits for an answer when its creator does not say.
     pub default_request_timeout: Duration,
@@ -41,6 +44,7 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
 impl App {
     /// Reads the environment:
     /// - `REQUESTS_TABLE` (default `supervisor-requests`)
+    /// - `ITEMS_TABLE` (default `preferred-items`)
     /// - `CURSOR_SECRET`: base64 of at least 32 random bytes; required
     /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
     /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
@@ -48,6 +52,7 @@ impl App {
         let sdk = sdk_config_loader().load().await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
+        let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());
         let secret = env::var("CURSOR_SECRET")
             .map_err(|_| "CURSOR_SECRET is not set".to_owned())
             .and_then(|s| {
@@ -62,6 +67,7 @@ impl App {
             Err(_) => DEFAULT_REQUEST_TIMEOUT_SECONDS,
         };
         Ok(Self {
+            catalog: CatalogStore::new(client.clone(), items_table),
             requests: RequestStore::new(client, table),
             cursor_key: CursorKey::from_secret(&secret)?,
             default_request_timeout: Duration::seconds(i64::from(timeout)),

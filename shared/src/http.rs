@@ -121,18 +121,39 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(ApiError::into_response)
 }
 
+/// A versioned resource as JSON, with the `ETag` of its version.
+pub fn json_with_etag<T: Serialize>(
+    status: StatusCode,
+    value: &T,
+    version: u64,
+) -> Result<Response<Body>, ApiError> {
+    let mut response = json(status, value)?;
+    let etag = format!("\"{version}\"")
+        .parse()
+        .map_err(|_| ApiError::Internal("unprintable ETag".into()))?;
+    response.headers_mut().insert(header::ETAG, etag);
+    Ok(response)
+}
+
 /// A supervisor request as JSON, with its `ETag`.
 pub fn request_json(
     status: StatusCode,
     request: &crate::supervisor_request::SupervisorRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let mut response = json(status, &request.view())?;
-    let etag = request
-        .etag()
-        .parse()
-        .map_err(|_| ApiError::Internal("unprintable ETag".into()))?;
-    response.headers_mut().insert(header::ETAG, etag);
-    Ok(response)
+    json_with_etag(status, &request.view(), request.version)
+}
+
+/// The version an optimistic-concurrency write expects: `If-Match` or the body's `version`
+/// (they must agree when both are sent); 428 when neither is.
+pub fn expected_version(headers: &HeaderMap, body_version: Option<u64>) -> Result<u64, ApiError> {
+    match (if_match_version(headers)?, body_version) {
+        (Some(header), Some(body)) if header != body => Err(ApiError::bad_request(
+            "conflicting_versions",
+            "If-Match and version disagree",
+        )),
+        (Some(version), _) | (None, Some(version)) => Ok(version),
+        (None, None) => Err(ApiError::PreconditionRequired),
+    }
 }
 
 /// Where a supervisor request lives, for `Location`.
@@ -152,4 +173,12 @@ pub fn if_match_version(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .ok_or_else(|| {
             ApiError::bad_request("invalid_if_match", "If-Match must be an ETag of this API")
         })
+}
+
+/// 204 No Content.
+pub fn no_content() -> Result<Response<Body>, ApiError> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }

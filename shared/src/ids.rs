@@ -58,55 +58,78 @@ impl fmt::Display for StoreId {
     }
 }
 
-/// A supervisor request's id: a ULID, so ids are fixed-width, sortable and unguessable enough
-/// not to enumerate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RequestId(Ulid);
+/// Declares an id newtype over a ULID: fixed-width, sortable by creation time, parsed only
+/// from its canonical upper-case form (one id, one spelling, one key).
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $code:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Ulid);
 
-impl RequestId {
-    pub fn generate() -> Self {
-        Self(Ulid::new())
-    }
+        impl $name {
+            pub fn generate() -> Self {
+                Self(Ulid::new())
+            }
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        // Only the canonical upper-case form: one id, one spelling, one sort key.
-        if raw.len() == ulid::ULID_LEN
-            && raw.bytes().all(|b| !b.is_ascii_lowercase())
-            && let Ok(ulid) = Ulid::from_str(raw)
-        {
-            return Ok(Self(ulid));
+            pub fn parse(raw: &str) -> Result<Self, ApiError> {
+                if raw.len() == ulid::ULID_LEN
+                    && raw.bytes().all(|b| !b.is_ascii_lowercase())
+                    && let Ok(ulid) = Ulid::from_str(raw)
+                {
+                    return Ok(Self(ulid));
+                }
+                Err(ApiError::bad_request(
+                    $code,
+                    concat!($field, " must be a 26-character ULID"),
+                ))
+            }
+
+            /// Spreads ids over `shards` partitions.
+            pub fn shard(&self, shards: u8) -> u8 {
+                (self.0.random() % u128::from(shards)) as u8
+            }
         }
-        Err(ApiError::bad_request(
-            "invalid_request_id",
-            "requestId must be a 26-character ULID",
-        ))
-    }
 
-    /// Spreads pending requests over the sweeper's index partitions.
-    pub fn shard(&self, shards: u8) -> u8 {
-        (self.0.random() % u128::from(shards)) as u8
-    }
+        impl TryFrom<String> for $name {
+            type Error = ApiError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0.to_string()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for RequestId {
-    type Error = ApiError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<RequestId> for String {
-    fn from(value: RequestId) -> Self {
-        value.0.to_string()
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+ulid_id!(
+    /// A supervisor request's id.
+    RequestId,
+    "requestId",
+    "invalid_request_id"
+);
+ulid_id!(
+    /// A master item's id: one product of the store's catalogue.
+    MasterItemId,
+    "masterItemId",
+    "invalid_master_item_id"
+);
+ulid_id!(
+    /// A vendor item's id: one candidate for a master item.
+    ItemId,
+    "itemId",
+    "invalid_item_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -113,11 +113,11 @@ pub fn is_queue_sort_key_of(sort_key: &str, status: RequestStatus) -> bool {
         .is_some_and(|rest| rest.len() == 1 + 1 + 13 + 1 + ulid::ULID_LEN)
 }
 
-fn s(value: &str) -> AttributeValue {
+pub(crate) fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -178,29 +178,35 @@ pub fn sweep_shard_key(shard: u8) -> String {
 /// Why an item could not be read back: the table holds something the code never writes.
 #[derive(Debug, thiserror::Error)]
 #[error("malformed item: attribute {0}")]
-pub struct MalformedItem(&'static str);
+pub struct MalformedItem(pub(crate) &'static str);
 
-fn get_s<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, MalformedItem> {
+pub(crate) fn get_s<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, MalformedItem> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value),
         _ => Err(MalformedItem(name)),
     }
 }
 
-fn get_n<T: std::str::FromStr>(item: &Item, name: &'static str) -> Result<T, MalformedItem> {
+pub(crate) fn get_n<T: std::str::FromStr>(
+    item: &Item,
+    name: &'static str,
+) -> Result<T, MalformedItem> {
     match item.get(name) {
         Some(AttributeValue::N(value)) => value.parse().map_err(|_| MalformedItem(name)),
         _ => Err(MalformedItem(name)),
     }
 }
 
-fn get_time(item: &Item, name: &'static str) -> Result<OffsetDateTime, MalformedItem> {
+pub(crate) fn get_time(item: &Item, name: &'static str) -> Result<OffsetDateTime, MalformedItem> {
     let millis: i64 = get_n(item, name)?;
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .map_err(|_| MalformedItem(name))
 }
 
-fn get_text<const MAX: usize>(item: &Item, name: &'static str) -> Result<Text<MAX>, MalformedItem> {
+pub(crate) fn get_text<const MAX: usize>(
+    item: &Item,
+    name: &'static str,
+) -> Result<Text<MAX>, MalformedItem> {
     Text::parse(name, get_s(item, name)?.to_owned()).map_err(|_| MalformedItem(name))
 }
 

@@ -8,6 +8,8 @@
 //! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
 
 pub mod auth;
+pub mod catalog;
+pub mod catalog_store;
 pub mod config;
 pub mod cursor;
 pub mod error;
@@ -15,11 +17,14 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod lambda;
+pub mod pagination;
 pub mod principal;
 pub mod routes;
 pub mod schema;
+pub mod scoring;
 pub mod store;
 pub mod supervisor_request;
+pub mod text;
 
 pub use config::App;
 pub use error::ApiError;

@@ -49,6 +49,10 @@ pub enum Action {
     EditRequest,
     RespondToRequest,
     DeleteRequest,
+    /// Master items, items, the preferred item and the weights.
+    ReadCatalog,
+    /// Creating, editing and deleting master data and items; pins; weights.
+    ManageCatalog,
 }
 
 impl Action {
@@ -59,6 +63,8 @@ impl Action {
             // Associates raise requests, follow them, and correct them while pending.
             Self::CreateRequest | Self::ReadRequests | Self::EditRequest => true,
             Self::RespondToRequest | Self::DeleteRequest => matches!(role, Supervisor | Admin),
+            Self::ReadCatalog => true,
+            Self::ManageCatalog => role == Admin,
         }
     }
 }

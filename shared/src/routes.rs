@@ -43,6 +43,81 @@ pub const ROUTES: &[Route] = &[
         path: "/stores/{storeId}/supervisor-requests/{requestId}/response",
         function: "respond-to-request",
     },
+    Route {
+        method: "POST",
+        path: "/stores/{storeId}/master-items",
+        function: "create-master-item",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/master-items",
+        function: "list-master-items",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/master-items/{masterItemId}",
+        function: "get-master-item",
+    },
+    Route {
+        method: "PATCH",
+        path: "/stores/{storeId}/master-items/{masterItemId}",
+        function: "update-master-item",
+    },
+    Route {
+        method: "DELETE",
+        path: "/stores/{storeId}/master-items/{masterItemId}",
+        function: "delete-master-item",
+    },
+    Route {
+        method: "POST",
+        path: "/stores/{storeId}/master-items/{masterItemId}/items",
+        function: "create-item",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/master-items/{masterItemId}/items",
+        function: "list-items",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/items/{itemId}",
+        function: "get-item",
+    },
+    Route {
+        method: "PATCH",
+        path: "/stores/{storeId}/items/{itemId}",
+        function: "update-item",
+    },
+    Route {
+        method: "DELETE",
+        path: "/stores/{storeId}/items/{itemId}",
+        function: "delete-item",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item",
+        function: "get-preferred-item",
+    },
+    Route {
+        method: "PUT",
+        path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
+        function: "pin-preferred-item",
+    },
+    Route {
+        method: "DELETE",
+        path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
+        function: "unpin-preferred-item",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/scoring-weights",
+        function: "get-scoring-weights",
+    },
+    Route {
+        method: "PUT",
+        path: "/stores/{storeId}/scoring-weights",
+        function: "put-scoring-weights",
+    },
 ];
 
 impl Route {

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 
-use crate::keys;
+use crate::{catalog_store, keys};
 
 fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()
@@ -26,32 +26,69 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("name and type are set")
 }
 
-/// Creates the supervisor-requests table unless it exists. Safe to call concurrently.
-pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), String> {
-    let deadline_index = GlobalSecondaryIndex::builder()
-        .index_name(keys::DEADLINE_INDEX)
-        .key_schema(key(keys::SWEEP_SHARD, KeyType::Hash))
-        .key_schema(key(keys::DEADLINE, KeyType::Range))
+fn index(name: &str, partition: &str, sort: &str) -> Result<GlobalSecondaryIndex, String> {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key(sort, KeyType::Range))
         .projection(
             Projection::builder()
                 .projection_type(ProjectionType::All)
                 .build(),
         )
         .build()
-        .map_err(|e| e.to_string())?;
-    let created = client
+        .map_err(|e| e.to_string())
+}
+
+/// Creates the supervisor-requests table unless it exists. Safe to call concurrently.
+pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), String> {
+    ensure_table(
+        client,
+        table,
+        &[
+            (keys::SWEEP_SHARD, ScalarAttributeType::S),
+            (keys::DEADLINE, ScalarAttributeType::N),
+        ],
+        index(keys::DEADLINE_INDEX, keys::SWEEP_SHARD, keys::DEADLINE)?,
+    )
+    .await
+}
+
+/// Creates the preferred-items table unless it exists. Safe to call concurrently.
+pub async fn ensure_items_table(client: &Client, table: &str) -> Result<(), String> {
+    ensure_table(
+        client,
+        table,
+        &[(catalog_store::MASTER_LIST_KEY, ScalarAttributeType::S)],
+        index(
+            catalog_store::MASTERS_INDEX,
+            catalog_store::MASTER_LIST_KEY,
+            keys::SORT_KEY,
+        )?,
+    )
+    .await
+}
+
+/// A table keyed `storeId`/`sk` with one index, on-demand, TTL on `expiresAt`.
+async fn ensure_table(
+    client: &Client,
+    table: &str,
+    index_attributes: &[(&str, ScalarAttributeType)],
+    index: GlobalSecondaryIndex,
+) -> Result<(), String> {
+    let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(keys::PARTITION_KEY, ScalarAttributeType::S))
         .attribute_definitions(attribute(keys::SORT_KEY, ScalarAttributeType::S))
-        .attribute_definitions(attribute(keys::SWEEP_SHARD, ScalarAttributeType::S))
-        .attribute_definitions(attribute(keys::DEADLINE, ScalarAttributeType::N))
         .key_schema(key(keys::PARTITION_KEY, KeyType::Hash))
         .key_schema(key(keys::SORT_KEY, KeyType::Range))
-        .global_secondary_indexes(deadline_index)
-        .send()
-        .await;
+        .global_secondary_indexes(index);
+    for (name, kind) in index_attributes {
+        create = create.attribute_definitions(attribute(name, kind.clone()));
+    }
+    let created = create.send().await;
     match created {
         Ok(_) => {}
         // Someone else created it (maybe a moment ago): wait until it can be used.

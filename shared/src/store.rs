@@ -65,7 +65,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "TransactionInProgressException",
 ];
 
-fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + Debug,
     R: Debug,
@@ -85,7 +85,9 @@ where
     }
 }
 
-fn classify_transaction<R: Debug>(error: SdkError<TransactWriteItemsError, R>) -> StoreError {
+pub(crate) fn classify_transaction<R: Debug>(
+    error: SdkError<TransactWriteItemsError, R>,
+) -> StoreError {
     if let SdkError::ServiceError(service) = &error
         && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
     {

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::{RequestId, StoreId};
+pub use crate::text::Text;
 
 /// How urgent a request is. The queue serves `URGENT` first.
 #[derive(
@@ -169,36 +170,6 @@ impl Decision {
         [Self::Approved, Self::Denied]
             .into_iter()
             .find(|d| d.as_str() == raw)
-    }
-}
-
-/// Free text bounded in length, not blank, without control characters other than newlines.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Text<const MAX: usize>(String);
-
-impl<const MAX: usize> Text<MAX> {
-    pub fn parse(field: &str, raw: String) -> Result<Self, FieldError> {
-        if raw.trim().is_empty() {
-            return Err(FieldError::new(field, "must not be blank"));
-        }
-        if raw.chars().count() > MAX {
-            return Err(FieldError::new(
-                field,
-                format!("must be at most {MAX} characters"),
-            ));
-        }
-        if raw.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(FieldError::new(
-                field,
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(raw))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -379,11 +350,6 @@ impl SupervisorRequest {
                 note: r.note.as_ref().map(Note::as_str),
             }),
         }
-    }
-
-    /// The ETag of this version.
-    pub fn etag(&self) -> String {
-        format!("\"{}\"", self.version)
     }
 }
 

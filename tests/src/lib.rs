@@ -13,12 +13,14 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 use shared::App;
+use shared::catalog_store::CatalogStore;
 use shared::cursor::CursorKey;
 use shared::store::RequestStore;
 use time::Duration;
 
-/// The table most tests share; each test uses its own store ids.
+/// The tables most tests share; each test uses its own store ids.
 pub const SHARED_TABLE: &str = "supervisor-requests-test";
+pub const SHARED_ITEMS_TABLE: &str = "preferred-items-test";
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
     assert!(
@@ -48,7 +50,11 @@ async fn app_on(table: &str) -> App {
     shared::schema::ensure_requests_table(&client, table)
         .await
         .expect("table");
+    shared::schema::ensure_items_table(&client, SHARED_ITEMS_TABLE)
+        .await
+        .expect("items table");
     App {
+        catalog: CatalogStore::new(client.clone(), SHARED_ITEMS_TABLE),
         requests: RequestStore::new(client, table),
         cursor_key: CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
         default_request_timeout: Duration::minutes(10),

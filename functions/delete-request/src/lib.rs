@@ -1,11 +1,10 @@
 //! `DELETE /stores/{storeId}/supervisor-requests/{requestId}`: removes a request, pending or
 //! not, its queue entry and record together. An `If-Match` header, if sent, must match.
 
-use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
-use shared::http::{if_match_version, path_param, respond};
+use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::store::Change;
@@ -27,9 +26,5 @@ async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
         })
         .await?;
     tracing::info!(store = %store, request_id = %id, by = %principal.subject, "request deleted");
-    Response::builder()
-        .status(StatusCode::NO_CONTENT)
-        .header(header::CONTENT_LENGTH, "0")
-        .body(Body::Empty)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    no_content()
 }

@@ -7,35 +7,21 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Serialize};
 use shared::App;
 use shared::error::ApiError;
 use shared::http::{json, query_param, respond};
+use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 use shared::store::{ListPosition, ListQuery};
-use shared::supervisor_request::{RequestStatus, RequestView, unix_millis};
+use shared::supervisor_request::{RequestStatus, unix_millis};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub const DEFAULT_LIMIT: usize = 25;
-pub const MAX_LIMIT: usize = 100;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ListBody<'a> {
-    items: Vec<RequestView<'a>>,
-    next_cursor: Option<String>,
-}
-
-/// The sealed content of a cursor.
-#[derive(Serialize, Deserialize)]
-struct Position(ListPosition);
-
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(list(app, &event, OffsetDateTime::now_utc()).await)
+    respond(list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request, now: OffsetDateTime) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadRequests)?;
     let status = match query_param(event, "status")? {
         Some(raw) => RequestStatus::parse(raw)?,
@@ -51,31 +37,19 @@ async fn list(app: &App, event: &Request, now: OffsetDateTime) -> Result<Respons
             "since must be before until",
         ));
     }
-    let limit = match query_param(event, "limit")? {
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query_parameter",
-                    format!("limit must be an integer from 1 to {MAX_LIMIT}"),
-                )
-            })?,
-        None => DEFAULT_LIMIT,
-    };
+    let limit = limit(event)?;
     // The cursor opens only for the query it came from: same store, filters and caller.
-    let binding = format!(
-        "list-requests|{store}|{}|{}|{}|{}",
-        status.as_str(),
-        since.map(unix_millis).unwrap_or(-1),
-        until.map(unix_millis).unwrap_or(-1),
-        principal.subject
+    let cursors = Cursors::new(
+        &app.cursor_key,
+        format!(
+            "list-requests|{store}|{}|{}|{}|{}",
+            status.as_str(),
+            since.map(unix_millis).unwrap_or(-1),
+            until.map(unix_millis).unwrap_or(-1),
+            principal.subject
+        ),
     );
-    let from = match query_param(event, "cursor")? {
-        Some(cursor) => Some(app.cursor_key.open::<Position>(&binding, cursor, now)?.0),
-        None => None,
-    };
+    let from = cursors.position::<ListPosition>(event)?;
     let query = ListQuery {
         store,
         status,
@@ -88,9 +62,7 @@ async fn list(app: &App, event: &Request, now: OffsetDateTime) -> Result<Respons
         StatusCode::OK,
         &ListBody {
             items: page.items.iter().map(|r| r.view()).collect(),
-            next_cursor: page
-                .next
-                .map(|next| app.cursor_key.seal(&binding, &Position(next), now)),
+            next_cursor: cursors.seal(page.next),
         },
     )
 }

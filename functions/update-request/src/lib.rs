@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
-use shared::http::{if_match_version, json_body, path_param, request_json, respond};
+use shared::http::{expected_version, json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, Role, authorize_store};
 use shared::store::Change;
@@ -22,16 +22,7 @@ async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let (principal, store) = authorize_store(event, Action::EditRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let (edit, body_version) = json_body::<RequestEditBody>(event)?.validate()?;
-    let expected = match (if_match_version(event.headers())?, body_version) {
-        (Some(header), Some(body)) if header != body => {
-            return Err(ApiError::bad_request(
-                "conflicting_versions",
-                "If-Match and version disagree",
-            ));
-        }
-        (Some(version), _) | (None, Some(version)) => version,
-        (None, None) => return Err(ApiError::PreconditionRequired),
-    };
+    let expected = expected_version(event.headers(), body_version)?;
     let now = OffsetDateTime::now_utc();
     let updated = app
         .requests

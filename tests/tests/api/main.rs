@@ -3,4 +3,5 @@
 mod authorization;
 mod consistency;
 mod gateway;
+mod preferred_items;
 mod supervisor_requests;

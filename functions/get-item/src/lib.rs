@@ -1,0 +1,25 @@
+//! `GET /stores/{storeId}/items/{itemId}`: one item with its `ETag`; one key read.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::catalog_store::ITEM_NOT_FOUND;
+use shared::error::ApiError;
+use shared::http::{json_with_etag, path_param, respond};
+use shared::ids::ItemId;
+use shared::principal::{Action, authorize_store};
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(get(app, &event).await)
+}
+
+async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (_, store) = authorize_store(event, Action::ReadCatalog)?;
+    let id = path_param(event, "itemId", ItemId::parse)?;
+    let item = app
+        .catalog
+        .get_item(&store, &id)
+        .await?
+        .ok_or(ITEM_NOT_FOUND)?;
+    json_with_etag(StatusCode::OK, &item.view(), item.version)
+}

@@ -1,0 +1,39 @@
+//! `GET /stores/{storeId}/master-items/{masterItemId}/items`: a master item's candidates, a
+//! page at a time (`limit`, sealed `cursor`); 404 if the master item does not exist.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::catalog_store::MASTER_NOT_FOUND;
+use shared::error::ApiError;
+use shared::http::{json, path_param, respond};
+use shared::ids::MasterItemId;
+use shared::pagination::{Cursors, ListBody, limit};
+use shared::principal::{Action, authorize_store};
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(list(app, &event).await)
+}
+
+async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
+    let master = path_param(event, "masterItemId", MasterItemId::parse)?;
+    let limit = limit(event)?;
+    let cursors = Cursors::new(
+        &app.cursor_key,
+        format!("list-items|{store}|{master}|{}", principal.subject),
+    );
+    let after = cursors.position::<String>(event)?;
+    let (items, next) = app
+        .catalog
+        .list_items(&store, &master, after, limit)
+        .await?
+        .ok_or(MASTER_NOT_FOUND)?;
+    json(
+        StatusCode::OK,
+        &ListBody {
+            items: items.iter().map(|i| i.view()).collect(),
+            next_cursor: cursors.seal(next),
+        },
+    )
+}

@@ -1,0 +1,32 @@
+//! `GET /stores/{storeId}/master-items`: the store's catalogue, a page at a time, in creation
+//! order (`limit`, sealed `cursor`).
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::error::ApiError;
+use shared::http::{json, respond};
+use shared::pagination::{Cursors, ListBody, limit};
+use shared::principal::{Action, authorize_store};
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(list(app, &event).await)
+}
+
+async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
+    let limit = limit(event)?;
+    let cursors = Cursors::new(
+        &app.cursor_key,
+        format!("list-master-items|{store}|{}", principal.subject),
+    );
+    let after = cursors.position::<String>(event)?;
+    let (masters, next) = app.catalog.list_masters(&store, after, limit).await?;
+    json(
+        StatusCode::OK,
+        &ListBody {
+            items: masters.iter().map(|m| m.view()).collect(),
+            next_cursor: cursors.seal(next),
+        },
+    )
+}

@@ -1,0 +1,39 @@
+//! `PUT /stores/{storeId}/master-items/{masterItemId}/preferred-item/pin`: a manager's manual
+//! choice (admin), `{"itemId": "…"}`. It wins over the score until removed, or until the item
+//! becomes ineligible or is deleted. Only an eligible candidate of this master can be pinned.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::catalog::{Pin, PinBody};
+use shared::error::ApiError;
+use shared::http::{json, json_body, path_param, respond};
+use shared::ids::MasterItemId;
+use shared::principal::{Action, authorize_store};
+use shared::supervisor_request::to_millis_precision;
+use time::OffsetDateTime;
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(pin(app, &event).await)
+}
+
+async fn pin(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
+    let master = path_param(event, "masterItemId", MasterItemId::parse)?;
+    let body = json_body::<PinBody>(event)?;
+    let pin = Pin {
+        item_id: body.item_id,
+        pinned_by: principal.subject,
+        pinned_at: to_millis_precision(OffsetDateTime::now_utc()),
+    };
+    app.catalog.pin(&store, &master, &pin).await?;
+    tracing::info!(store = %store, master_item_id = %master, item_id = %pin.item_id, "pinned");
+    json(
+        StatusCode::OK,
+        &shared::catalog::PinView {
+            item_id: pin.item_id,
+            pinned_by: &pin.pinned_by,
+            pinned_at: pin.pinned_at,
+        },
+    )
+}

@@ -1,0 +1,28 @@
+//! `PATCH /stores/{storeId}/master-items/{masterItemId}`: renames or re-describes a master
+//! item (admin). `If-Match` or `version` is required; one conditional update.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::catalog::MasterItemEditBody;
+use shared::error::ApiError;
+use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
+use shared::ids::MasterItemId;
+use shared::principal::{Action, authorize_store};
+use time::OffsetDateTime;
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(update(app, &event).await)
+}
+
+async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (_, store) = authorize_store(event, Action::ManageCatalog)?;
+    let id = path_param(event, "masterItemId", MasterItemId::parse)?;
+    let (edit, body_version) = json_body::<MasterItemEditBody>(event)?.validate()?;
+    let expected = expected_version(event.headers(), body_version)?;
+    let master = app
+        .catalog
+        .update_master(&store, &id, &edit, expected, OffsetDateTime::now_utc())
+        .await?;
+    json_with_etag(StatusCode::OK, &master.view(), master.version)
+}

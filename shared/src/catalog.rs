@@ -1,0 +1,547 @@
+//! Preferred items: master items (the store's catalogue of products), the vendor items that
+//! are candidates for each, and the store's scoring weights.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{ApiError, FieldError};
+use crate::ids::{ItemId, MasterItemId, StoreId};
+use crate::supervisor_request::to_millis_precision;
+use crate::text::Text;
+
+/// ISO 4217 codes in use (2026). Prices in other codes are refused.
+const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND \
+BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB \
+EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY \
+KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR \
+MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF \
+SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS \
+UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
+
+/// An ISO 4217 currency code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let bytes = raw.as_bytes();
+        if bytes.len() == 3
+            && bytes.iter().all(u8::is_ascii_uppercase)
+            && ISO_4217.split(' ').any(|code| code == raw)
+        {
+            Some(Self([bytes[0], bytes[1], bytes[2]]))
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII by construction")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).ok_or_else(|| {
+            serde::de::Error::custom(format!("{raw:?} is not an ISO 4217 currency code"))
+        })
+    }
+}
+
+/// Largest amount accepted, in minor units: far above any shelf price, far below overflow in
+/// the scoring arithmetic.
+pub const MAX_AMOUNT_MINOR: u64 = 1_000_000_000_000;
+
+/// A price: integer minor units (cents for USD) and a currency. Never a float.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Money {
+    amount: u64,
+    currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: u64, currency: Currency) -> Result<Self, FieldError> {
+        if amount > MAX_AMOUNT_MINOR {
+            return Err(FieldError::new(
+                "price.amount",
+                format!("must be at most {MAX_AMOUNT_MINOR} minor units"),
+            ));
+        }
+        Ok(Self { amount, currency })
+    }
+
+    /// Minor units.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+}
+
+/// A price as clients send it. `amount` is an integer number of minor units: a negative or
+/// fractional amount is refused by the parser, before any rule runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyBody {
+    pub amount: u64,
+    pub currency: Currency,
+}
+
+impl MoneyBody {
+    pub fn validate(self) -> Result<Money, FieldError> {
+        Money::new(self.amount, self.currency)
+    }
+}
+
+/// A vendor item's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemStatus {
+    Active,
+    OutOfStock,
+    Inactive,
+    Discontinued,
+}
+
+impl ItemStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Active,
+        Self::OutOfStock,
+        Self::Inactive,
+        Self::Discontinued,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::Inactive => "INACTIVE",
+            Self::Discontinued => "DISCONTINUED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Inactive and discontinued items are never preferred, nor kept pinned.
+    pub fn is_eligible(self) -> bool {
+        matches!(self, Self::Active | Self::OutOfStock)
+    }
+}
+
+/// How a store weighs price against status, and how much each eligible status is worth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScoringWeights {
+    /// 0–100. Weight of the price factor (cheaper scores higher).
+    pub price_weight: u32,
+    /// 0–100. Weight of the status factor.
+    pub status_weight: u32,
+    /// 0–100. Status-factor score of an `ACTIVE` item.
+    pub active_score: u32,
+    /// 0–100, at most `activeScore`. Status-factor score of an `OUT_OF_STOCK` item.
+    pub out_of_stock_score: u32,
+}
+
+impl Default for ScoringWeights {
+    fn default() -> Self {
+        Self {
+            price_weight: 70,
+            status_weight: 30,
+            active_score: 100,
+            out_of_stock_score: 25,
+        }
+    }
+}
+
+impl ScoringWeights {
+    pub const MAX: u32 = 100;
+
+    /// Checks the rules serde cannot: ranges, a non-zero total, and that being in stock is
+    /// never worth less than being out of stock.
+    pub fn validate(self) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for (field, value) in [
+            ("priceWeight", self.price_weight),
+            ("statusWeight", self.status_weight),
+            ("activeScore", self.active_score),
+            ("outOfStockScore", self.out_of_stock_score),
+        ] {
+            if value > Self::MAX {
+                errors.push(FieldError::new(field, "must be between 0 and 100"));
+            }
+        }
+        if self.price_weight == 0 && self.status_weight == 0 {
+            errors.push(FieldError::new(
+                "priceWeight",
+                "priceWeight and statusWeight must not both be 0",
+            ));
+        }
+        if self.out_of_stock_score > self.active_score {
+            errors.push(FieldError::new(
+                "outOfStockScore",
+                "must not exceed activeScore",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The status factor of an eligible status, 0–100; `None` for an ineligible one.
+    pub fn status_score(&self, status: ItemStatus) -> Option<u32> {
+        match status {
+            ItemStatus::Active => Some(self.active_score),
+            ItemStatus::OutOfStock => Some(self.out_of_stock_score),
+            ItemStatus::Inactive | ItemStatus::Discontinued => None,
+        }
+    }
+}
+
+/// A product's name in the catalogue.
+pub type Name = Text<200>;
+/// Longer free text.
+pub type Description = Text<1000>;
+/// A vendor's name.
+pub type Vendor = Text<200>;
+
+/// A manager's manual choice of preferred item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub item_id: ItemId,
+    pub pinned_by: String,
+    pub pinned_at: OffsetDateTime,
+}
+
+/// One product of the store's catalogue; its candidates are [`Item`]s in its currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterItem {
+    pub store_id: StoreId,
+    pub master_item_id: MasterItemId,
+    pub name: Name,
+    pub description: Option<Description>,
+    /// Every candidate's price is in this currency, so prices always compare.
+    pub currency: Currency,
+    pub pin: Option<Pin>,
+    pub item_count: u32,
+    pub version: u64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A vendor's offering of a master item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub store_id: StoreId,
+    pub item_id: ItemId,
+    pub master_item_id: MasterItemId,
+    pub vendor: Vendor,
+    pub price: Money,
+    pub status: ItemStatus,
+    pub version: u64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PinView<'a> {
+    pub item_id: ItemId,
+    pub pinned_by: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub pinned_at: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MasterItemView<'a> {
+    pub store_id: &'a StoreId,
+    pub master_item_id: MasterItemId,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<&'a str>,
+    pub currency: Currency,
+    pub pin: Option<PinView<'a>>,
+    pub item_count: u32,
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView<'a> {
+    pub store_id: &'a StoreId,
+    pub item_id: ItemId,
+    pub master_item_id: MasterItemId,
+    pub vendor: &'a str,
+    pub price: Money,
+    pub status: ItemStatus,
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl MasterItem {
+    pub fn view(&self) -> MasterItemView<'_> {
+        MasterItemView {
+            store_id: &self.store_id,
+            master_item_id: self.master_item_id,
+            name: self.name.as_str(),
+            description: self.description.as_ref().map(Text::as_str),
+            currency: self.currency,
+            pin: self.pin.as_ref().map(|pin| PinView {
+                item_id: pin.item_id,
+                pinned_by: &pin.pinned_by,
+                pinned_at: pin.pinned_at,
+            }),
+            item_count: self.item_count,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl Item {
+    pub fn view(&self) -> ItemView<'_> {
+        ItemView {
+            store_id: &self.store_id,
+            item_id: self.item_id,
+            master_item_id: self.master_item_id,
+            vendor: self.vendor.as_str(),
+            price: self.price,
+            status: self.status,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// The next version of this item with `edit` applied.
+    pub fn edited(&self, edit: ItemEdit, now: OffsetDateTime) -> Self {
+        Self {
+            vendor: edit.vendor.unwrap_or_else(|| self.vendor.clone()),
+            price: edit.price.unwrap_or(self.price),
+            status: edit.status.unwrap_or(self.status),
+            version: self.version + 1,
+            updated_at: to_millis_precision(now).max(self.updated_at),
+            ..self.clone()
+        }
+    }
+}
+
+fn validation(fields: Vec<FieldError>) -> ApiError {
+    let message = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::Validation { message, fields }
+}
+
+/// Collects field errors so one response names every bad field.
+fn field<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// `POST /stores/{storeId}/master-items` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewMasterItemBody {
+    pub name: String,
+    pub description: Option<String>,
+    pub currency: Currency,
+}
+
+impl NewMasterItemBody {
+    pub fn into_master_item(
+        self,
+        store_id: StoreId,
+        now: OffsetDateTime,
+    ) -> Result<MasterItem, ApiError> {
+        let mut errors = Vec::new();
+        let name = field(Name::parse("name", self.name), &mut errors);
+        let description = self
+            .description
+            .map(|d| field(Description::parse("description", d), &mut errors));
+        match (name, description) {
+            (Some(name), description) if errors.is_empty() => {
+                let now = to_millis_precision(now);
+                Ok(MasterItem {
+                    store_id,
+                    master_item_id: MasterItemId::generate(),
+                    name,
+                    description: description.flatten(),
+                    currency: self.currency,
+                    pin: None,
+                    item_count: 0,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
+            _ => Err(validation(errors)),
+        }
+    }
+}
+
+/// `PATCH /stores/{storeId}/master-items/{masterItemId}` body. The currency is fixed at
+/// creation: the candidates' prices are in it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MasterItemEditBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<u64>,
+}
+
+/// A validated master-item edit.
+#[derive(Debug, Clone)]
+pub struct MasterItemEdit {
+    pub name: Option<Name>,
+    pub description: Option<Description>,
+}
+
+impl MasterItemEditBody {
+    pub fn validate(self) -> Result<(MasterItemEdit, Option<u64>), ApiError> {
+        let mut errors = Vec::new();
+        let name = self
+            .name
+            .map(|n| field(Name::parse("name", n), &mut errors));
+        let description = self
+            .description
+            .map(|d| field(Description::parse("description", d), &mut errors));
+        if name.is_none() && description.is_none() {
+            errors.push(FieldError::new("body", "set name, description, or both"));
+        }
+        if !errors.is_empty() {
+            return Err(validation(errors));
+        }
+        Ok((
+            MasterItemEdit {
+                name: name.flatten(),
+                description: description.flatten(),
+            },
+            self.version,
+        ))
+    }
+}
+
+/// `POST /stores/{storeId}/master-items/{masterItemId}/items` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewItemBody {
+    pub vendor: String,
+    pub price: MoneyBody,
+    pub status: Option<ItemStatus>,
+}
+
+impl NewItemBody {
+    pub fn into_item(
+        self,
+        store_id: StoreId,
+        master_item_id: MasterItemId,
+        now: OffsetDateTime,
+    ) -> Result<Item, ApiError> {
+        let mut errors = Vec::new();
+        let vendor = field(Vendor::parse("vendor", self.vendor), &mut errors);
+        let price = field(self.price.validate(), &mut errors);
+        match (vendor, price) {
+            (Some(vendor), Some(price)) if errors.is_empty() => {
+                let now = to_millis_precision(now);
+                Ok(Item {
+                    store_id,
+                    item_id: ItemId::generate(),
+                    master_item_id,
+                    vendor,
+                    price,
+                    status: self.status.unwrap_or(ItemStatus::Active),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
+            _ => Err(validation(errors)),
+        }
+    }
+}
+
+/// `PATCH /stores/{storeId}/items/{itemId}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ItemEditBody {
+    pub vendor: Option<String>,
+    pub price: Option<MoneyBody>,
+    pub status: Option<ItemStatus>,
+    pub version: Option<u64>,
+}
+
+/// A validated item edit.
+#[derive(Debug, Clone)]
+pub struct ItemEdit {
+    pub vendor: Option<Vendor>,
+    pub price: Option<Money>,
+    pub status: Option<ItemStatus>,
+}
+
+impl ItemEditBody {
+    pub fn validate(self) -> Result<(ItemEdit, Option<u64>), ApiError> {
+        let mut errors = Vec::new();
+        let vendor = self
+            .vendor
+            .map(|v| field(Vendor::parse("vendor", v), &mut errors));
+        let price = self.price.map(|p| field(p.validate(), &mut errors));
+        if vendor.is_none() && price.is_none() && self.status.is_none() {
+            errors.push(FieldError::new("body", "set vendor, price or status"));
+        }
+        if !errors.is_empty() {
+            return Err(validation(errors));
+        }
+        Ok((
+            ItemEdit {
+                vendor: vendor.flatten(),
+                price: price.flatten(),
+                status: self.status,
+            },
+            self.version,
+        ))
+    }
+}
+
+/// `PUT .../preferred-item/pin` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PinBody {
+    pub item_id: ItemId,
+}
+
+/// `PUT /stores/{storeId}/scoring-weights` body: the whole set, validated.
+pub fn parse_weights(body: ScoringWeights) -> Result<ScoringWeights, ApiError> {
+    body.validate().map_err(validation)
+}

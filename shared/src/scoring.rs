@@ -1,0 +1,849 @@
+//! Pure, explainable, deterministic scoring of the candidate items for a master item.
+//!
+//! Only eligible candidates are scored: status `ACTIVE` or `OUT_OF_STOCK`, priced in the
+//! requested currency. The others are listed in [`Ranking::ineligible`] with the reason.
+//!
+//! With `min`/`max` the lowest/highest eligible price, `wp`/`ws` the price/status weights and
+//! `s` the status score (0–100):
+//!
+//! ```text
+//! price factor = (max - price) / (max - min)        (1 when max == min: nobody is dearer)
+//! total        = (wp * price factor + ws * s / 100) / (wp + ws)        shown on a 0–100 scale
+//! ```
+//!
+//! Every eligible total shares the denominator `D = (max - min) * 100 * (wp + ws)` (or
+//! `100 * (wp + ws)` when max == min), so ranking compares the exact integer numerators
+//! `N = wp * (max - price) * 100 + ws * s * (max - min)` (or `wp * 100 + ws * s`) as `u128`:
+//! no float and no rounded value ever decides an order. Only the displayed [`Score`]s are
+//! rounded, half up, to hundredths; so a displayed total may differ by 0.01 from the sum of
+//! its displayed contributions.
+//!
+//! Ties break in this order ([`TIE_BREAK`]): higher exact total, then lower price amount,
+//! then higher status score, then `itemId` ascending (byte order). The result therefore does
+//! not depend on the order of the input.
+
+use std::cmp::Ordering;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::catalog::{Currency, ItemStatus, Money, ScoringWeights};
+
+/// How equal totals are ordered, as documented to API clients.
+pub const TIE_BREAK: &str =
+    "higher score, then lower price, then better status, then itemId ascending";
+
+/// One vendor item competing to be the preferred item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate<'a> {
+    pub item_id: &'a str,
+    pub price: Money,
+    pub status: ItemStatus,
+}
+
+/// A displayed score on a 0–100 scale, held as integer hundredths (0..=10000).
+///
+/// Serialized as a JSON number with at most two decimals (87.5, 33.33). Display only: ranking
+/// never looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Score(u32);
+
+impl Score {
+    pub const ZERO: Self = Self(0);
+    pub const MAX: Self = Self(10_000);
+
+    /// `None` above 10000 (100.00).
+    pub fn from_hundredths(hundredths: u32) -> Option<Self> {
+        (hundredths <= Self::MAX.0).then_some(Self(hundredths))
+    }
+
+    pub fn hundredths(self) -> u32 {
+        self.0
+    }
+
+    /// `num / den` (a fraction in 0..=1) on the 0–100 scale, rounded half up to hundredths.
+    /// A zero denominator (only reachable with unvalidated all-zero weights) gives 0.
+    fn of_ratio(num: u128, den: u128) -> Self {
+        if den == 0 {
+            return Self::ZERO;
+        }
+        let max = u128::from(Self::MAX.0);
+        // round(max * num / den) = floor((2 * max * num + den) / (2 * den)).
+        let hundredths = (2 * max * num + den) / (2 * den);
+        Self(u32::try_from(hundredths.min(max)).unwrap_or(Self::MAX.0))
+    }
+}
+
+impl Serialize for Score {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // The nearest f64 to k/100 prints as at most two decimals.
+        serializer.serialize_f64(f64::from(self.0) / 100.0)
+    }
+}
+
+/// The outcome of [`rank`]. An empty `ranked` means no candidate can be preferred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ranking {
+    /// Best first.
+    pub ranked: Vec<Scored>,
+    /// By `item_id` ascending.
+    pub ineligible: Vec<Ineligible>,
+}
+
+/// A ranked candidate, with the parts of its score so a client can explain it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scored {
+    pub item_id: String,
+    /// 1-based position in [`Ranking::ranked`].
+    pub rank: u32,
+    /// The total, 0–100.
+    pub score: Score,
+    /// 100 for the cheapest eligible candidate, 0 for the dearest.
+    pub price_factor: Score,
+    /// The status score of the candidate's status.
+    pub status_factor: Score,
+    /// `price_factor * price_weight / (price_weight + status_weight)`.
+    pub price_contribution: Score,
+    /// `status_factor * status_weight / (price_weight + status_weight)`.
+    pub status_contribution: Score,
+}
+
+/// A candidate left out of the ranking.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ineligible {
+    pub item_id: String,
+    pub reason: IneligibleReason,
+}
+
+/// Why a candidate is not ranked. Serialized as
+/// `{"code":"STATUS_NOT_ELIGIBLE","status":"DISCONTINUED"}` or
+/// `{"code":"CURRENCY_MISMATCH","currency":"EUR"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IneligibleReason {
+    /// `INACTIVE` or `DISCONTINUED`. Checked before the currency.
+    Status(ItemStatus),
+    /// The price's currency, which is not the one asked for.
+    Currency(Currency),
+}
+
+impl IneligibleReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Status(_) => "STATUS_NOT_ELIGIBLE",
+            Self::Currency(_) => "CURRENCY_MISMATCH",
+        }
+    }
+}
+
+impl Serialize for IneligibleReason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut state = serializer.serialize_struct("IneligibleReason", 2)?;
+        state.serialize_field("code", self.code())?;
+        match self {
+            Self::Status(status) => state.serialize_field("status", status)?,
+            Self::Currency(currency) => state.serialize_field("currency", currency)?,
+        }
+        state.end()
+    }
+}
+
+/// An eligible candidate during ranking.
+struct Entry<'c> {
+    item_id: &'c str,
+    amount: u64,
+    status_score: u32,
+    /// `wp * (max - price) * 100`: the price part of the exact numerator `N`.
+    price_part: u128,
+    /// `ws * s * (max - min)`: the status part of `N`.
+    status_part: u128,
+    /// `max - price`, or 1 when max == min.
+    price_num: u128,
+}
+
+impl Entry<'_> {
+    fn numerator(&self) -> u128 {
+        self.price_part + self.status_part
+    }
+
+    /// Best first: see [`TIE_BREAK`].
+    fn order(&self, other: &Self) -> Ordering {
+        other
+            .numerator()
+            .cmp(&self.numerator())
+            .then_with(|| self.amount.cmp(&other.amount))
+            .then_with(|| other.status_score.cmp(&self.status_score))
+            .then_with(|| self.item_id.cmp(other.item_id))
+    }
+}
+
+/// Ranks `candidates` priced in `currency`, best first; see the module doc for the formula.
+///
+/// `weights` should have passed [`ScoringWeights::validate`]. Unvalidated weights never
+/// panic: values above 100 count as 100, and all-zero weights score everyone 0 (the tie
+/// break alone then orders them).
+pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Currency) -> Ranking {
+    let cap = |value: u32| u128::from(value.min(ScoringWeights::MAX));
+    let (wp, ws) = (cap(weights.price_weight), cap(weights.status_weight));
+
+    let mut eligible = Vec::with_capacity(candidates.len());
+    let mut ineligible = Vec::new();
+    for candidate in candidates {
+        let reason = match weights.status_score(candidate.status) {
+            None => IneligibleReason::Status(candidate.status),
+            Some(_) if candidate.price.currency() != currency => {
+                IneligibleReason::Currency(candidate.price.currency())
+            }
+            Some(status_score) => {
+                eligible.push(Entry {
+                    item_id: candidate.item_id,
+                    amount: candidate.price.amount(),
+                    status_score: status_score.min(ScoringWeights::MAX),
+                    price_part: 0,
+                    status_part: 0,
+                    price_num: 0,
+                });
+                continue;
+            }
+        };
+        ineligible.push(Ineligible {
+            item_id: candidate.item_id.to_owned(),
+            reason,
+        });
+    }
+    // Ties on id (duplicate ids) are broken by the reason, so the order is total.
+    ineligible.sort_unstable();
+
+    let min = eligible.iter().map(|e| e.amount).min().unwrap_or(0);
+    let max = eligible.iter().map(|e| e.amount).max().unwrap_or(0);
+    // With one price, every candidate is the cheapest: price factor 1 = 1/1.
+    let spread = u128::from(max - min);
+    let price_den = spread.max(1);
+    let den = price_den * 100 * (wp + ws);
+    for entry in &mut eligible {
+        entry.price_num = if spread == 0 {
+            1
+        } else {
+            u128::from(max - entry.amount)
+        };
+        entry.price_part = wp * entry.price_num * 100;
+        entry.status_part = ws * u128::from(entry.status_score) * price_den;
+    }
+    // Entries equal under `order` are equal in every output field, so an unstable sort is
+    // still deterministic (and needs no buffer).
+    eligible.sort_unstable_by(Entry::order);
+
+    let ranked = eligible
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| Scored {
+            item_id: entry.item_id.to_owned(),
+            rank: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            score: Score::of_ratio(entry.numerator(), den),
+            price_factor: Score::of_ratio(entry.price_num, price_den),
+            status_factor: Score::of_ratio(u128::from(entry.status_score), 100),
+            price_contribution: Score::of_ratio(entry.price_part, den),
+            status_contribution: Score::of_ratio(entry.status_part, den),
+        })
+        .collect();
+
+    Ranking { ranked, ineligible }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").unwrap()
+    }
+
+    fn price(amount: u64) -> Money {
+        Money::new(amount, usd()).unwrap()
+    }
+
+    fn cand(item_id: &str, amount: u64, status: ItemStatus) -> Candidate<'_> {
+        Candidate {
+            item_id,
+            price: price(amount),
+            status,
+        }
+    }
+
+    fn weights(
+        price_weight: u32,
+        status_weight: u32,
+        active: u32,
+        out_of_stock: u32,
+    ) -> ScoringWeights {
+        ScoringWeights {
+            price_weight,
+            status_weight,
+            active_score: active,
+            out_of_stock_score: out_of_stock,
+        }
+        .validate()
+        .unwrap()
+    }
+
+    fn h(hundredths: u32) -> Score {
+        Score::from_hundredths(hundredths).unwrap()
+    }
+
+    fn ids(ranking: &Ranking) -> Vec<&str> {
+        ranking.ranked.iter().map(|s| s.item_id.as_str()).collect()
+    }
+
+    use ItemStatus::{Active, Discontinued, Inactive, OutOfStock};
+
+    /// Weights 70/30, active 100, out of stock 25; prices 900..=1200, so the spread is 300.
+    ///
+    /// | item | price | status | price factor      | total                          |
+    /// |------|-------|--------|-------------------|--------------------------------|
+    /// | b    | 900   | OOS    | 300/300 = 100     | 70 + 30 * 0.25 = 77.5          |
+    /// | a    | 1000  | ACTIVE | 200/300 = 66.67   | 70 * 2/3 + 30 = 76.666… → 76.67 |
+    /// | d    | 1100  | ACTIVE | 100/300 = 33.33   | 70 * 1/3 + 30 = 53.333… → 53.33 |
+    /// | c    | 1200  | ACTIVE | 0                 | 30                             |
+    #[test]
+    fn worked_example_scores_by_hand() {
+        let candidates = [
+            cand("a", 1000, Active),
+            cand("b", 900, OutOfStock),
+            cand("c", 1200, Active),
+            cand("d", 1100, Active),
+        ];
+        let ranking = rank(&candidates, &ScoringWeights::default(), usd());
+        assert!(ranking.ineligible.is_empty());
+        let expected = [
+            ("b", 1, 7750, 10000, 2500, 7000, 750),
+            ("a", 2, 7667, 6667, 10000, 4667, 3000),
+            ("d", 3, 5333, 3333, 10000, 2333, 3000),
+            ("c", 4, 3000, 0, 10000, 0, 3000),
+        ];
+        assert_eq!(ranking.ranked.len(), expected.len());
+        for (scored, (id, rank, score, pf, sf, pc, sc)) in ranking.ranked.iter().zip(expected) {
+            assert_eq!(
+                scored,
+                &Scored {
+                    item_id: id.to_owned(),
+                    rank,
+                    score: h(score),
+                    price_factor: h(pf),
+                    status_factor: h(sf),
+                    price_contribution: h(pc),
+                    status_contribution: h(sc),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn all_equal_prices_get_full_price_factor() {
+        let candidates = [
+            cand("b", 500, OutOfStock),
+            cand("a", 500, Active),
+            cand("c", 500, OutOfStock),
+        ];
+        let ranking = rank(&candidates, &ScoringWeights::default(), usd());
+        assert_eq!(ids(&ranking), ["a", "b", "c"]);
+        let scores: Vec<u32> = ranking
+            .ranked
+            .iter()
+            .map(|s| s.score.hundredths())
+            .collect();
+        // 70 + 30 * 1.00, then 70 + 30 * 0.25.
+        assert_eq!(scores, [10000, 7750, 7750]);
+        assert!(ranking.ranked.iter().all(|s| s.price_factor == Score::MAX));
+        assert!(
+            ranking
+                .ranked
+                .iter()
+                .all(|s| s.price_contribution == h(7000))
+        );
+    }
+
+    #[test]
+    fn single_candidate_is_cheapest_and_dearest() {
+        let ranking = rank(
+            &[cand("only", 0, OutOfStock)],
+            &ScoringWeights::default(),
+            usd(),
+        );
+        assert_eq!(ranking.ranked.len(), 1);
+        assert_eq!(ranking.ranked[0].rank, 1);
+        assert_eq!(ranking.ranked[0].price_factor, Score::MAX);
+        assert_eq!(ranking.ranked[0].score, h(7750));
+    }
+
+    #[test]
+    fn ineligible_statuses_and_foreign_currency_are_ranked_out() {
+        let candidates = [
+            cand("e-ok", 700, Active),
+            cand("d-inactive", 100, Inactive),
+            cand("c-discontinued", 100, Discontinued),
+            Candidate {
+                item_id: "b-euro",
+                price: Money::new(100, eur()).unwrap(),
+                status: Active,
+            },
+            // Both wrong: the status is reported, being checked first.
+            Candidate {
+                item_id: "a-euro-discontinued",
+                price: Money::new(100, eur()).unwrap(),
+                status: Discontinued,
+            },
+        ];
+        let ranking = rank(&candidates, &ScoringWeights::default(), usd());
+        assert_eq!(ids(&ranking), ["e-ok"]);
+        // The only eligible price is both min and max.
+        assert_eq!(ranking.ranked[0].score, Score::MAX);
+        let ineligible: Vec<(&str, IneligibleReason)> = ranking
+            .ineligible
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.reason))
+            .collect();
+        assert_eq!(
+            ineligible,
+            [
+                (
+                    "a-euro-discontinued",
+                    IneligibleReason::Status(Discontinued)
+                ),
+                ("b-euro", IneligibleReason::Currency(eur())),
+                ("c-discontinued", IneligibleReason::Status(Discontinued)),
+                ("d-inactive", IneligibleReason::Status(Inactive)),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_or_all_ineligible_ranks_nobody() {
+        let empty = rank(&[], &ScoringWeights::default(), usd());
+        assert!(empty.ranked.is_empty() && empty.ineligible.is_empty());
+        let none = rank(
+            &[cand("x", 1, Inactive), cand("y", 2, Discontinued)],
+            &ScoringWeights::default(),
+            eur(),
+        );
+        assert!(none.ranked.is_empty());
+        assert_eq!(none.ineligible.len(), 2);
+    }
+
+    #[test]
+    fn ties_break_by_price() {
+        // 50/50, out of stock worth 0: cheapest-but-OOS 0.5 * 1 + 0 = 0.5, dearest-but-active
+        // 0 + 0.5 * 1 = 0.5. Exactly equal, so the lower price wins despite its later id.
+        let w = weights(50, 50, 100, 0);
+        let ranking = rank(
+            &[cand("a-dear", 100, Active), cand("b-cheap", 0, OutOfStock)],
+            &w,
+            usd(),
+        );
+        assert_eq!(ids(&ranking), ["b-cheap", "a-dear"]);
+        assert_eq!(ranking.ranked[0].score, ranking.ranked[1].score);
+    }
+
+    #[test]
+    fn ties_break_by_status_then_id() {
+        // Price only: equal prices give equal totals whatever the status.
+        let w = weights(100, 0, 100, 25);
+        let candidates = [
+            cand("d", 500, Active),
+            cand("c", 500, OutOfStock),
+            cand("b", 500, Active),
+            cand("a", 500, OutOfStock),
+            cand("e", 400, OutOfStock),
+        ];
+        let ranking = rank(&candidates, &w, usd());
+        assert_eq!(ids(&ranking), ["e", "b", "d", "a", "c"]);
+        let ranks: Vec<u32> = ranking.ranked.iter().map(|s| s.rank).collect();
+        assert_eq!(ranks, [1, 2, 3, 4, 5]);
+        // Status scores equal too: the id decides, in byte order ("B" < "a").
+        let same = weights(50, 50, 60, 60);
+        let ranking = rank(
+            &[
+                cand("a", 5, OutOfStock),
+                cand("B", 5, Active),
+                cand("_", 5, Active),
+            ],
+            &same,
+            usd(),
+        );
+        assert_eq!(ids(&ranking), ["B", "_", "a"]);
+    }
+
+    #[test]
+    fn ranking_uses_exact_totals_not_rounded_scores() {
+        // 50/50, active 100, out of stock 99, prices 0..=1_000_000.
+        // active at 500_000: 25 + 50 = 75 exactly.
+        // oos at 490_001: 50 * 509_999 / 1e6 + 49.5 = 74.99995, displayed 75.00 as well.
+        // Rounded, they tie and the lower price would win; exactly, the active one is higher.
+        let w = weights(50, 50, 100, 99);
+        let candidates = [
+            cand("lo", 0, Active),
+            cand("hi", 1_000_000, Active),
+            cand("z-active", 500_000, Active),
+            cand("a-oos", 490_001, OutOfStock),
+        ];
+        let ranking = rank(&candidates, &w, usd());
+        assert_eq!(ids(&ranking), ["lo", "z-active", "a-oos", "hi"]);
+        assert_eq!(ranking.ranked[1].score, h(7500));
+        assert_eq!(ranking.ranked[2].score, h(7500));
+    }
+
+    #[test]
+    fn display_rounds_half_up_to_hundredths() {
+        let w = weights(100, 0, 100, 25);
+        // Spread 20_000: one unit below max is 1/20_000 = 0.005 → 0.01 (half up).
+        let ranking = rank(
+            &[
+                cand("a", 0, Active),
+                cand("b", 19_999, Active),
+                cand("c", 20_000, Active),
+            ],
+            &w,
+            usd(),
+        );
+        assert_eq!(ranking.ranked[1].price_factor, h(1));
+        assert_eq!(ranking.ranked[1].score, h(1));
+        // Spread 40_000: 1/40_000 = 0.0025 → 0.00.
+        let ranking = rank(
+            &[
+                cand("a", 0, Active),
+                cand("b", 39_999, Active),
+                cand("c", 40_000, Active),
+            ],
+            &w,
+            usd(),
+        );
+        assert_eq!(ranking.ranked[1].price_factor, Score::ZERO);
+        // 2/3 → 66.67, 1/3 → 33.33.
+        let ranking = rank(
+            &[
+                cand("a", 0, Active),
+                cand("b", 100, Active),
+                cand("c", 300, Active),
+            ],
+            &w,
+            usd(),
+        );
+        assert_eq!(ranking.ranked[1].score, h(6667));
+        let ranking = rank(
+            &[
+                cand("a", 0, Active),
+                cand("b", 200, Active),
+                cand("c", 300, Active),
+            ],
+            &w,
+            usd(),
+        );
+        assert_eq!(ranking.ranked[1].score, h(3333));
+    }
+
+    #[test]
+    fn unvalidated_weights_do_not_panic() {
+        let zero = ScoringWeights {
+            price_weight: 0,
+            status_weight: 0,
+            active_score: 0,
+            out_of_stock_score: 0,
+        };
+        let ranking = rank(&[cand("b", 1, Active), cand("a", 2, Active)], &zero, usd());
+        assert_eq!(ids(&ranking), ["b", "a"]);
+        assert!(ranking.ranked.iter().all(|s| s.score == Score::ZERO));
+
+        let huge = ScoringWeights {
+            price_weight: u32::MAX,
+            status_weight: 1000,
+            active_score: u32::MAX,
+            out_of_stock_score: 500,
+        };
+        let max = Money::new(crate::catalog::MAX_AMOUNT_MINOR, usd()).unwrap();
+        let candidates = [
+            Candidate {
+                item_id: "a",
+                price: max,
+                status: OutOfStock,
+            },
+            cand("b", 0, Active),
+        ];
+        let ranking = rank(&candidates, &huge, usd());
+        for s in &ranking.ranked {
+            for score in [
+                s.score,
+                s.price_factor,
+                s.status_factor,
+                s.price_contribution,
+                s.status_contribution,
+            ] {
+                assert!(score <= Score::MAX);
+            }
+        }
+        assert_eq!(ranking.ranked[0].score, Score::MAX);
+    }
+
+    #[test]
+    fn serializes_camel_case_with_two_decimal_scores() {
+        let candidates = [
+            cand("a", 1000, Active),
+            cand("b", 900, OutOfStock),
+            cand("c", 1200, Active),
+            cand("x", 1, Discontinued),
+            Candidate {
+                item_id: "y",
+                price: Money::new(1, eur()).unwrap(),
+                status: Active,
+            },
+        ];
+        let ranking = rank(&candidates, &ScoringWeights::default(), usd());
+        let value = serde_json::to_value(&ranking).unwrap();
+        assert_eq!(
+            value["ranked"][1],
+            json!({
+                "itemId": "a",
+                "rank": 2,
+                "score": 76.67,
+                "priceFactor": 66.67,
+                "statusFactor": 100.0,
+                "priceContribution": 46.67,
+                "statusContribution": 30.0,
+            })
+        );
+        assert_eq!(
+            value["ineligible"],
+            json!([
+                { "itemId": "x", "reason": { "code": "STATUS_NOT_ELIGIBLE", "status": "DISCONTINUED" } },
+                { "itemId": "y", "reason": { "code": "CURRENCY_MISMATCH", "currency": "EUR" } },
+            ])
+        );
+        let text =
+            serde_json::to_string(&[h(8750), h(3333), h(1), Score::ZERO, Score::MAX]).unwrap();
+        assert_eq!(text, "[87.5,33.33,0.01,0.0,100.0]");
+        assert!(Score::from_hundredths(10_001).is_none());
+    }
+
+    // ---- properties ----
+
+    fn status() -> impl Strategy<Value = ItemStatus> {
+        prop::sample::select(ItemStatus::ALL.to_vec())
+    }
+
+    /// Edges (equal prices, zero) come up often enough to exercise the tie-breaks.
+    fn amount() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            Just(0u64),
+            Just(1_000_000u64),
+            500u64..=503,
+            0u64..=1_000_000,
+        ]
+    }
+
+    fn weight() -> impl Strategy<Value = u32> {
+        prop_oneof![Just(0u32), Just(100u32), 0u32..=100]
+    }
+
+    fn valid_weights() -> impl Strategy<Value = ScoringWeights> {
+        (weight(), weight(), weight(), weight()).prop_filter_map(
+            "invalid weights",
+            |(price_weight, status_weight, a, b)| {
+                ScoringWeights {
+                    price_weight,
+                    status_weight,
+                    active_score: a.max(b),
+                    out_of_stock_score: a.min(b),
+                }
+                .validate()
+                .ok()
+            },
+        )
+    }
+
+    /// Owned inputs: (item_id, amount, status, currency). Distinct ids; "v10" < "v9" in byte
+    /// order, so the id tie-break is not the numeric one.
+    type Input = (String, u64, ItemStatus, Currency);
+
+    fn inputs_in(currencies: Vec<Currency>) -> impl Strategy<Value = Vec<Input>> {
+        prop::collection::btree_set(0u32..40, 1..=8).prop_flat_map(move |numbers| {
+            let n = numbers.len();
+            let ids: Vec<String> = numbers.into_iter().map(|k| format!("v{k}")).collect();
+            (
+                Just(ids),
+                prop::collection::vec(
+                    (amount(), status(), prop::sample::select(currencies.clone())),
+                    n,
+                ),
+            )
+                .prop_map(|(ids, rest)| {
+                    ids.into_iter()
+                        .zip(rest)
+                        .map(|(id, (amount, status, currency))| (id, amount, status, currency))
+                        .collect()
+                })
+        })
+    }
+
+    fn inputs() -> impl Strategy<Value = Vec<Input>> {
+        inputs_in(vec![usd()])
+    }
+
+    fn candidates(inputs: &[Input]) -> Vec<Candidate<'_>> {
+        inputs
+            .iter()
+            .map(|(id, amount, status, currency)| Candidate {
+                item_id: id,
+                price: Money::new(*amount, *currency).unwrap(),
+                status: *status,
+            })
+            .collect()
+    }
+
+    fn rank_inputs(inputs: &[Input], w: &ScoringWeights) -> Ranking {
+        rank(&candidates(inputs), w, usd())
+    }
+
+    fn rank_of(ranking: &Ranking, id: &str) -> Option<u32> {
+        ranking
+            .ranked
+            .iter()
+            .find(|s| s.item_id == id)
+            .map(|s| s.rank)
+    }
+
+    fn summary(ranking: &Ranking) -> (Vec<(String, Score)>, Vec<Ineligible>) {
+        (
+            ranking
+                .ranked
+                .iter()
+                .map(|s| (s.item_id.clone(), s.score))
+                .collect(),
+            ranking.ineligible.clone(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn prop_lower_price_never_ranks_lower(
+            mut inputs in inputs(),
+            w in valid_weights(),
+            pick in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let i = pick.index(inputs.len());
+            let before = rank_inputs(&inputs, &w);
+            let old = inputs[i].1;
+            inputs[i].1 = old - cut.index(usize::try_from(old).unwrap() + 1) as u64;
+            let after = rank_inputs(&inputs, &w);
+            let id = &inputs[i].0;
+            match (rank_of(&before, id), rank_of(&after, id)) {
+                (Some(b), Some(a)) => prop_assert!(a <= b, "rank {b} -> {a} at {old} -> {}", inputs[i].1),
+                (None, None) => {}
+                other => prop_assert!(false, "eligibility changed with the price: {other:?}"),
+            }
+        }
+
+        #[test]
+        fn prop_better_status_never_ranks_lower(
+            mut inputs in inputs(),
+            w in valid_weights(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let i = pick.index(inputs.len());
+            inputs[i].2 = OutOfStock;
+            let out_of_stock = rank_inputs(&inputs, &w);
+            inputs[i].2 = Active;
+            let active = rank_inputs(&inputs, &w);
+            let id = &inputs[i].0;
+            prop_assert!(rank_of(&active, id).unwrap() <= rank_of(&out_of_stock, id).unwrap());
+        }
+
+        #[test]
+        fn prop_result_independent_of_input_order(
+            (inputs, shuffled) in inputs_in(vec![usd(), eur()])
+                .prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+            w in valid_weights(),
+        ) {
+            let base = summary(&rank_inputs(&inputs, &w));
+            prop_assert_eq!(&base, &summary(&rank_inputs(&shuffled, &w)));
+            let reversed: Vec<Input> = inputs.iter().rev().cloned().collect();
+            prop_assert_eq!(&base, &summary(&rank_inputs(&reversed, &w)));
+        }
+
+        #[test]
+        fn prop_scores_in_range_and_ranks_consecutive(inputs in inputs(), w in valid_weights()) {
+            let ranking = rank_inputs(&inputs, &w);
+            for (index, s) in ranking.ranked.iter().enumerate() {
+                prop_assert_eq!(s.rank as usize, index + 1);
+                for score in [s.score, s.price_factor, s.status_factor, s.price_contribution, s.status_contribution] {
+                    prop_assert!(score.hundredths() <= 10_000);
+                }
+                // Rounding is monotonic, so displayed totals never rise down the list.
+                if index > 0 {
+                    prop_assert!(s.score <= ranking.ranked[index - 1].score);
+                }
+            }
+        }
+
+        #[test]
+        fn prop_equal_inputs_score_equal(
+            mut inputs in inputs(),
+            w in valid_weights(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let (_, amount, status, currency) = inputs[pick.index(inputs.len())].clone();
+            // Ids are v0..v39: "twin" is distinct from all of them.
+            inputs.push(("twin".to_owned(), amount, status, currency));
+            let ranking = rank_inputs(&inputs, &w);
+            let equal: Vec<&Scored> = ranking
+                .ranked
+                .iter()
+                .filter(|s| {
+                    let input = inputs.iter().find(|i| i.0 == s.item_id).unwrap();
+                    input.1 == amount && input.2 == status
+                })
+                .collect();
+            if status.is_eligible() {
+                prop_assert!(equal.len() >= 2);
+            }
+            for s in &equal {
+                prop_assert_eq!(
+                    (s.score, s.price_factor, s.status_factor, s.price_contribution, s.status_contribution),
+                    (equal[0].score, equal[0].price_factor, equal[0].status_factor,
+                     equal[0].price_contribution, equal[0].status_contribution)
+                );
+            }
+        }
+
+        #[test]
+        fn prop_every_candidate_listed_exactly_once(
+            inputs in inputs_in(vec![usd(), eur()]),
+            w in valid_weights(),
+        ) {
+            let ranking = rank_inputs(&inputs, &w);
+            prop_assert_eq!(ranking.ranked.len() + ranking.ineligible.len(), inputs.len());
+            for (id, _, status, currency) in &inputs {
+                let ranked = ranking.ranked.iter().filter(|s| &s.item_id == id).count();
+                let out: Vec<&Ineligible> = ranking.ineligible.iter().filter(|i| &i.item_id == id).collect();
+                if !status.is_eligible() {
+                    prop_assert_eq!((ranked, out.len()), (0, 1));
+                    prop_assert_eq!(out[0].reason, IneligibleReason::Status(*status));
+                } else if *currency != usd() {
+                    prop_assert_eq!((ranked, out.len()), (0, 1));
+                    prop_assert_eq!(out[0].reason, IneligibleReason::Currency(*currency));
+                } else {
+                    prop_assert_eq!((ranked, out.len()), (1, 0));
+                }
+            }
+            prop_assert!(ranking.ineligible.windows(2).all(|p| p[0].item_id < p[1].item_id));
+        }
+    }
+}

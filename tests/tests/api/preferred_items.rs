@@ -1,0 +1,804 @@
+//! Preferred items against DynamoDB Local: master items, items, scoring weights, the
+//! explained preferred item, and the pin's life cycle.
+
+use integration_tests::{Event, app, event, fresh_store, parts};
+use serde_json::{Value, json};
+use shared::App;
+
+fn admin(fixture: &str, store: &str) -> Event {
+    event(fixture)
+        .store(store)
+        .principal("admin-1", "admin", &[store])
+}
+
+fn reader(fixture: &str, store: &str) -> Event {
+    event(fixture)
+        .store(store)
+        .principal("associate-1", "associate", &[store])
+}
+
+async fn call(app: &App, fixture: &str, request: Event) -> (u16, Value) {
+    let request = request.build();
+    parts(match fixture {
+        "create-master-item" => create_master_item::handler(app, request).await,
+        "list-master-items" => list_master_items::handler(app, request).await,
+        "get-master-item" => get_master_item::handler(app, request).await,
+        "update-master-item" => update_master_item::handler(app, request).await,
+        "delete-master-item" => delete_master_item::handler(app, request).await,
+        "create-item" => create_item::handler(app, request).await,
+        "list-items" => list_items::handler(app, request).await,
+        "get-item" => get_item::handler(app, request).await,
+        "update-item" => update_item::handler(app, request).await,
+        "delete-item" => delete_item::handler(app, request).await,
+        "get-preferred-item" => get_preferred_item::handler(app, request).await,
+        "pin-preferred-item" => pin_preferred_item::handler(app, request).await,
+        "unpin-preferred-item" => unpin_preferred_item::handler(app, request).await,
+        "get-scoring-weights" => get_scoring_weights::handler(app, request).await,
+        "put-scoring-weights" => put_scoring_weights::handler(app, request).await,
+        other => panic!("no handler for {other}"),
+    })
+}
+
+async fn new_master(app: &App, store: &str, name: &str, currency: &str) -> String {
+    let (status, body) = call(
+        app,
+        "create-master-item",
+        admin("create-master-item", store).json(json!({"name": name, "currency": currency})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["masterItemId"].as_str().unwrap().to_owned()
+}
+
+async fn new_item(
+    app: &App,
+    store: &str,
+    master: &str,
+    vendor: &str,
+    cents: u64,
+    status: &str,
+) -> String {
+    let (code, body) = call(
+        app,
+        "create-item",
+        admin("create-item", store)
+            .path("masterItemId", master)
+            .json(json!({
+                "vendor": vendor, "price": {"amount": cents, "currency": "USD"}, "status": status
+            })),
+    )
+    .await;
+    assert_eq!(code, 201, "{body}");
+    body["itemId"].as_str().unwrap().to_owned()
+}
+
+async fn preferred(app: &App, store: &str, master: &str) -> (u16, Value) {
+    call(
+        app,
+        "get-preferred-item",
+        reader("get-preferred-item", store).path("masterItemId", master),
+    )
+    .await
+}
+
+async fn set_status(app: &App, store: &str, item: &str, status: &str) {
+    let (_, current) = call(
+        app,
+        "get-item",
+        reader("get-item", store).path("itemId", item),
+    )
+    .await;
+    let (code, body) = call(
+        app,
+        "update-item",
+        admin("update-item", store)
+            .path("itemId", item)
+            .header("if-match", &format!("\"{}\"", current["version"]))
+            .json(json!({"status": status})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+}
+
+/// Everything stored for a store, to show a refused write changed nothing.
+async fn snapshot(
+    app: &App,
+    store: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    app.catalog
+        .client()
+        .query()
+        .table_name(app.catalog.table())
+        .key_condition_expression("storeId = :s")
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::S(store.into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn master_items_are_created_read_listed_edited_and_deleted() {
+    let app = app().await;
+    let store = fresh_store();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(new_master(&app, &store, &format!("product {i}"), "USD").await);
+    }
+    let (status, one) = call(
+        &app,
+        "get-master-item",
+        reader("get-master-item", &store).path("masterItemId", &ids[0]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            one["name"].as_str(),
+            one["currency"].as_str(),
+            one["itemCount"].as_u64()
+        ),
+        (Some("product 0"), Some("USD"), Some(0))
+    );
+
+    // Pages of two, in creation order, each master exactly once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = reader("list-master-items", &store);
+        request = match &cursor {
+            Some(c) => request.query(&[("limit", "2"), ("cursor", c)]),
+            None => request.query(&[("limit", "2")]),
+        };
+        let (status, page) = call(&app, "list-master-items", request).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["masterItemId"].as_str().unwrap().to_owned()),
+        );
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let (status, _) = call(
+        &app,
+        "list-master-items",
+        reader("list-master-items", &store).query(&[("cursor", "forged")]),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let edit = |version: &str, name: &str| {
+        admin("update-master-item", &store)
+            .path("masterItemId", &ids[0])
+            .header("if-match", version)
+            .json(json!({"name": name}))
+    };
+    let (status, edited) = call(&app, "update-master-item", edit("\"1\"", "renamed")).await;
+    assert_eq!(
+        (status, edited["name"].as_str(), edited["version"].as_u64()),
+        (200, Some("renamed"), Some(2))
+    );
+    let before = snapshot(&app, &store).await;
+    let (status, body) = call(&app, "update-master-item", edit("\"1\"", "stale")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (412, Some("version_mismatch"))
+    );
+    assert_eq!(snapshot(&app, &store).await, before);
+
+    let (status, _) = call(
+        &app,
+        "delete-master-item",
+        admin("delete-master-item", &store).path("masterItemId", &ids[0]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        &app,
+        "get-master-item",
+        reader("get-master-item", &store).path("masterItemId", &ids[0]),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "eggs, dozen", "USD").await;
+    let first = new_item(&app, &store, &master, "Hen House", 399, "ACTIVE").await;
+    let second = new_item(&app, &store, &master, "Farm Fresh", 349, "OUT_OF_STOCK").await;
+
+    let (status, item) = call(
+        &app,
+        "get-item",
+        reader("get-item", &store).path("itemId", &first),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(item["price"], json!({"amount": 399, "currency": "USD"}));
+    assert_eq!(item["masterItemId"], master.as_str());
+    let (status, list) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let listed: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["itemId"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![first.as_str(), second.as_str()]);
+    let (status, page) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store)
+            .path("masterItemId", &master)
+            .query(&[("limit", "1")]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cursor = page["nextCursor"].as_str().unwrap().to_owned();
+    let (_, rest) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store)
+            .path("masterItemId", &master)
+            .query(&[("limit", "1"), ("cursor", &cursor)]),
+    )
+    .await;
+    assert_eq!(rest["items"][0]["itemId"], second.as_str());
+
+    // The master counts its items and refuses to be deleted while it has any.
+    let (_, master_view) = call(
+        &app,
+        "get-master-item",
+        reader("get-master-item", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(master_view["itemCount"], 2);
+    let before = snapshot(&app, &store).await;
+    let (status, body) = call(
+        &app,
+        "delete-master-item",
+        admin("delete-master-item", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("master_item_has_items"))
+    );
+    assert_eq!(snapshot(&app, &store).await, before);
+
+    // Edit with optimistic concurrency; a stale version changes nothing.
+    let update = |version: &str, cents: u64| {
+        admin("update-item", &store)
+            .path("itemId", &first)
+            .header("if-match", version)
+            .json(json!({"price": {"amount": cents, "currency": "USD"}}))
+    };
+    let (status, edited) = call(&app, "update-item", update("\"1\"", 379)).await;
+    assert_eq!((status, edited["version"].as_u64()), (200, Some(2)));
+    let (_, listed_after) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(
+        listed_after["items"][0]["price"]["amount"], 379,
+        "the candidate entry moved with the record"
+    );
+    let before = snapshot(&app, &store).await;
+    assert_eq!(call(&app, "update-item", update("\"1\"", 1)).await.0, 412);
+    assert_eq!(snapshot(&app, &store).await, before);
+
+    for item in [&first, &second] {
+        let (status, _) = call(
+            &app,
+            "delete-item",
+            admin("delete-item", &store).path("itemId", item),
+        )
+        .await;
+        assert_eq!(status, 204);
+    }
+    assert_eq!(
+        call(
+            &app,
+            "get-item",
+            reader("get-item", &store).path("itemId", &first)
+        )
+        .await
+        .0,
+        404
+    );
+    let (status, _) = call(
+        &app,
+        "delete-master-item",
+        admin("delete-master-item", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(snapshot(&app, &store).await.is_empty(), "nothing orphaned");
+    let (status, _) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store).path("masterItemId", &master),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn prices_in_another_currency_than_the_master_are_refused() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "coffee beans", "USD").await;
+    let item = new_item(&app, &store, &master, "Roastery", 1299, "ACTIVE").await;
+    let before = snapshot(&app, &store).await;
+
+    let (status, body) = call(
+        &app,
+        "create-item",
+        admin("create-item", &store)
+            .path("masterItemId", &master)
+            .json(json!({
+                "vendor": "Euro Beans", "price": {"amount": 1100, "currency": "EUR"}
+            })),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "price.currency");
+    let (status, _) = call(
+        &app,
+        "update-item",
+        admin("update-item", &store)
+            .path("itemId", &item)
+            .header("if-match", "\"1\"")
+            .json(json!({"price": {"amount": 1000, "currency": "EUR"}})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(snapshot(&app, &store).await, before);
+}
+
+#[tokio::test]
+async fn the_preferred_item_explains_its_score_and_follows_the_weights() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "butter 250 g", "USD").await;
+    let dear_active = new_item(&app, &store, &master, "Creamery", 400, "ACTIVE").await;
+    let cheap_out = new_item(&app, &store, &master, "Budget Dairy", 300, "OUT_OF_STOCK").await;
+    let mid_active = new_item(&app, &store, &master, "Valley", 350, "ACTIVE").await;
+    let gone = new_item(&app, &store, &master, "Old Farm", 100, "DISCONTINUED").await;
+
+    let (status, body) = preferred(&app, &store, &master).await;
+    assert_eq!(status, 200, "{body}");
+    // Defaults: price 70, status 30; ACTIVE 100, OUT_OF_STOCK 25.
+    // Valley: 70 * 0.5 + 30 * 1 = 65; Budget: 70 * 1 + 30 * 0.25 = 77.5; Creamery: 0 + 30 = 30.
+    assert_eq!(body["selection"], "SCORED");
+    assert_eq!(body["preferred"]["itemId"], cheap_out.as_str());
+    assert_eq!(body["preferred"]["score"], json!(77.5));
+    assert_eq!(
+        body["preferred"]["breakdown"],
+        json!({"priceFactor": 100.0, "statusFactor": 25.0, "priceContribution": 70.0, "statusContribution": 7.5})
+    );
+    let order: Vec<&str> = body["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["itemId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            cheap_out.as_str(),
+            mid_active.as_str(),
+            dear_active.as_str()
+        ]
+    );
+    assert_eq!(body["candidates"][1]["score"], json!(65.0));
+    assert_eq!(body["ineligible"][0]["itemId"], gone.as_str());
+    assert_eq!(
+        body["ineligible"][0]["reason"],
+        json!({"code": "STATUS_NOT_ELIGIBLE", "status": "DISCONTINUED"})
+    );
+    assert!(body["tieBreak"].as_str().unwrap().contains("itemId"));
+
+    // A store that cares about stock more than price.
+    let (status, weights) = call(
+        &app,
+        "get-scoring-weights",
+        reader("get-scoring-weights", &store),
+    )
+    .await;
+    assert_eq!((status, weights["priceWeight"].as_u64()), (200, Some(70)));
+    let (status, _) = call(
+        &app,
+        "put-scoring-weights",
+        admin("put-scoring-weights", &store).json(json!({"priceWeight": 20, "statusWeight": 80, "activeScore": 100, "outOfStockScore": 0})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(body["preferred"]["itemId"], mid_active.as_str());
+    assert_eq!(body["weights"]["statusWeight"], 80);
+}
+
+#[tokio::test]
+async fn a_master_without_an_eligible_candidate_answers_409() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "discontinued line", "USD").await;
+    let (status, body) = preferred(&app, &store, &master).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("no_eligible_candidate"))
+    );
+    new_item(&app, &store, &master, "Gone Co", 500, "DISCONTINUED").await;
+    new_item(&app, &store, &master, "Paused Co", 400, "INACTIVE").await;
+    let (status, body) = preferred(&app, &store, &master).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("no_eligible_candidate"))
+    );
+    let missing = shared::ids::MasterItemId::generate().to_string();
+    assert_eq!(preferred(&app, &store, &missing).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_pin_wins_until_removed_or_its_item_becomes_ineligible() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "bread", "USD").await;
+    let best = new_item(&app, &store, &master, "Cheap Loaf", 199, "ACTIVE").await;
+    let favourite = new_item(&app, &store, &master, "Artisan", 499, "ACTIVE").await;
+    let retired = new_item(&app, &store, &master, "Retired", 99, "DISCONTINUED").await;
+    let pin = |item: &str| {
+        admin("pin-preferred-item", &store)
+            .path("masterItemId", &master)
+            .json(json!({"itemId": item}))
+    };
+
+    let (status, pinned) = call(&app, "pin-preferred-item", pin(&favourite)).await;
+    assert_eq!(
+        (
+            status,
+            pinned["itemId"].as_str(),
+            pinned["pinnedBy"].as_str()
+        ),
+        (200, Some(favourite.as_str()), Some("admin-1"))
+    );
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(body["selection"], "PINNED");
+    assert_eq!(body["preferred"]["itemId"], favourite.as_str());
+    assert_eq!(body["pin"]["honoured"], true);
+    assert_eq!(
+        body["candidates"][0]["itemId"],
+        best.as_str(),
+        "candidates stay ranked by score"
+    );
+
+    // Ineligible items, and items of other masters, cannot be pinned.
+    let (status, body) = call(&app, "pin-preferred-item", pin(&retired)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("item_not_eligible"))
+    );
+    let other_master = new_master(&app, &store, "other", "USD").await;
+    let stranger = new_item(&app, &store, &other_master, "Elsewhere", 100, "ACTIVE").await;
+    assert_eq!(
+        call(&app, "pin-preferred-item", pin(&stranger)).await.0,
+        422
+    );
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(
+        body["pin"]["itemId"],
+        favourite.as_str(),
+        "refused pins change nothing"
+    );
+
+    // The pinned item is discontinued: the score decides, and says why.
+    set_status(&app, &store, &favourite, "DISCONTINUED").await;
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(body["selection"], "SCORED");
+    assert_eq!(body["preferred"]["itemId"], best.as_str());
+    assert_eq!(
+        (
+            body["pin"]["honoured"].as_bool(),
+            body["pin"]["ignoredBecause"].as_str()
+        ),
+        (Some(false), Some("ITEM_NOT_ELIGIBLE"))
+    );
+    // Back in stock: the pin holds again.
+    set_status(&app, &store, &favourite, "ACTIVE").await;
+    assert_eq!(
+        preferred(&app, &store, &master).await.1["selection"],
+        "PINNED"
+    );
+
+    // Removed: the score decides.
+    let unpin = || admin("unpin-preferred-item", &store).path("masterItemId", &master);
+    assert_eq!(call(&app, "unpin-preferred-item", unpin()).await.0, 204);
+    assert_eq!(
+        call(&app, "unpin-preferred-item", unpin()).await.0,
+        204,
+        "idempotent"
+    );
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(
+        (body["selection"].as_str(), &body["pin"]),
+        (Some("SCORED"), &Value::Null)
+    );
+
+    // A pinned item that is deleted stops counting.
+    call(&app, "pin-preferred-item", pin(&favourite)).await;
+    assert_eq!(
+        call(
+            &app,
+            "delete-item",
+            admin("delete-item", &store).path("itemId", &favourite)
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, body) = preferred(&app, &store, &master).await;
+    assert_eq!(
+        (
+            body["selection"].as_str(),
+            body["pin"]["ignoredBecause"].as_str()
+        ),
+        (Some("SCORED"), Some("ITEM_DELETED"))
+    );
+}
+
+#[tokio::test]
+async fn bad_catalog_input_is_refused_and_changes_nothing() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "rice 1 kg", "USD").await;
+    let before = snapshot(&app, &store).await;
+    let create_item = |body: &str| {
+        admin("create-item", &store)
+            .path("masterItemId", &master)
+            .raw_body(body.to_owned())
+    };
+    let cases: Vec<(&str, Event, u16)> = vec![
+        (
+            "negative price",
+            create_item(r#"{"vendor":"V","price":{"amount":-5,"currency":"USD"}}"#),
+            422,
+        ),
+        (
+            "fractional price",
+            create_item(r#"{"vendor":"V","price":{"amount":1.5,"currency":"USD"}}"#),
+            422,
+        ),
+        (
+            "price as string",
+            create_item(r#"{"vendor":"V","price":{"amount":"150","currency":"USD"}}"#),
+            422,
+        ),
+        (
+            "huge price",
+            create_item(r#"{"vendor":"V","price":{"amount":10000000000000,"currency":"USD"}}"#),
+            422,
+        ),
+        (
+            "unknown status",
+            create_item(
+                r#"{"vendor":"V","price":{"amount":5,"currency":"USD"},"status":"SOLD_OUT"}"#,
+            ),
+            422,
+        ),
+        (
+            "lower-case currency",
+            create_item(r#"{"vendor":"V","price":{"amount":5,"currency":"usd"}}"#),
+            422,
+        ),
+        (
+            "unknown currency",
+            create_item(r#"{"vendor":"V","price":{"amount":5,"currency":"XYZ"}}"#),
+            422,
+        ),
+        (
+            "blank vendor",
+            create_item(r#"{"vendor":" ","price":{"amount":5,"currency":"USD"}}"#),
+            422,
+        ),
+        ("missing price", create_item(r#"{"vendor":"V"}"#), 422),
+        ("malformed", create_item(r#"{"vendor":"V","#), 400),
+        (
+            "bad master id",
+            admin("create-item", &store)
+                .path("masterItemId", "nope")
+                .json(json!({"vendor":"V","price":{"amount":5,"currency":"USD"}})),
+            400,
+        ),
+        (
+            "unknown master",
+            admin("create-item", &store)
+                .path(
+                    "masterItemId",
+                    &shared::ids::MasterItemId::generate().to_string(),
+                )
+                .json(json!({"vendor":"V","price":{"amount":5,"currency":"USD"}})),
+            404,
+        ),
+        (
+            "master: bad currency",
+            admin("create-master-item", &store).json(json!({"name":"n","currency":"EURO"})),
+            422,
+        ),
+        (
+            "master: no name",
+            admin("create-master-item", &store).json(json!({"currency":"USD"})),
+            422,
+        ),
+        (
+            "weights: both zero",
+            admin("put-scoring-weights", &store).json(
+                json!({"priceWeight":0,"statusWeight":0,"activeScore":100,"outOfStockScore":0}),
+            ),
+            422,
+        ),
+        (
+            "weights: over 100",
+            admin("put-scoring-weights", &store).json(
+                json!({"priceWeight":101,"statusWeight":0,"activeScore":100,"outOfStockScore":0}),
+            ),
+            422,
+        ),
+        (
+            "weights: out of stock above active",
+            admin("put-scoring-weights", &store).json(
+                json!({"priceWeight":50,"statusWeight":50,"activeScore":10,"outOfStockScore":20}),
+            ),
+            422,
+        ),
+        (
+            "weights: missing field",
+            admin("put-scoring-weights", &store).json(json!({"priceWeight":50,"statusWeight":50})),
+            422,
+        ),
+        (
+            "weights: negative",
+            admin("put-scoring-weights", &store).json(
+                json!({"priceWeight":-1,"statusWeight":50,"activeScore":100,"outOfStockScore":0}),
+            ),
+            422,
+        ),
+        (
+            "associate writes",
+            reader("create-master-item", &store).json(json!({"name":"n","currency":"USD"})),
+            403,
+        ),
+        (
+            "supervisor pins",
+            event("pin-preferred-item")
+                .store(&store)
+                .principal("s", "supervisor", &[&store])
+                .path("masterItemId", &master)
+                .json(json!({"itemId": shared::ids::ItemId::generate().to_string()})),
+            403,
+        ),
+    ];
+    for (why, request, expected) in cases {
+        let fixture = if why.starts_with("master") || why == "associate writes" {
+            "create-master-item"
+        } else if why.starts_with("weights") {
+            "put-scoring-weights"
+        } else if why == "supervisor pins" {
+            "pin-preferred-item"
+        } else {
+            "create-item"
+        };
+        let (status, body) = call(&app, fixture, request).await;
+        assert_eq!(status, expected, "{why}: {body}");
+        assert!(body["error"]["code"].is_string(), "{why}: {body}");
+    }
+    assert_eq!(snapshot(&app, &store).await, before);
+    let (_, weights) = call(
+        &app,
+        "get-scoring-weights",
+        reader("get-scoring-weights", &store),
+    )
+    .await;
+    assert_eq!(
+        weights,
+        json!({"priceWeight": 70, "statusWeight": 30, "activeScore": 100, "outOfStockScore": 25})
+    );
+}
+
+/// Every preferred-items fixture in `events/` runs its own function's handler as it is.
+#[tokio::test]
+async fn each_catalog_fixture_runs_its_function() {
+    let app = app().await;
+    // The fixtures name store-1 and fixed ids: clear what an earlier run left, then seed them.
+    let request = event("get-master-item").build();
+    let params = lambda_http::RequestExt::path_parameters(&request);
+    let master_id =
+        shared::ids::MasterItemId::parse(params.first("masterItemId").unwrap()).unwrap();
+    let request = event("get-item").build();
+    let item_id = shared::ids::ItemId::parse(
+        lambda_http::RequestExt::path_parameters(&request)
+            .first("itemId")
+            .unwrap(),
+    )
+    .unwrap();
+    for item in snapshot(&app, "store-1").await {
+        app.catalog
+            .client()
+            .delete_item()
+            .table_name(app.catalog.table())
+            .key("storeId", item["storeId"].clone())
+            .key("sk", item["sk"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let store = shared::ids::StoreId::parse("store-1").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let mut master = shared::catalog::NewMasterItemBody {
+        name: "Whole milk 1 l".into(),
+        description: None,
+        currency: shared::catalog::Currency::parse("USD").unwrap(),
+    }
+    .into_master_item(store.clone(), now)
+    .unwrap();
+    master.master_item_id = master_id;
+    app.catalog.create_master(&master).await.unwrap();
+    let mut item = shared::catalog::NewItemBody {
+        vendor: "Valley Dairy".into(),
+        price: serde_json::from_value(json!({"amount": 129, "currency": "USD"})).unwrap(),
+        status: None,
+    }
+    .into_item(store, master_id, now)
+    .unwrap();
+    item.item_id = item_id;
+    app.catalog.create_item(&item).await.unwrap();
+
+    for (fixture, expected) in [
+        ("create-master-item", 201),
+        ("list-master-items", 200),
+        ("get-master-item", 200),
+        ("update-master-item", 200),
+        ("create-item", 201),
+        ("list-items", 200),
+        ("get-item", 200),
+        ("update-item", 200),
+        ("pin-preferred-item", 200),
+        ("get-preferred-item", 200),
+        ("unpin-preferred-item", 204),
+        ("get-scoring-weights", 200),
+        ("put-scoring-weights", 200),
+    ] {
+        let (status, body) = call(&app, fixture, event(fixture)).await;
+        assert_eq!(status, expected, "{fixture}: {body}");
+    }
+    // delete-item removes the fixture's item; the master then still has the one created by
+    // the create-item fixture, so delete-master-item is refused as it should be.
+    assert_eq!(call(&app, "delete-item", event("delete-item")).await.0, 204);
+    assert_eq!(
+        call(&app, "delete-master-item", event("delete-master-item"))
+            .await
+            .0,
+        409
+    );
+}

@@ -356,15 +356,6 @@ impl Item {
     }
 }
 
-fn validation(fields: Vec<FieldError>) -> ApiError {
-    let message = fields
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
-        .collect::<Vec<_>>()
-        .join("; ");
-    ApiError::Validation { message, fields }
-}
-
 /// Collects field errors so one response names every bad field.
 fn field<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
     result.map_err(|e| errors.push(e)).ok()
@@ -406,7 +397,7 @@ impl NewMasterItemBody {
                     updated_at: now,
                 })
             }
-            _ => Err(validation(errors)),
+            _ => Err(ApiError::validation(errors)),
         }
     }
 }
@@ -441,7 +432,7 @@ impl MasterItemEditBody {
             errors.push(FieldError::new("body", "set name, description, or both"));
         }
         if !errors.is_empty() {
-            return Err(validation(errors));
+            return Err(ApiError::validation(errors));
         }
         Ok((
             MasterItemEdit {
@@ -487,7 +478,7 @@ impl NewItemBody {
                     updated_at: now,
                 })
             }
-            _ => Err(validation(errors)),
+            _ => Err(ApiError::validation(errors)),
         }
     }
 }
@@ -521,7 +512,7 @@ impl ItemEditBody {
             errors.push(FieldError::new("body", "set vendor, price or status"));
         }
         if !errors.is_empty() {
-            return Err(validation(errors));
+            return Err(ApiError::validation(errors));
         }
         Ok((
             ItemEdit {
@@ -543,5 +534,5 @@ pub struct PinBody {
 
 /// `PUT /stores/{storeId}/scoring-weights` body: the whole set, validated.
 pub fn parse_weights(body: ScoringWeights) -> Result<ScoringWeights, ApiError> {
-    body.validate().map_err(validation)
+    body.validate().map_err(ApiError::validation)
 }

@@ -84,6 +84,16 @@ impl ApiError {
         }
     }
 
+    /// A 422 naming every field that failed.
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::Validation { message, fields }
+    }
+
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Self::Validation {

@@ -182,3 +182,15 @@ pub fn no_content() -> Result<Response<Body>, ApiError> {
         .body(Body::Empty)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
+
+/// Adds `Location` to a 201.
+pub fn with_location(
+    mut response: Response<Body>,
+    location: &str,
+) -> Result<Response<Body>, ApiError> {
+    let value = location
+        .parse()
+        .map_err(|_| ApiError::Internal("unprintable Location".into()))?;
+    response.headers_mut().insert(header::LOCATION, value);
+    Ok(response)
+}

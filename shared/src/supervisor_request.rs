@@ -419,7 +419,7 @@ impl NewRequestBody {
                 details,
                 timeout,
             }),
-            _ => Err(validation(errors)),
+            _ => Err(ApiError::validation(errors)),
         }
     }
 }
@@ -437,11 +437,13 @@ pub struct RequestEditBody {
 impl RequestEditBody {
     pub fn validate(self) -> Result<(RequestEdit, Option<u64>), ApiError> {
         let details = match self.details {
-            Some(raw) => Some(Details::parse("details", raw).map_err(|e| validation(vec![e]))?),
+            Some(raw) => {
+                Some(Details::parse("details", raw).map_err(|e| ApiError::validation(vec![e]))?)
+            }
             None => None,
         };
         if self.priority.is_none() && details.is_none() {
-            return Err(validation(vec![FieldError::new(
+            return Err(ApiError::validation(vec![FieldError::new(
                 "body",
                 "set priority, details, or both",
             )]));
@@ -467,20 +469,11 @@ pub struct ResponseBody {
 impl ResponseBody {
     pub fn validate(self) -> Result<(Decision, Option<Note>), ApiError> {
         let note = match self.note {
-            Some(raw) => Some(Note::parse("note", raw).map_err(|e| validation(vec![e]))?),
+            Some(raw) => Some(Note::parse("note", raw).map_err(|e| ApiError::validation(vec![e]))?),
             None => None,
         };
         Ok((self.decision, note))
     }
-}
-
-fn validation(fields: Vec<FieldError>) -> ApiError {
-    let message = fields
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
-        .collect::<Vec<_>>()
-        .join("; ");
-    ApiError::Validation { message, fields }
 }
 
 #[cfg(test)]

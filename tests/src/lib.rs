@@ -186,3 +186,16 @@ pub fn parts(response: Response<Body>) -> (u16, Value) {
     };
     (status, body)
 }
+
+/// Runs `function`'s handler with `request`, through the same dispatch the local gateway uses.
+pub async fn call_function(app: &App, function: &str, request: Request) -> (u16, Value) {
+    let route = shared::routes::ROUTES
+        .iter()
+        .find(|route| route.function == function)
+        .unwrap_or_else(|| panic!("no route is served by {function}"));
+    parts(
+        local_gateway::dispatch(app, route, request)
+            .await
+            .unwrap_or_else(|| panic!("the gateway has no handler for {function}")),
+    )
+}

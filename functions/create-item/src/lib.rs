@@ -1,12 +1,12 @@
 //! `POST /stores/{storeId}/master-items/{masterItemId}/items`: adds a vendor item as a
 //! candidate of a master item (admin). Its price must be in the master item's currency.
 
-use lambda_http::http::{StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::NewItemBody;
 use shared::error::ApiError;
-use shared::http::{json_body, json_with_etag, path_param, respond};
+use shared::http::{json_body, json_with_etag, path_param, respond, with_location};
 use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
@@ -25,13 +25,8 @@ async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     )?;
     app.catalog.create_item(&item).await?;
     tracing::info!(store = %store, item_id = %item.item_id, "item created");
-    let mut response = json_with_etag(StatusCode::CREATED, &item.view(), item.version)?;
-    let location = format!("/stores/{store}/items/{}", item.item_id);
-    response.headers_mut().insert(
-        header::LOCATION,
-        location
-            .parse()
-            .map_err(|_| ApiError::Internal("bad Location".into()))?,
-    );
-    Ok(response)
+    with_location(
+        json_with_etag(StatusCode::CREATED, &item.view(), item.version)?,
+        &format!("/stores/{store}/items/{}", item.item_id),
+    )
 }

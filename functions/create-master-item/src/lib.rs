@@ -1,11 +1,11 @@
 //! `POST /stores/{storeId}/master-items`: adds a product to the store's catalogue (admin).
 
-use lambda_http::http::{StatusCode, header};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::NewMasterItemBody;
 use shared::error::ApiError;
-use shared::http::{json_body, json_with_etag, respond};
+use shared::http::{json_body, json_with_etag, respond, with_location};
 use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
@@ -19,13 +19,8 @@ async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
         .into_master_item(store.clone(), OffsetDateTime::now_utc())?;
     app.catalog.create_master(&master).await?;
     tracing::info!(store = %store, master_item_id = %master.master_item_id, "master item created");
-    let mut response = json_with_etag(StatusCode::CREATED, &master.view(), master.version)?;
-    let location = format!("/stores/{store}/master-items/{}", master.master_item_id);
-    response.headers_mut().insert(
-        header::LOCATION,
-        location
-            .parse()
-            .map_err(|_| ApiError::Internal("bad Location".into()))?,
-    );
-    Ok(response)
+    with_location(
+        json_with_etag(StatusCode::CREATED, &master.view(), master.version)?,
+        &format!("/stores/{store}/master-items/{}", master.master_item_id),
+    )
 }

@@ -4,7 +4,7 @@
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use integration_tests::{Event, app, event, fresh_store, partition_items, parts};
+use integration_tests::{Event, app, call_function, event, fresh_store, partition_items, parts};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
@@ -284,7 +284,7 @@ async fn each_role_may_do_exactly_what_the_table_says() {
                 .header("if-match", "\"1\"")
                 .build();
             let before = partition_items(&app, &store).await;
-            let status = call(&app, fixture, request).await.0;
+            let status = call_function(&app, fixture, request).await.0;
             if allowed {
                 assert!((200..300).contains(&status), "{role} {fixture}: {status}");
             } else {
@@ -297,18 +297,6 @@ async fn each_role_may_do_exactly_what_the_table_says() {
             }
         }
     }
-}
-
-async fn call(app: &shared::App, fixture: &str, request: lambda_http::Request) -> (u16, Value) {
-    parts(match fixture {
-        "create-request" => create_request::handler(app, request).await,
-        "get-request" => get_request::handler(app, request).await,
-        "list-requests" => list_requests::handler(app, request).await,
-        "update-request" => update_request::handler(app, request).await,
-        "respond-to-request" => respond_to_request::handler(app, request).await,
-        "delete-request" => delete_request::handler(app, request).await,
-        other => panic!("no handler for {other}"),
-    })
 }
 
 #[tokio::test]
@@ -344,7 +332,7 @@ async fn a_principal_of_one_store_gets_403_on_every_route_of_another() {
             .request_id(&b_id)
             .principal("a-admin", "admin", &[&store_a])
             .header("if-match", "\"1\"");
-        let (status, body) = call(&app, fixture, as_a_admin.build()).await;
+        let (status, body) = call_function(&app, fixture, as_a_admin.build()).await;
         assert_eq!(status, 403, "{fixture}");
         assert!(!body.to_string().contains(secret_details), "{fixture}");
         assert!(!body.to_string().contains(&b_id), "{fixture}");

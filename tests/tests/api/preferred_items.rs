@@ -1,7 +1,7 @@
 //! Preferred items against DynamoDB Local: master items, items, scoring weights, the
 //! explained preferred item, and the pin's life cycle.
 
-use integration_tests::{Event, app, event, fresh_store, parts};
+use integration_tests::{Event, app, call_function, event, fresh_store};
 use serde_json::{Value, json};
 use shared::App;
 
@@ -18,25 +18,7 @@ fn reader(fixture: &str, store: &str) -> Event {
 }
 
 async fn call(app: &App, fixture: &str, request: Event) -> (u16, Value) {
-    let request = request.build();
-    parts(match fixture {
-        "create-master-item" => create_master_item::handler(app, request).await,
-        "list-master-items" => list_master_items::handler(app, request).await,
-        "get-master-item" => get_master_item::handler(app, request).await,
-        "update-master-item" => update_master_item::handler(app, request).await,
-        "delete-master-item" => delete_master_item::handler(app, request).await,
-        "create-item" => create_item::handler(app, request).await,
-        "list-items" => list_items::handler(app, request).await,
-        "get-item" => get_item::handler(app, request).await,
-        "update-item" => update_item::handler(app, request).await,
-        "delete-item" => delete_item::handler(app, request).await,
-        "get-preferred-item" => get_preferred_item::handler(app, request).await,
-        "pin-preferred-item" => pin_preferred_item::handler(app, request).await,
-        "unpin-preferred-item" => unpin_preferred_item::handler(app, request).await,
-        "get-scoring-weights" => get_scoring_weights::handler(app, request).await,
-        "put-scoring-weights" => put_scoring_weights::handler(app, request).await,
-        other => panic!("no handler for {other}"),
-    })
+    call_function(app, fixture, request.build()).await
 }
 
 async fn new_master(app: &App, store: &str, name: &str, currency: &str) -> String {

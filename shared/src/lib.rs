@@ -17,6 +17,7 @@ pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod lambda;
+pub mod metrics;
 pub mod pagination;
 pub mod principal;
 pub mod routes;

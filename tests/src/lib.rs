@@ -15,6 +15,7 @@ use serde_json::Value;
 use shared::App;
 use shared::catalog_store::CatalogStore;
 use shared::cursor::CursorKey;
+use shared::metrics::RequestLog;
 use shared::store::RequestStore;
 use time::Duration;
 
@@ -23,12 +24,28 @@ pub const SHARED_TABLE: &str = "supervisor-requests-test";
 pub const SHARED_ITEMS_TABLE: &str = "preferred-items-test";
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
+    client_logging(None).await
+}
+
+async fn client_logging(log: Option<RequestLog>) -> aws_sdk_dynamodb::Client {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
     );
     let config = shared::config::sdk_config_loader().load().await;
-    aws_sdk_dynamodb::Client::new(&config)
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&config);
+    if let Some(log) = log {
+        builder = builder.interceptor(log);
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+/// An app on the shared tables whose every DynamoDB request is recorded.
+pub async fn app_with_request_log() -> (App, RequestLog) {
+    let log = RequestLog::default();
+    let app = app_with_client(client_logging(Some(log.clone())).await, SHARED_TABLE).await;
+    log.take();
+    (app, log)
 }
 
 /// An app on the shared test table.
@@ -46,7 +63,10 @@ pub async fn app_with_fresh_table() -> App {
 }
 
 async fn app_on(table: &str) -> App {
-    let client = client().await;
+    app_with_client(client().await, table).await
+}
+
+async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str) -> App {
     shared::schema::ensure_requests_table(&client, table)
         .await
         .expect("table");

@@ -4,4 +4,5 @@ mod authorization;
 mod consistency;
 mod gateway;
 mod preferred_items;
+mod request_costs;
 mod supervisor_requests;

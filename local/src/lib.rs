@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! A local stand-in for API Gateway's HTTP API, for development only.
 //!
 //! For each request it does what API Gateway does: matches a route from
@@ -5,6 +6,8 @@
 //! (401 without one, 403 when it denies), builds the same payload 2.0 event API Gateway would
 //! send (path parameters, query string, headers, body, authorizer context), parses it with
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
+
+pub mod openapi;
 
 use std::collections::HashMap;
 
@@ -43,8 +46,78 @@ fn gateway_error(status: StatusCode, message: &str) -> Response<Body> {
         .expect("static response")
 }
 
+/// Where the interactive docs' assets come from: the `swagger-ui-dist` npm package, so
+/// `/docs` works offline.
+fn swagger_ui_dir() -> std::path::PathBuf {
+    std::env::var_os("SWAGGER_UI_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| "node_modules/swagger-ui-dist".into())
+}
+
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Store Services API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true });
+  </script>
+</body>
+</html>
+"##;
+
+fn static_response(content_type: &str, body: Body) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", content_type)
+        .body(body)
+        .expect("static response")
+}
+
+/// `/openapi.json` and `/docs`: served by the gateway itself, without the authorizer, like
+/// documentation hosted beside an API.
+fn documentation(method: &Method, path: &str) -> Option<Response<Body>> {
+    if method != Method::GET {
+        return None;
+    }
+    match path {
+        "/openapi.json" => Some(static_response(
+            "application/json",
+            Body::Text(openapi::document().to_string()),
+        )),
+        "/docs" | "/docs/" => Some(static_response(
+            "text/html; charset=utf-8",
+            Body::Text(DOCS_PAGE.into()),
+        )),
+        "/docs/swagger-ui.css" | "/docs/swagger-ui-bundle.js" => {
+            let file = path.trim_start_matches("/docs/");
+            let content_type = if file.ends_with(".css") {
+                "text/css"
+            } else {
+                "text/javascript"
+            };
+            Some(match std::fs::read(swagger_ui_dir().join(file)) {
+                Ok(bytes) => static_response(content_type, Body::Binary(bytes)),
+                Err(_) => gateway_error(
+                    StatusCode::NOT_FOUND,
+                    "Not Found (npm ci installs swagger-ui-dist)",
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
 impl Gateway {
     pub async fn handle(&self, incoming: Incoming<'_>) -> Response<Body> {
+        if let Some(response) = documentation(incoming.method, incoming.path) {
+            return response;
+        }
         let (route, path_parameters) = match routes::find(incoming.method.as_str(), incoming.path) {
             Ok(found) => found,
             Err(true) => {

@@ -90,6 +90,8 @@ pub enum RequestStatusCode {
 }
 
 impl RequestStatusCode {
+    pub const ALL: [Self; 3] = [Self::PendingResponse, Self::ResponseReceived, Self::Timeout];
+
     pub fn status(self) -> RequestStatus {
         match self {
             Self::PendingResponse => RequestStatus::Pending,
@@ -106,9 +108,7 @@ impl RequestStatusCode {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::PendingResponse, Self::ResponseReceived, Self::Timeout]
-            .into_iter()
-            .find(|code| code.as_str() == raw)
+        Self::ALL.into_iter().find(|code| code.as_str() == raw)
     }
 }
 
@@ -125,7 +125,7 @@ pub enum RequestType {
 }
 
 impl RequestType {
-    const ALL: [Self; 6] = [
+    pub const ALL: [Self; 6] = [
         Self::PriceOverride,
         Self::Refund,
         Self::Return,
@@ -159,6 +159,8 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub const ALL: [Self; 2] = [Self::Approved, Self::Denied];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Approved => "APPROVED",
@@ -167,9 +169,7 @@ impl Decision {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Approved, Self::Denied]
-            .into_iter()
-            .find(|d| d.as_str() == raw)
+        Self::ALL.into_iter().find(|d| d.as_str() == raw)
     }
 }
 

@@ -5,6 +5,8 @@
 //! one instance and isolate themselves with fresh store ids (and a fresh table where a test
 //! reads across stores, as the sweeper does).
 
+pub mod schema;
+
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -207,15 +209,36 @@ pub fn parts(response: Response<Body>) -> (u16, Value) {
     (status, body)
 }
 
-/// Runs `function`'s handler with `request`, through the same dispatch the local gateway uses.
+/// Runs `function`'s handler with `request`, through the same dispatch the local gateway
+/// uses, and holds the response to the OpenAPI document: its status must be documented for
+/// the route, and its body must match the documented schema. Every handler test goes through
+/// here, so the document cannot drift from what the handlers answer.
 pub async fn call_function(app: &App, function: &str, request: Request) -> (u16, Value) {
     let route = shared::routes::ROUTES
         .iter()
         .find(|route| route.function == function)
         .unwrap_or_else(|| panic!("no route is served by {function}"));
-    parts(
+    let (status, body) = parts(
         local_gateway::dispatch(app, route, request)
             .await
             .unwrap_or_else(|| panic!("the gateway has no handler for {function}")),
-    )
+    );
+    match schema::response_schema(route.method, route.path, status) {
+        Err(undocumented) => panic!("{undocumented}: {body}"),
+        Ok(Some(expected)) => {
+            let problems = schema::violations(&body, expected);
+            assert!(
+                problems.is_empty(),
+                "{} {} answered {status} off its documented schema: {problems:?}\n{body}",
+                route.method,
+                route.path
+            );
+        }
+        Ok(None) => assert_eq!(
+            body,
+            Value::Null,
+            "{function} documents no body for {status}"
+        ),
+    }
+    (status, body)
 }

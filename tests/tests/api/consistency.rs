@@ -119,3 +119,58 @@ async fn the_local_gateway_dispatches_every_route() {
         assert_eq!(parts(response).0, 403, "{}", route.key());
     }
 }
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let document = integration_tests::schema::document();
+    assert_eq!(document["openapi"], "3.1.0");
+    for route in ROUTES {
+        assert!(
+            local_gateway::openapi::documents(route.function),
+            "{}",
+            route.function
+        );
+        let operation = &document["paths"][route.path][route.method.to_lowercase()];
+        assert_eq!(operation["operationId"], route.function, "{}", route.key());
+    }
+    let documented: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "the document has no route the gateway does not serve"
+    );
+}
+
+#[test]
+fn the_schema_checker_rejects_what_the_document_does_not_allow() {
+    use integration_tests::schema::{response_schema, violations};
+    let error = response_schema("GET", "/stores/{storeId}/master-items", 404)
+        .unwrap()
+        .unwrap();
+    assert!(
+        violations(
+            &serde_json::json!({"error": {"code": "not_found", "message": "m"}}),
+            error
+        )
+        .is_empty()
+    );
+    for bad in [
+        serde_json::json!({"error": {"code": 404, "message": "m"}}),
+        serde_json::json!({"error": {"message": "m"}}),
+        serde_json::json!({"error": {"code": "x", "message": "m", "stack": "internal"}}),
+        serde_json::json!("not found"),
+    ] {
+        assert!(!violations(&bad, error).is_empty(), "{bad}");
+    }
+    let weights = response_schema("GET", "/stores/{storeId}/scoring-weights", 200)
+        .unwrap()
+        .unwrap();
+    let bad = serde_json::json!({"priceWeight": 101, "statusWeight": 0, "activeScore": 100, "outOfStockScore": 0});
+    assert!(!violations(&bad, weights).is_empty());
+    assert!(response_schema("GET", "/stores/{storeId}/scoring-weights", 500).is_err());
+}

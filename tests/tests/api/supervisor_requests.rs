@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use integration_tests::{
-    Event, app, app_with_fresh_table, event, fresh_store, partition_items, parts,
+    Event, app, app_with_fresh_table, call_function, event, fresh_store, partition_items, parts,
 };
 use serde_json::{Value, json};
 use shared::App;
@@ -33,19 +33,19 @@ async fn create(app: &App, store: &str, body: Value) -> Value {
         .without_header("idempotency-key")
         .json(body)
         .build();
-    let (status, body) = parts(create_request::handler(app, request).await);
+    let (status, body) = call_function(app, "create-request", request).await;
     assert_eq!(status, 201, "{body}");
     body
 }
 
 async fn list(app: &App, store: &str, query: &[(&str, &str)]) -> (u16, Value) {
     let request = as_associate("list-requests", store).query(query).build();
-    parts(list_requests::handler(app, request).await)
+    call_function(app, "list-requests", request).await
 }
 
 async fn get(app: &App, store: &str, id: &str) -> (u16, Value) {
     let request = as_associate("get-request", store).request_id(id).build();
-    parts(get_request::handler(app, request).await)
+    call_function(app, "get-request", request).await
 }
 
 async fn respond(app: &App, store: &str, id: &str, decision: &str) -> (u16, Value) {
@@ -53,7 +53,7 @@ async fn respond(app: &App, store: &str, id: &str, decision: &str) -> (u16, Valu
         .request_id(id)
         .json(json!({"decision": decision}))
         .build();
-    parts(respond_to_request::handler(app, request).await)
+    call_function(app, "respond-to-request", request).await
 }
 
 fn ids(list_body: &Value) -> Vec<String> {

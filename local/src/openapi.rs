@@ -1,0 +1,534 @@
+//! The OpenAPI 3.1 document of the API, built from the route table and the code's own enums
+//! and limits, served locally at `/openapi.json`. A test holds every handler's real responses
+//! to the schemas here, and every route of [`ROUTES`] to an operation.
+
+use serde_json::{Map, Value, json};
+use shared::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
+use shared::http::MAX_BODY_BYTES;
+use shared::pagination::MAX_LIMIT;
+use shared::routes::{ROUTES, Route};
+use shared::supervisor_request::{
+    Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatusCode, RequestType,
+};
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn string_enum(values: impl IntoIterator<Item = &'static str>) -> Value {
+    json!({ "type": "string", "enum": values.into_iter().collect::<Vec<_>>() })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+fn text(max: usize) -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": max })
+}
+
+const ULID: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
+const STORE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
+
+fn page(item: &str) -> Value {
+    object(
+        &["items", "nextCursor"],
+        json!({
+            "items": { "type": "array", "items": schema_ref(item) },
+            "nextCursor": {
+                "type": ["string", "null"],
+                "description": "Opaque; pass as `cursor` for the next page. Valid 24 h, for the same store, filters and caller only."
+            }
+        }),
+    )
+}
+
+fn schemas() -> Value {
+    let date_time = json!({ "type": "string", "format": "date-time" });
+    let score = json!({ "type": "number", "minimum": 0, "maximum": 100 });
+    let version = json!({ "type": "integer", "minimum": 1 });
+    json!({
+        "Error": object(&["error"], json!({
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": false,
+                "properties": {
+                    "code": { "type": "string" },
+                    "message": { "type": "string" },
+                    "fields": { "type": "array", "items": object(&["field", "message"], json!({
+                        "field": { "type": "string" }, "message": { "type": "string" }
+                    })) }
+                }
+            }
+        })),
+        "Priority": string_enum(Priority::ALL.map(Priority::as_str)),
+        "RequestType": string_enum(RequestType::ALL.map(RequestType::as_str)),
+        "RequestStatusCode": string_enum(RequestStatusCode::ALL.map(RequestStatusCode::as_str)),
+        "Decision": string_enum(Decision::ALL.map(Decision::as_str)),
+        "SupervisorRequest": object(
+            &["storeId", "requestId", "requestType", "priority", "details", "status", "statusCode", "requestedBy", "createdAt", "deadline", "updatedAt", "version"],
+            json!({
+                "storeId": { "type": "string", "pattern": STORE_ID },
+                "requestId": { "type": "string", "pattern": ULID },
+                "requestType": schema_ref("RequestType"),
+                "priority": schema_ref("Priority"),
+                "details": text(1000),
+                "status": string_enum(["PENDING", "NOT_PENDING"]),
+                "statusCode": schema_ref("RequestStatusCode"),
+                "requestedBy": { "type": "string" },
+                "createdAt": date_time, "deadline": date_time, "updatedAt": date_time,
+                "version": version,
+                "response": object(&["decision", "respondedBy", "respondedAt"], json!({
+                    "decision": schema_ref("Decision"),
+                    "respondedBy": { "type": "string" },
+                    "respondedAt": date_time,
+                    "note": text(500)
+                }))
+            }),
+        ),
+        "NewSupervisorRequest": object(&["requestType", "details"], json!({
+            "requestType": schema_ref("RequestType"),
+            "priority": schema_ref("Priority"),
+            "details": text(1000),
+            "timeoutSeconds": { "type": "integer", "minimum": MIN_TIMEOUT_SECONDS, "maximum": MAX_TIMEOUT_SECONDS }
+        })),
+        "SupervisorRequestEdit": object(&[], json!({
+            "priority": schema_ref("Priority"),
+            "details": text(1000),
+            "version": version
+        })),
+        "SupervisorResponse": object(&["decision"], json!({
+            "decision": schema_ref("Decision"),
+            "note": text(500)
+        })),
+        "SupervisorRequestPage": page("SupervisorRequest"),
+        "Currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code" },
+        "Money": object(&["amount", "currency"], json!({
+            "amount": { "type": "integer", "minimum": 0, "maximum": MAX_AMOUNT_MINOR, "description": "Minor units (cents)" },
+            "currency": schema_ref("Currency")
+        })),
+        "ItemStatus": string_enum(ItemStatus::ALL.map(ItemStatus::as_str)),
+        "Pin": object(&["itemId", "pinnedBy", "pinnedAt"], json!({
+            "itemId": { "type": "string", "pattern": ULID },
+            "pinnedBy": { "type": "string" },
+            "pinnedAt": date_time
+        })),
+        "MasterItem": object(
+            &["storeId", "masterItemId", "name", "currency", "pin", "itemCount", "version", "createdAt", "updatedAt"],
+            json!({
+                "storeId": { "type": "string", "pattern": STORE_ID },
+                "masterItemId": { "type": "string", "pattern": ULID },
+                "name": text(200),
+                "description": text(1000),
+                "currency": schema_ref("Currency"),
+                "pin": { "oneOf": [schema_ref("Pin"), { "type": "null" }] },
+                "itemCount": { "type": "integer", "minimum": 0 },
+                "version": version,
+                "createdAt": date_time, "updatedAt": date_time
+            }),
+        ),
+        "NewMasterItem": object(&["name", "currency"], json!({
+            "name": text(200), "description": text(1000), "currency": schema_ref("Currency")
+        })),
+        "MasterItemEdit": object(&[], json!({
+            "name": text(200), "description": text(1000), "version": version
+        })),
+        "MasterItemPage": page("MasterItem"),
+        "Item": object(
+            &["storeId", "itemId", "masterItemId", "vendor", "price", "status", "version", "createdAt", "updatedAt"],
+            json!({
+                "storeId": { "type": "string", "pattern": STORE_ID },
+                "itemId": { "type": "string", "pattern": ULID },
+                "masterItemId": { "type": "string", "pattern": ULID },
+                "vendor": text(200),
+                "price": schema_ref("Money"),
+                "status": schema_ref("ItemStatus"),
+                "version": version,
+                "createdAt": date_time, "updatedAt": date_time
+            }),
+        ),
+        "NewItem": object(&["vendor", "price"], json!({
+            "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus")
+        })),
+        "ItemEdit": object(&[], json!({
+            "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus"), "version": version
+        })),
+        "ItemPage": page("Item"),
+        "PinRequest": object(&["itemId"], json!({ "itemId": { "type": "string", "pattern": ULID } })),
+        "ScoringWeights": object(&["priceWeight", "statusWeight", "activeScore", "outOfStockScore"], json!({
+            "priceWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "statusWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "activeScore": { "type": "integer", "minimum": 0, "maximum": 100 },
+            "outOfStockScore": { "type": "integer", "minimum": 0, "maximum": 100, "description": "At most activeScore" }
+        })),
+        "ScoreBreakdown": object(&["priceFactor", "statusFactor", "priceContribution", "statusContribution"], json!({
+            "priceFactor": score, "statusFactor": score, "priceContribution": score, "statusContribution": score
+        })),
+        "RankedCandidate": object(&["rank", "itemId", "vendor", "price", "status", "score", "breakdown"], json!({
+            "rank": { "type": "integer", "minimum": 1 },
+            "itemId": { "type": "string", "pattern": ULID },
+            "vendor": text(200),
+            "price": schema_ref("Money"),
+            "status": schema_ref("ItemStatus"),
+            "score": score,
+            "breakdown": schema_ref("ScoreBreakdown")
+        })),
+        "IneligibleCandidate": object(&["itemId", "vendor", "price", "status", "reason"], json!({
+            "itemId": { "type": "string", "pattern": ULID },
+            "vendor": text(200),
+            "price": schema_ref("Money"),
+            "status": schema_ref("ItemStatus"),
+            "reason": {
+                "type": "object",
+                "required": ["code"],
+                "properties": {
+                    "code": string_enum(["STATUS_NOT_ELIGIBLE", "CURRENCY_MISMATCH"]),
+                    "status": schema_ref("ItemStatus"),
+                    "currency": schema_ref("Currency")
+                },
+                "additionalProperties": false
+            }
+        })),
+        "PreferredItem": object(
+            &["masterItemId", "currency", "selection", "preferred", "pin", "weights", "tieBreak", "candidates", "ineligible"],
+            json!({
+                "masterItemId": { "type": "string", "pattern": ULID },
+                "currency": schema_ref("Currency"),
+                "selection": string_enum(["PINNED", "SCORED"]),
+                "preferred": schema_ref("RankedCandidate"),
+                "pin": { "oneOf": [{ "type": "null" }, {
+                    "type": "object",
+                    "required": ["itemId", "pinnedBy", "pinnedAt", "honoured"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "itemId": { "type": "string", "pattern": ULID },
+                        "pinnedBy": { "type": "string" },
+                        "pinnedAt": date_time,
+                        "honoured": { "type": "boolean" },
+                        "ignoredBecause": string_enum(["ITEM_DELETED", "ITEM_NOT_ELIGIBLE"])
+                    }
+                }] },
+                "weights": schema_ref("ScoringWeights"),
+                "tieBreak": { "type": "string" },
+                "candidates": { "type": "array", "items": schema_ref("RankedCandidate") },
+                "ineligible": { "type": "array", "items": schema_ref("IneligibleCandidate") }
+            }),
+        ),
+    })
+}
+
+/// What the document says of one route beyond its method and path.
+struct Operation {
+    summary: &'static str,
+    tag: &'static str,
+    request: Option<&'static str>,
+    success: u16,
+    response: Option<&'static str>,
+    query: &'static [&'static str],
+    headers: &'static [&'static str],
+}
+
+/// The operation of each function; `None` for a function the document does not know, which
+/// the tests refuse.
+fn operation(function: &str) -> Option<Operation> {
+    const REQ: &str = "Supervisor requests";
+    const CAT: &str = "Preferred items";
+    let op = |summary, tag, request, success, response, query, headers| Operation {
+        summary,
+        tag,
+        request,
+        success,
+        response,
+        query,
+        headers,
+    };
+    Some(match function {
+        "create-request" => op(
+            "Raise a supervisor request",
+            REQ,
+            Some("NewSupervisorRequest"),
+            201,
+            Some("SupervisorRequest"),
+            &[],
+            &["Idempotency-Key"],
+        ),
+        "list-requests" => op(
+            "List the queue or the history",
+            REQ,
+            None,
+            200,
+            Some("SupervisorRequestPage"),
+            &["status", "since", "until", "limit", "cursor"],
+            &[],
+        ),
+        "get-request" => op(
+            "Read one request",
+            REQ,
+            None,
+            200,
+            Some("SupervisorRequest"),
+            &[],
+            &[],
+        ),
+        "update-request" => op(
+            "Edit a pending request",
+            REQ,
+            Some("SupervisorRequestEdit"),
+            200,
+            Some("SupervisorRequest"),
+            &[],
+            &["If-Match"],
+        ),
+        "delete-request" => op("Delete a request", REQ, None, 204, None, &[], &["If-Match"]),
+        "respond-to-request" => op(
+            "Approve or deny a pending request",
+            REQ,
+            Some("SupervisorResponse"),
+            200,
+            Some("SupervisorRequest"),
+            &[],
+            &[],
+        ),
+        "create-master-item" => op(
+            "Add a master item",
+            CAT,
+            Some("NewMasterItem"),
+            201,
+            Some("MasterItem"),
+            &[],
+            &[],
+        ),
+        "list-master-items" => op(
+            "List master items",
+            CAT,
+            None,
+            200,
+            Some("MasterItemPage"),
+            &["limit", "cursor"],
+            &[],
+        ),
+        "get-master-item" => op(
+            "Read a master item",
+            CAT,
+            None,
+            200,
+            Some("MasterItem"),
+            &[],
+            &[],
+        ),
+        "update-master-item" => op(
+            "Edit a master item",
+            CAT,
+            Some("MasterItemEdit"),
+            200,
+            Some("MasterItem"),
+            &[],
+            &["If-Match"],
+        ),
+        "delete-master-item" => op(
+            "Delete a master item without items",
+            CAT,
+            None,
+            204,
+            None,
+            &[],
+            &["If-Match"],
+        ),
+        "create-item" => op(
+            "Add a vendor item to a master item",
+            CAT,
+            Some("NewItem"),
+            201,
+            Some("Item"),
+            &[],
+            &[],
+        ),
+        "list-items" => op(
+            "List a master item's items",
+            CAT,
+            None,
+            200,
+            Some("ItemPage"),
+            &["limit", "cursor"],
+            &[],
+        ),
+        "get-item" => op("Read an item", CAT, None, 200, Some("Item"), &[], &[]),
+        "update-item" => op(
+            "Edit an item",
+            CAT,
+            Some("ItemEdit"),
+            200,
+            Some("Item"),
+            &[],
+            &["If-Match"],
+        ),
+        "delete-item" => op("Delete an item", CAT, None, 204, None, &[], &["If-Match"]),
+        "get-preferred-item" => op(
+            "The preferred item, explained",
+            CAT,
+            None,
+            200,
+            Some("PreferredItem"),
+            &[],
+            &[],
+        ),
+        "pin-preferred-item" => op(
+            "Pin a preferred item by hand",
+            CAT,
+            Some("PinRequest"),
+            200,
+            Some("Pin"),
+            &[],
+            &[],
+        ),
+        "unpin-preferred-item" => op("Remove the pin", CAT, None, 204, None, &[], &[]),
+        "get-scoring-weights" => op(
+            "Read the scoring weights",
+            CAT,
+            None,
+            200,
+            Some("ScoringWeights"),
+            &[],
+            &[],
+        ),
+        "put-scoring-weights" => op(
+            "Replace the scoring weights",
+            CAT,
+            Some("ScoringWeights"),
+            200,
+            Some("ScoringWeights"),
+            &[],
+            &[],
+        ),
+        _ => return None,
+    })
+}
+
+fn query_parameter(name: &str) -> Value {
+    let schema = match name {
+        "status" => {
+            json!({ "type": "string", "enum": ["PENDING", "NOT_PENDING"], "default": "PENDING" })
+        }
+        "since" | "until" => json!({ "type": "string", "format": "date-time" }),
+        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
+        _ => json!({ "type": "string" }),
+    };
+    let description = match name {
+        "since" => "Creation time, inclusive (RFC 3339)",
+        "until" => "Creation time, exclusive (RFC 3339)",
+        "cursor" => "`nextCursor` of the previous page",
+        _ => "",
+    };
+    json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description })
+}
+
+fn header_parameter(name: &str) -> Value {
+    let description = match name {
+        "If-Match" => "The ETag of the version being changed",
+        _ => "Makes retries of this create safe for 24 h (1-128 printable ASCII characters)",
+    };
+    json!({ "name": name, "in": "header", "required": false, "schema": { "type": "string" }, "description": description })
+}
+
+fn path_parameters(route: &Route) -> Vec<Value> {
+    route
+        .path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            let pattern = if name == "storeId" { STORE_ID } else { ULID };
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "pattern": pattern } })
+        })
+        .collect()
+}
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema_ref("Error") } } })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let Some(op) = operation(route.function) else {
+            continue;
+        };
+        let mut parameters = path_parameters(route);
+        parameters.extend(op.query.iter().map(|q| query_parameter(q)));
+        parameters.extend(op.headers.iter().map(|h| header_parameter(h)));
+        let mut responses = Map::new();
+        let success = match op.response {
+            Some(schema) => json!({
+                "description": "Success",
+                "content": { "application/json": { "schema": schema_ref(schema) } }
+            }),
+            None => json!({ "description": "Done, no body" }),
+        };
+        responses.insert(op.success.to_string(), success);
+        for (status, description) in [
+            (
+                "400",
+                "Malformed request: syntax, path ids, query parameters, cursor",
+            ),
+            ("401", "No token (API Gateway)"),
+            ("403", "Token denied, or not allowed for this store or role"),
+            ("404", "No such resource in this store"),
+            ("409", "Not in a state that allows this"),
+            ("412", "If-Match / version is stale"),
+            ("413", "Body too large"),
+            ("415", "Body is not application/json"),
+            ("422", "Well-formed but invalid"),
+            ("428", "If-Match or version required"),
+            (
+                "503",
+                "Store busy or unreachable; retry after Retry-After seconds",
+            ),
+        ] {
+            responses.insert(status.into(), error_response(description));
+        }
+        let mut operation = json!({
+            "operationId": route.function,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if let Some(schema) = op.request {
+            operation["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": { "schema": schema_ref(schema) } }
+            });
+        }
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[route.method.to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Store Services",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!("Supervisor requests and preferred items for retail stores. Every route needs a Bearer JWT whose claims carry the caller's role and stores. Errors are `{{\"error\":{{\"code\",\"message\"}}}}`. Request bodies are at most {MAX_BODY_BYTES} bytes.")
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearerAuth": [] }],
+        "tags": [{ "name": "Supervisor requests" }, { "name": "Preferred items" }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": { "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } }
+        }
+    })
+}
+
+/// Whether the document describes `function`.
+pub fn documents(function: &str) -> bool {
+    operation(function).is_some()
+}

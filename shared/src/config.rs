@@ -17,6 +17,8 @@ use crate::store::RequestStore;
 pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
 pub const DEFAULT_ITEMS_TABLE: &str = "preferred-items";
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
+/// Attempts per DynamoDB call (the first and two retries) before a 503.
+pub const SDK_MAX_ATTEMPTS: u32 = 3;
 
 #[derive(Debug)]
 pub struct App {
@@ -31,7 +33,7 @@ pub struct App {
 /// at most a few seconds before the 503.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(StdDuration::from_secs(1))

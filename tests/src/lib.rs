@@ -5,6 +5,7 @@
 //! one instance and isolate themselves with fresh store ids (and a fresh table where a test
 //! reads across stores, as the sweeper does).
 
+pub mod faults;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -26,26 +27,55 @@ pub const SHARED_TABLE: &str = "supervisor-requests-test";
 pub const SHARED_ITEMS_TABLE: &str = "preferred-items-test";
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
-    client_logging(None).await
+    client_with(|config| config).await
 }
 
-async fn client_logging(log: Option<RequestLog>) -> aws_sdk_dynamodb::Client {
+/// A client on DynamoDB Local, its configuration adjusted by `configure` (interceptors).
+async fn client_with(
+    configure: impl FnOnce(aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder,
+) -> aws_sdk_dynamodb::Client {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
     );
     let config = shared::config::sdk_config_loader().load().await;
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(&config);
-    if let Some(log) = log {
-        builder = builder.interceptor(log);
-    }
+    let builder = configure(aws_sdk_dynamodb::config::Builder::from(&config));
     aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+/// An app on the shared tables whose DynamoDB requests are recorded and can be made to fail.
+/// Requests failed by the injector reach DynamoDB, and the log, as `DescribeLimits`.
+pub async fn app_with_faults() -> (App, RequestLog, faults::FaultInjector) {
+    let log = RequestLog::default();
+    let injector = faults::FaultInjector::default();
+    // The production policy's attempts with short waits, and a retry quota of its own so
+    // other tests' faults do not drain it.
+    let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(shared::config::SDK_MAX_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(5))
+        .with_max_backoff(std::time::Duration::from_millis(20));
+    let partition = aws_sdk_dynamodb::config::retry::RetryPartition::new(format!(
+        "faults-{}",
+        ulid::Ulid::new()
+    ));
+    let client = client_with(|config| {
+        config
+            .retry_config(retry)
+            .retry_partition(partition)
+            .interceptor(injector.clone())
+            .interceptor(log.clone())
+    })
+    .await;
+    let app = app_with_client(client, SHARED_TABLE).await;
+    log.take();
+    (app, log, injector)
 }
 
 /// An app on the shared tables whose every DynamoDB request is recorded.
 pub async fn app_with_request_log() -> (App, RequestLog) {
     let log = RequestLog::default();
-    let app = app_with_client(client_logging(Some(log.clone())).await, SHARED_TABLE).await;
+    let client = client_with(|config| config.interceptor(log.clone())).await;
+    let app = app_with_client(client, SHARED_TABLE).await;
     log.take();
     (app, log)
 }

@@ -2,6 +2,7 @@
 
 mod authorization;
 mod consistency;
+mod faults;
 mod gateway;
 mod preferred_items;
 mod request_costs;

@@ -27,5 +27,8 @@ pub mod store;
 pub mod supervisor_request;
 pub mod text;
 
+#[cfg(test)]
+mod edge_fuzz;
+
 pub use config::App;
 pub use error::ApiError;

@@ -364,3 +364,60 @@ async fn the_authorizers_context_is_what_handlers_read() {
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["requestedBy"], "user-1");
 }
+
+/// Preferred items: everyone reads; only admins write (master data, items, pins, weights).
+#[tokio::test]
+async fn only_admins_change_the_catalogue() {
+    let app = app().await;
+    let reads = [
+        "list-master-items",
+        "get-master-item",
+        "list-items",
+        "get-item",
+        "get-preferred-item",
+        "get-scoring-weights",
+    ];
+    let writes = [
+        "create-master-item",
+        "update-master-item",
+        "delete-master-item",
+        "create-item",
+        "update-item",
+        "delete-item",
+        "pin-preferred-item",
+        "unpin-preferred-item",
+        "put-scoring-weights",
+    ];
+    for role in ["associate", "supervisor", "admin"] {
+        for fixture in reads.iter().chain(&writes) {
+            let store = fresh_store();
+            let request = event(fixture)
+                .store(&store)
+                .principal("user-1", role, &[&store])
+                .build();
+            let (status, body) = call_function(&app, fixture, request).await;
+            let may = role == "admin" || reads.contains(fixture);
+            if may {
+                // Allowed through; the fixture's ids do not exist in a fresh store.
+                assert_ne!(status, 403, "{role} {fixture}: {body}");
+            } else {
+                assert_eq!(status, 403, "{role} {fixture}: {body}");
+                let written = app
+                    .catalog
+                    .client()
+                    .query()
+                    .table_name(app.catalog.table())
+                    .key_condition_expression("storeId = :s")
+                    .expression_attribute_values(
+                        ":s",
+                        aws_sdk_dynamodb::types::AttributeValue::S(store.clone()),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .count;
+                assert_eq!(written, 0, "{role} {fixture} wrote despite the 403");
+            }
+        }
+    }
+}

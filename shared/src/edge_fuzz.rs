@@ -1,0 +1,165 @@
+//! Property tests of the parsers at the edge, where hostile input arrives: cursors, sort
+//! keys, ids, tokens and request bodies. Each must reject what it should, accept what it
+//! should, and never panic, whatever the bytes.
+
+use proptest::prelude::*;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::auth::Authenticator;
+use crate::cursor::CursorKey;
+use crate::error::ApiError;
+use crate::http::parse_json;
+use crate::ids::{RequestId, StoreId};
+use crate::keys;
+use crate::supervisor_request::{
+    Details, NewRequest, NewRequestBody, Priority, RequestEditBody, RequestType, ResponseBody,
+    SupervisorRequest,
+};
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+fn client_error(result: Result<(), ApiError>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(error) => (400..500).contains(&error.status().as_u16()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn cursors_open_only_what_was_sealed(
+        binding in ".{0,40}",
+        other in ".{0,40}",
+        position in proptest::collection::vec(any::<u8>(), 0..64),
+        garbage in ".{0,300}",
+    ) {
+        let key = CursorKey::from_secret(&[9; 32]).unwrap();
+        let cursor = key.seal(&binding, &position, NOW);
+        prop_assert_eq!(key.open::<Vec<u8>>(&binding, &cursor, NOW).unwrap(), position);
+        if other != binding {
+            prop_assert!(key.open::<Vec<u8>>(&other, &cursor, NOW).is_err());
+        }
+        // Arbitrary text is refused (a 400), never a panic.
+        if let Err(error) = key.open::<Vec<u8>>(&binding, &garbage, NOW) {
+            prop_assert_eq!(error.status().as_u16(), 400);
+        }
+    }
+
+    #[test]
+    fn queue_sort_keys_order_as_the_queue(
+        a in (0usize..4, 0i64..4_102_444_800_000, any::<bool>()),
+        b in (0usize..4, 0i64..4_102_444_800_000, any::<bool>()),
+    ) {
+        let request = |(priority, millis, answered): (usize, i64, bool)| {
+            let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap();
+            let request = SupervisorRequest::new(
+                StoreId::parse("s").unwrap(),
+                NewRequest {
+                    request_type: RequestType::Void,
+                    priority: Priority::ALL[priority],
+                    details: Details::parse("d", "x".into()).unwrap(),
+                    timeout: None,
+                },
+                "u".into(),
+                created,
+                time::Duration::minutes(1),
+            );
+            if answered {
+                request.respond(crate::supervisor_request::Decision::Approved, None, "s".into(), created).unwrap()
+            } else {
+                request
+            }
+        };
+        let (ra, rb) = (request(a), request(b));
+        let (ka, kb) = (keys::queue_sort_key(&ra), keys::queue_sort_key(&rb));
+        // Byte order of the keys is queue order: status, then priority, then age, then id.
+        let order = |r: &SupervisorRequest| (r.status().as_str(), r.priority.rank(), r.created_at, r.request_id);
+        prop_assert_eq!(ka.cmp(&kb), order(&ra).cmp(&order(&rb)));
+        prop_assert!(keys::is_queue_sort_key_of(&ka, ra.status()));
+        let other = if ra.is_pending() { crate::supervisor_request::RequestStatus::NotPending } else { crate::supervisor_request::RequestStatus::Pending };
+        prop_assert!(!keys::is_queue_sort_key_of(&ka, other));
+        // A record read back equals the one written.
+        prop_assert_eq!(keys::request_from_item(&keys::record_item(&ra)).unwrap(), ra.clone());
+        prop_assert_eq!(keys::request_from_item(&keys::queue_item(&ra)).unwrap(), ra);
+    }
+
+    #[test]
+    fn ids_parse_their_own_spelling_and_nothing_else(raw in ".{0,80}") {
+        if let Ok(store) = StoreId::parse(&raw) {
+            prop_assert_eq!(store.as_str(), raw.as_str());
+            prop_assert!(!raw.contains('#'));
+        }
+        if let Ok(id) = RequestId::parse(&raw) {
+            prop_assert_eq!(id.to_string(), raw);
+        }
+    }
+
+    #[test]
+    fn tokens_of_any_shape_are_denied_without_panic(
+        header in "(Bearer |bearer |Basic |)[A-Za-z0-9_.=-]{0,200}",
+        segments in proptest::collection::vec("[A-Za-z0-9_-]{0,60}", 0..5),
+    ) {
+        let authenticator = Authenticator::with_hs256_secret(&[3; 32], "iss", "aud").unwrap();
+        prop_assert!(authenticator.verify(Some(&header)).is_err());
+        let dotted = format!("Bearer {}", segments.join("."));
+        prop_assert!(authenticator.verify(Some(&dotted)).is_err());
+    }
+
+    #[test]
+    fn request_bodies_of_any_bytes_are_a_client_error_or_valid(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        json in json_value(),
+    ) {
+        for input in [bytes.clone(), json.to_string().into_bytes()] {
+            prop_assert!(client_error(parse_json::<NewRequestBody>(&input).and_then(|b| b.validate().map(|_| ()))));
+            prop_assert!(client_error(parse_json::<RequestEditBody>(&input).and_then(|b| b.validate().map(|_| ()))));
+            prop_assert!(client_error(parse_json::<ResponseBody>(&input).and_then(|b| b.validate().map(|_| ()))));
+            prop_assert!(client_error(parse_json::<crate::catalog::NewItemBody>(&input).map(|_| ())));
+            prop_assert!(client_error(parse_json::<crate::catalog::ScoringWeights>(&input).and_then(|w| crate::catalog::parse_weights(w).map(|_| ()))));
+        }
+    }
+}
+
+/// JSON shaped like the API's bodies: the known field names with values of any type.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)),
+        prop_oneof![
+            Just("REFUND".to_owned()),
+            Just("URGENT".to_owned()),
+            Just("USD".to_owned()),
+            ".{0,20}"
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    let names = prop_oneof![
+        Just("requestType"),
+        Just("priority"),
+        Just("details"),
+        Just("timeoutSeconds"),
+        Just("decision"),
+        Just("note"),
+        Just("version"),
+        Just("vendor"),
+        Just("price"),
+        Just("amount"),
+        Just("currency"),
+        Just("status"),
+        Just("priceWeight"),
+        Just("other"),
+    ];
+    leaf.prop_recursive(3, 24, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(names.clone().prop_map(str::to_owned), inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}

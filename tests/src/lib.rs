@@ -118,13 +118,24 @@ pub fn fresh_store() -> String {
     format!("store-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-/// Every item in a store's partition, straight from the table.
+/// Every item in a store's partition of the supervisor-requests table, straight from it.
 pub async fn partition_items(app: &App, store: &str) -> Vec<HashMap<String, AttributeValue>> {
-    let output = app
-        .requests
-        .client()
+    table_partition(app.requests.client(), app.requests.table(), store).await
+}
+
+/// Every item in a store's partition of the preferred-items table, straight from it.
+pub async fn catalog_items(app: &App, store: &str) -> Vec<HashMap<String, AttributeValue>> {
+    table_partition(app.catalog.client(), app.catalog.table(), store).await
+}
+
+async fn table_partition(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    store: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let output = client
         .query()
-        .table_name(app.requests.table())
+        .table_name(table)
         .key_condition_expression("storeId = :s")
         .expression_attribute_values(":s", AttributeValue::S(store.into()))
         .consistent_read(true)

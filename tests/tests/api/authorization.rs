@@ -402,21 +402,8 @@ async fn only_admins_change_the_catalogue() {
                 assert_ne!(status, 403, "{role} {fixture}: {body}");
             } else {
                 assert_eq!(status, 403, "{role} {fixture}: {body}");
-                let written = app
-                    .catalog
-                    .client()
-                    .query()
-                    .table_name(app.catalog.table())
-                    .key_condition_expression("storeId = :s")
-                    .expression_attribute_values(
-                        ":s",
-                        aws_sdk_dynamodb::types::AttributeValue::S(store.clone()),
-                    )
-                    .send()
-                    .await
-                    .unwrap()
-                    .count;
-                assert_eq!(written, 0, "{role} {fixture} wrote despite the 403");
+                let written = integration_tests::catalog_items(&app, &store).await;
+                assert!(written.is_empty(), "{role} {fixture} wrote despite the 403");
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Preferred items against DynamoDB Local: master items, items, scoring weights, the
 //! explained preferred item, and the pin's life cycle.
 
-use integration_tests::{Event, app, call_function, event, fresh_store};
+use integration_tests::{Event, app, call_function, catalog_items, event, fresh_store};
 use serde_json::{Value, json};
 use shared::App;
 
@@ -82,28 +82,6 @@ async fn set_status(app: &App, store: &str, item: &str, status: &str) {
     assert_eq!(code, 200, "{body}");
 }
 
-/// Everything stored for a store, to show a refused write changed nothing.
-async fn snapshot(
-    app: &App,
-    store: &str,
-) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    app.catalog
-        .client()
-        .query()
-        .table_name(app.catalog.table())
-        .key_condition_expression("storeId = :s")
-        .expression_attribute_values(
-            ":s",
-            aws_sdk_dynamodb::types::AttributeValue::S(store.into()),
-        )
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn master_items_are_created_read_listed_edited_and_deleted() {
     let app = app().await;
@@ -171,13 +149,13 @@ async fn master_items_are_created_read_listed_edited_and_deleted() {
         (status, edited["name"].as_str(), edited["version"].as_u64()),
         (200, Some("renamed"), Some(2))
     );
-    let before = snapshot(&app, &store).await;
+    let before = catalog_items(&app, &store).await;
     let (status, body) = call(&app, "update-master-item", edit("\"1\"", "stale")).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (412, Some("version_mismatch"))
     );
-    assert_eq!(snapshot(&app, &store).await, before);
+    assert_eq!(catalog_items(&app, &store).await, before);
 
     let (status, _) = call(
         &app,
@@ -254,7 +232,7 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
     )
     .await;
     assert_eq!(master_view["itemCount"], 2);
-    let before = snapshot(&app, &store).await;
+    let before = catalog_items(&app, &store).await;
     let (status, body) = call(
         &app,
         "delete-master-item",
@@ -265,7 +243,7 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
         (status, body["error"]["code"].as_str()),
         (409, Some("master_item_has_items"))
     );
-    assert_eq!(snapshot(&app, &store).await, before);
+    assert_eq!(catalog_items(&app, &store).await, before);
 
     // Edit with optimistic concurrency; a stale version changes nothing.
     let update = |version: &str, cents: u64| {
@@ -286,9 +264,9 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
         listed_after["items"][0]["price"]["amount"], 379,
         "the candidate entry moved with the record"
     );
-    let before = snapshot(&app, &store).await;
+    let before = catalog_items(&app, &store).await;
     assert_eq!(call(&app, "update-item", update("\"1\"", 1)).await.0, 412);
-    assert_eq!(snapshot(&app, &store).await, before);
+    assert_eq!(catalog_items(&app, &store).await, before);
 
     for item in [&first, &second] {
         let (status, _) = call(
@@ -316,7 +294,10 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
     )
     .await;
     assert_eq!(status, 204);
-    assert!(snapshot(&app, &store).await.is_empty(), "nothing orphaned");
+    assert!(
+        catalog_items(&app, &store).await.is_empty(),
+        "nothing orphaned"
+    );
     let (status, _) = call(
         &app,
         "list-items",
@@ -332,7 +313,7 @@ async fn prices_in_another_currency_than_the_master_are_refused() {
     let store = fresh_store();
     let master = new_master(&app, &store, "coffee beans", "USD").await;
     let item = new_item(&app, &store, &master, "Roastery", 1299, "ACTIVE").await;
-    let before = snapshot(&app, &store).await;
+    let before = catalog_items(&app, &store).await;
 
     let (status, body) = call(
         &app,
@@ -356,7 +337,7 @@ async fn prices_in_another_currency_than_the_master_are_refused() {
     )
     .await;
     assert_eq!(status, 422);
-    assert_eq!(snapshot(&app, &store).await, before);
+    assert_eq!(catalog_items(&app, &store).await, before);
 }
 
 #[tokio::test]
@@ -555,7 +536,7 @@ async fn bad_catalog_input_is_refused_and_changes_nothing() {
     let app = app().await;
     let store = fresh_store();
     let master = new_master(&app, &store, "rice 1 kg", "USD").await;
-    let before = snapshot(&app, &store).await;
+    let before = catalog_items(&app, &store).await;
     let create_item = |body: &str| {
         admin("create-item", &store)
             .path("masterItemId", &master)
@@ -695,7 +676,7 @@ async fn bad_catalog_input_is_refused_and_changes_nothing() {
         assert_eq!(status, expected, "{why}: {body}");
         assert!(body["error"]["code"].is_string(), "{why}: {body}");
     }
-    assert_eq!(snapshot(&app, &store).await, before);
+    assert_eq!(catalog_items(&app, &store).await, before);
     let (_, weights) = call(
         &app,
         "get-scoring-weights",
@@ -724,7 +705,7 @@ async fn each_catalog_fixture_runs_its_function() {
             .unwrap(),
     )
     .unwrap();
-    for item in snapshot(&app, "store-1").await {
+    for item in catalog_items(&app, "store-1").await {
         app.catalog
             .client()
             .delete_item()

@@ -11,64 +11,109 @@ fn as_admin(fixture: &str, store: &str) -> integration_tests::Event {
         .principal("admin-1", "admin", &[store])
 }
 
+/// Runs routes and records, for each, the DynamoDB operations it sent (sorted: concurrent
+/// requests arrive in either order).
+struct Costs<'a> {
+    app: &'a shared::App,
+    log: &'a shared::metrics::RequestLog,
+    recorded: Vec<(&'static str, Vec<String>)>,
+}
+
+impl<'a> Costs<'a> {
+    fn new(app: &'a shared::App, log: &'a shared::metrics::RequestLog) -> Self {
+        Self {
+            app,
+            log,
+            recorded: Vec::new(),
+        }
+    }
+
+    async fn run(
+        &mut self,
+        name: &'static str,
+        request: integration_tests::Event,
+        function: &str,
+    ) -> Value {
+        let (status, body) = call_function(self.app, function, request.build()).await;
+        assert!(status < 300, "{name}: {status} {body}");
+        let mut sent = self.log.take();
+        sent.sort();
+        self.recorded.push((name, sent));
+        body
+    }
+
+    fn assert(&self, expected: &[(&str, Vec<&str>)]) {
+        let names: Vec<&str> = self.recorded.iter().map(|(name, _)| *name).collect();
+        let wanted: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, wanted);
+        for ((name, actual), (_, operations)) in self.recorded.iter().zip(expected) {
+            let mut operations = operations.clone();
+            operations.sort();
+            assert_eq!(actual, &operations, "{name}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn supervisor_request_routes_make_the_expected_requests() {
     let (app, log) = app_with_request_log().await;
     let store = fresh_store();
-    let mut costs: Vec<(&str, Vec<String>)> = Vec::new();
-    let mut run =
-        async |name: &'static str, request: integration_tests::Event, function: &str| -> Value {
-            let (status, body) = call_function(&app, function, request.build()).await;
-            assert!(status < 300, "{name}: {status} {body}");
-            costs.push((name, log.take()));
-            body
-        };
-    let created = run(
-        "create",
-        as_admin("create-request", &store).without_header("idempotency-key"),
-        "create-request",
-    )
-    .await;
-    run(
-        "create, idempotent",
-        as_admin("create-request", &store),
-        "create-request",
-    )
-    .await;
+    let mut costs = Costs::new(&app, &log);
+    let created = costs
+        .run(
+            "create",
+            as_admin("create-request", &store).without_header("idempotency-key"),
+            "create-request",
+        )
+        .await;
+    costs
+        .run(
+            "create, idempotent",
+            as_admin("create-request", &store),
+            "create-request",
+        )
+        .await;
     let id = created["requestId"].as_str().unwrap().to_owned();
-    run(
-        "get",
-        as_admin("get-request", &store).request_id(&id),
-        "get-request",
-    )
-    .await;
-    run("list", as_admin("list-requests", &store), "list-requests").await;
-    run(
-        "list with a creation-time range",
-        as_admin("list-requests", &store).query(&[("since", "2020-01-01T00:00:00Z")]),
-        "list-requests",
-    )
-    .await;
-    run(
-        "patch",
-        as_admin("update-request", &store)
-            .request_id(&id)
-            .json(json!({"priority": "URGENT"})),
-        "update-request",
-    )
-    .await;
-    run(
-        "respond",
-        as_admin("respond-to-request", &store).request_id(&id),
-        "respond-to-request",
-    )
-    .await;
-    run(
-        "delete",
-        as_admin("delete-request", &store).request_id(&id),
-        "delete-request",
-    )
-    .await;
+    costs
+        .run(
+            "get",
+            as_admin("get-request", &store).request_id(&id),
+            "get-request",
+        )
+        .await;
+    costs
+        .run("list", as_admin("list-requests", &store), "list-requests")
+        .await;
+    costs
+        .run(
+            "list with a creation-time range",
+            as_admin("list-requests", &store).query(&[("since", "2020-01-01T00:00:00Z")]),
+            "list-requests",
+        )
+        .await;
+    costs
+        .run(
+            "patch",
+            as_admin("update-request", &store)
+                .request_id(&id)
+                .json(json!({"priority": "URGENT"})),
+            "update-request",
+        )
+        .await;
+    costs
+        .run(
+            "respond",
+            as_admin("respond-to-request", &store).request_id(&id),
+            "respond-to-request",
+        )
+        .await;
+    costs
+        .run(
+            "delete",
+            as_admin("delete-request", &store).request_id(&id),
+            "delete-request",
+        )
+        .await;
 
     let expected: Vec<(&str, Vec<&str>)> = vec![
         ("create", vec!["TransactWriteItems"]),
@@ -81,120 +126,123 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         ("respond", vec!["GetItem", "TransactWriteItems"]),
         ("delete", vec!["GetItem", "TransactWriteItems"]),
     ];
-    assert_eq!(costs.len(), expected.len());
-    for ((name, actual), (_, wanted)) in costs.iter().zip(&expected) {
-        assert_eq!(actual, wanted, "{name}");
-    }
+    costs.assert(&expected);
 }
 
 #[tokio::test]
 async fn preferred_item_routes_make_the_expected_requests() {
     let (app, log) = app_with_request_log().await;
     let store = fresh_store();
-    let mut costs: Vec<(&str, Vec<String>)> = Vec::new();
-    let mut run =
-        async |name: &'static str, request: integration_tests::Event, function: &str| -> Value {
-            let (status, body) = call_function(&app, function, request.build()).await;
-            assert!(status < 300, "{name}: {status} {body}");
-            let mut sent = log.take();
-            sent.sort(); // concurrent requests arrive in either order
-            costs.push((name, sent));
-            body
-        };
-    let master = run(
-        "create master",
-        as_admin("create-master-item", &store),
-        "create-master-item",
-    )
-    .await;
+    let mut costs = Costs::new(&app, &log);
+    let master = costs
+        .run(
+            "create master",
+            as_admin("create-master-item", &store),
+            "create-master-item",
+        )
+        .await;
     let master = master["masterItemId"].as_str().unwrap().to_owned();
-    run(
-        "get master",
-        as_admin("get-master-item", &store).path("masterItemId", &master),
-        "get-master-item",
-    )
-    .await;
-    run(
-        "list masters",
-        as_admin("list-master-items", &store),
-        "list-master-items",
-    )
-    .await;
-    run(
-        "edit master",
-        as_admin("update-master-item", &store).path("masterItemId", &master),
-        "update-master-item",
-    )
-    .await;
-    let item = run(
-        "create item",
-        as_admin("create-item", &store).path("masterItemId", &master),
-        "create-item",
-    )
-    .await;
+    costs
+        .run(
+            "get master",
+            as_admin("get-master-item", &store).path("masterItemId", &master),
+            "get-master-item",
+        )
+        .await;
+    costs
+        .run(
+            "list masters",
+            as_admin("list-master-items", &store),
+            "list-master-items",
+        )
+        .await;
+    costs
+        .run(
+            "edit master",
+            as_admin("update-master-item", &store).path("masterItemId", &master),
+            "update-master-item",
+        )
+        .await;
+    let item = costs
+        .run(
+            "create item",
+            as_admin("create-item", &store).path("masterItemId", &master),
+            "create-item",
+        )
+        .await;
     let item = item["itemId"].as_str().unwrap().to_owned();
-    run(
-        "get item",
-        as_admin("get-item", &store).path("itemId", &item),
-        "get-item",
-    )
-    .await;
-    run(
-        "list items",
-        as_admin("list-items", &store).path("masterItemId", &master),
-        "list-items",
-    )
-    .await;
-    run(
-        "edit item",
-        as_admin("update-item", &store).path("itemId", &item),
-        "update-item",
-    )
-    .await;
-    run(
-        "pin",
-        as_admin("pin-preferred-item", &store)
-            .path("masterItemId", &master)
-            .json(json!({"itemId": item})),
-        "pin-preferred-item",
-    )
-    .await;
-    run(
-        "preferred item",
-        as_admin("get-preferred-item", &store).path("masterItemId", &master),
-        "get-preferred-item",
-    )
-    .await;
-    run(
-        "unpin",
-        as_admin("unpin-preferred-item", &store).path("masterItemId", &master),
-        "unpin-preferred-item",
-    )
-    .await;
-    run(
-        "get weights",
-        as_admin("get-scoring-weights", &store),
-        "get-scoring-weights",
-    )
-    .await;
-    run(
-        "put weights",
-        as_admin("put-scoring-weights", &store),
-        "put-scoring-weights",
-    )
-    .await;
-    run(
-        "delete item",
-        as_admin("delete-item", &store).path("itemId", &item),
-        "delete-item",
-    )
-    .await;
-    run(
-        "delete master",
-        as_admin("delete-master-item", &store).path("masterItemId", &master),
-        "delete-master-item",
-    )
-    .await;
+    costs
+        .run(
+            "get item",
+            as_admin("get-item", &store).path("itemId", &item),
+            "get-item",
+        )
+        .await;
+    costs
+        .run(
+            "list items",
+            as_admin("list-items", &store).path("masterItemId", &master),
+            "list-items",
+        )
+        .await;
+    costs
+        .run(
+            "edit item",
+            as_admin("update-item", &store).path("itemId", &item),
+            "update-item",
+        )
+        .await;
+    costs
+        .run(
+            "pin",
+            as_admin("pin-preferred-item", &store)
+                .path("masterItemId", &master)
+                .json(json!({"itemId": item})),
+            "pin-preferred-item",
+        )
+        .await;
+    costs
+        .run(
+            "preferred item",
+            as_admin("get-preferred-item", &store).path("masterItemId", &master),
+            "get-preferred-item",
+        )
+        .await;
+    costs
+        .run(
+            "unpin",
+            as_admin("unpin-preferred-item", &store).path("masterItemId", &master),
+            "unpin-preferred-item",
+        )
+        .await;
+    costs
+        .run(
+            "get weights",
+            as_admin("get-scoring-weights", &store),
+            "get-scoring-weights",
+        )
+        .await;
+    costs
+        .run(
+            "put weights",
+            as_admin("put-scoring-weights", &store),
+            "put-scoring-weights",
+        )
+        .await;
+    costs
+        .run(
+            "delete item",
+            as_admin("delete-item", &store).path("itemId", &item),
+            "delete-item",
+        )
+        .await;
+    costs
+        .run(
+            "delete master",
+            as_admin("delete-master-item", &store).path("masterItemId", &master),
+            "delete-master-item",
+        )
+        .await;
 
     let expected: Vec<(&str, Vec<&str>)> = vec![
         ("create master", vec!["PutItem"]),
@@ -214,8 +262,5 @@ async fn preferred_item_routes_make_the_expected_requests() {
         ("delete item", vec!["GetItem", "TransactWriteItems"]),
         ("delete master", vec!["DeleteItem"]),
     ];
-    assert_eq!(costs.len(), expected.len());
-    for ((name, actual), (_, wanted)) in costs.iter().zip(&expected) {
-        assert_eq!(actual, wanted, "{name}");
-    }
+    costs.assert(&expected);
 }

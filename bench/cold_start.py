@@ -510,6 +510,12 @@ def run_start(
     children: set,
 ) -> dict:
     invocation = Invocation(function=function, event=event)
+    # A Runtime API of its own per start: a killed process's last `next` request can still be
+    # in the old listener's backlog, and must not take the next start's event.
+    shared_server, server = server, RuntimeApi()
+    server.stray = shared_server.stray
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=server.address)
     server.current = invocation
     output_path = workdir / f"{function}.out"
     sample: dict = {"request_id": invocation.request_id}
@@ -542,6 +548,8 @@ def run_start(
         children.discard(proc)
         if server.current is invocation:
             server.current = None
+        server.shutdown()
+        server.server_close()
 
     sample["vm_hwm_kb"] = memory.get("VmHWM")
     sample["vm_rss_kb"] = memory.get("VmRSS")

@@ -120,10 +120,19 @@ impl Gateway {
         }
         let (route, path_parameters) = match routes::find(incoming.method.as_str(), incoming.path) {
             Ok(found) => found,
-            Err(true) => {
-                return gateway_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+            Err(allowed) if allowed.is_empty() => {
+                return gateway_error(StatusCode::NOT_FOUND, "Not Found");
             }
-            Err(false) => return gateway_error(StatusCode::NOT_FOUND, "Not Found"),
+            Err(allowed) => {
+                let mut response =
+                    gateway_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+                let allow = allowed
+                    .join(", ")
+                    .parse()
+                    .expect("method names are valid header text");
+                response.headers_mut().insert("allow", allow);
+                return response;
+            }
         };
         let request_id = ulid::Ulid::new().to_string();
         let header_map = headers_as_json(incoming.headers);

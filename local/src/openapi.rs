@@ -28,8 +28,18 @@ fn object(required: &[&str], properties: Value) -> Value {
     })
 }
 
+/// Free text as `Text` accepts it: not blank, no control character but the newline.
+pub const TEXT_PATTERN: &str = r"^(?=[\s\S]*\S)[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$";
+
 fn text(max: usize) -> Value {
-    json!({ "type": "string", "minLength": 1, "maxLength": max })
+    json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": TEXT_PATTERN })
+}
+
+/// An edit body must set at least one of `fields`.
+fn edit(fields: &[&str], properties: Value) -> Value {
+    let mut schema = object(&[], properties);
+    schema["anyOf"] = fields.iter().map(|f| json!({ "required": [f] })).collect();
+    schema
 }
 
 const ULID: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
@@ -49,10 +59,18 @@ fn page(item: &str) -> Value {
 }
 
 fn schemas() -> Value {
+    let gateway_error = json!({
+        "type": "object",
+        "required": ["message"],
+        "properties": { "message": { "type": "string" } },
+        "additionalProperties": false,
+        "description": "Answered by API Gateway itself, before any function runs"
+    });
     let date_time = json!({ "type": "string", "format": "date-time" });
     let score = json!({ "type": "number", "minimum": 0, "maximum": 100 });
     let version = json!({ "type": "integer", "minimum": 1 });
     json!({
+        "GatewayError": gateway_error,
         "Error": object(&["error"], json!({
             "error": {
                 "type": "object",
@@ -98,7 +116,7 @@ fn schemas() -> Value {
             "details": text(1000),
             "timeoutSeconds": { "type": "integer", "minimum": MIN_TIMEOUT_SECONDS, "maximum": MAX_TIMEOUT_SECONDS }
         })),
-        "SupervisorRequestEdit": object(&[], json!({
+        "SupervisorRequestEdit": edit(&["priority", "details"], json!({
             "priority": schema_ref("Priority"),
             "details": text(1000),
             "version": version
@@ -108,7 +126,11 @@ fn schemas() -> Value {
             "note": text(500)
         })),
         "SupervisorRequestPage": page("SupervisorRequest"),
-        "Currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code" },
+        "Currency": {
+            "type": "string",
+            "enum": shared::catalog::Currency::codes().collect::<Vec<_>>(),
+            "description": "ISO 4217 code"
+        },
         "Money": object(&["amount", "currency"], json!({
             "amount": { "type": "integer", "minimum": 0, "maximum": MAX_AMOUNT_MINOR, "description": "Minor units (cents)" },
             "currency": schema_ref("Currency")
@@ -136,7 +158,7 @@ fn schemas() -> Value {
         "NewMasterItem": object(&["name", "currency"], json!({
             "name": text(200), "description": text(1000), "currency": schema_ref("Currency")
         })),
-        "MasterItemEdit": object(&[], json!({
+        "MasterItemEdit": edit(&["name", "description"], json!({
             "name": text(200), "description": text(1000), "version": version
         })),
         "MasterItemPage": page("MasterItem"),
@@ -156,17 +178,27 @@ fn schemas() -> Value {
         "NewItem": object(&["vendor", "price"], json!({
             "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus")
         })),
-        "ItemEdit": object(&[], json!({
+        "ItemEdit": edit(&["vendor", "price", "status"], json!({
             "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus"), "version": version
         })),
         "ItemPage": page("Item"),
         "PinRequest": object(&["itemId"], json!({ "itemId": { "type": "string", "pattern": ULID } })),
-        "ScoringWeights": object(&["priceWeight", "statusWeight", "activeScore", "outOfStockScore"], json!({
-            "priceWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
-            "statusWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
-            "activeScore": { "type": "integer", "minimum": 0, "maximum": 100 },
-            "outOfStockScore": { "type": "integer", "minimum": 0, "maximum": 100, "description": "At most activeScore" }
-        })),
+        "ScoringWeights": {
+            "type": "object",
+            "required": ["priceWeight", "statusWeight", "activeScore", "outOfStockScore"],
+            "additionalProperties": false,
+            "properties": {
+                "priceWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "statusWeight": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "activeScore": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "outOfStockScore": { "type": "integer", "minimum": 0, "maximum": 100, "description": "At most activeScore" }
+            },
+            "not": {
+                "description": "priceWeight and statusWeight are not both 0",
+                "properties": { "priceWeight": { "const": 0 }, "statusWeight": { "const": 0 } },
+                "required": ["priceWeight", "statusWeight"]
+            }
+        },
         "ScoreBreakdown": object(&["priceFactor", "statusFactor", "priceContribution", "statusContribution"], json!({
             "priceFactor": score, "statusFactor": score, "priceContribution": score, "statusContribution": score
         })),
@@ -429,11 +461,17 @@ fn query_parameter(name: &str) -> Value {
 }
 
 fn header_parameter(name: &str) -> Value {
-    let description = match name {
-        "If-Match" => "The ETag of the version being changed",
-        _ => "Makes retries of this create safe for 24 h (1-128 printable ASCII characters)",
+    let (description, schema) = match name {
+        "If-Match" => (
+            "The ETag of the version being changed, as this API sent it",
+            json!({ "type": "string", "pattern": "^(W/)?\"?[0-9]{1,19}\"?$" }),
+        ),
+        _ => (
+            "Makes retries of this create safe for 24 h",
+            json!({ "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" }),
+        ),
     };
-    json!({ "name": name, "in": "header", "required": false, "schema": { "type": "string" }, "description": description })
+    json!({ "name": name, "in": "header", "required": false, "schema": schema, "description": description })
 }
 
 fn path_parameters(route: &Route) -> Vec<Value> {
@@ -471,13 +509,27 @@ pub fn document() -> Value {
             None => json!({ "description": "Done, no body" }),
         };
         responses.insert(op.success.to_string(), success);
+        responses.insert(
+            "401".into(),
+            json!({
+                "description": "No token (answered by API Gateway)",
+                "content": { "application/json": { "schema": schema_ref("GatewayError") } }
+            }),
+        );
+        responses.insert(
+            "403".into(),
+            json!({
+                "description": "Token denied (API Gateway), or not allowed for this store or role",
+                "content": { "application/json": { "schema": {
+                    "oneOf": [schema_ref("Error"), schema_ref("GatewayError")]
+                } } }
+            }),
+        );
         for (status, description) in [
             (
                 "400",
                 "Malformed request: syntax, path ids, query parameters, cursor",
             ),
-            ("401", "No token (API Gateway)"),
-            ("403", "Token denied, or not allowed for this store or role"),
             ("404", "No such resource in this store"),
             ("409", "Not in a state that allows this"),
             ("412", "If-Match / version is stale"),

@@ -25,11 +25,16 @@ UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// Every code accepted.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        ISO_4217.split(' ')
+    }
+
     pub fn parse(raw: &str) -> Option<Self> {
         let bytes = raw.as_bytes();
         if bytes.len() == 3
             && bytes.iter().all(u8::is_ascii_uppercase)
-            && ISO_4217.split(' ').any(|code| code == raw)
+            && Self::codes().any(|code| code == raw)
         {
             Some(Self([bytes[0], bytes[1], bytes[2]]))
         } else {

@@ -145,19 +145,22 @@ impl Route {
     }
 }
 
-/// The route for a request, and its path parameters; or whether the path exists under
-/// another method (`Err(true)`, a 405) or not at all (`Err(false)`, a 404).
-pub fn find(method: &str, path: &str) -> Result<(&'static Route, HashMap<String, String>), bool> {
-    let mut path_exists = false;
+/// The route for a request, and its path parameters; or, when none matches, the methods the
+/// path has (empty: no such path, a 404; otherwise a 405 with `Allow`).
+pub fn find(
+    method: &str,
+    path: &str,
+) -> Result<(&'static Route, HashMap<String, String>), Vec<&'static str>> {
+    let mut allowed = Vec::new();
     for route in ROUTES {
         if let Some(params) = route.match_path(path) {
             if route.method == method {
                 return Ok((route, params));
             }
-            path_exists = true;
+            allowed.push(route.method);
         }
     }
-    Err(path_exists)
+    Err(allowed)
 }
 
 #[cfg(test)]
@@ -178,12 +181,15 @@ mod tests {
                 .function,
             "list-requests"
         );
-        assert_eq!(find("PUT", "/stores/s1/supervisor-requests"), Err(true));
-        assert_eq!(find("GET", "/stores//supervisor-requests"), Err(false));
-        assert_eq!(find("GET", "/stores/s1/other"), Err(false));
+        assert_eq!(
+            find("PUT", "/stores/s1/supervisor-requests"),
+            Err(vec!["POST", "GET"])
+        );
+        assert_eq!(find("GET", "/stores//supervisor-requests"), Err(vec![]));
+        assert_eq!(find("GET", "/stores/s1/other"), Err(vec![]));
         assert_eq!(
             find("GET", "/stores/s1/supervisor-requests/x/y/z"),
-            Err(false)
+            Err(vec![])
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Holds responses to the OpenAPI document: a small JSON Schema checker for the subset the
 //! document uses (`$ref`, `type`, `enum`, `required`, `properties`, `additionalProperties`,
-//! `items`, `oneOf`, `minimum`/`maximum`, `minLength`/`maxLength`, and `pattern` for the
-//! two id patterns the document names).
+//! `items`, `oneOf`, `anyOf`, `not`, `const`, `minimum`/`maximum`, `minLength`/`maxLength`,
+//! and `pattern` for the patterns the document names).
 
 use std::sync::OnceLock;
 
@@ -73,13 +73,33 @@ fn matches_pattern(text: &str, pattern: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         }
-        "^[A-Z]{3}$" => text.len() == 3 && text.bytes().all(|b| b.is_ascii_uppercase()),
+        local_gateway::openapi::TEXT_PATTERN => {
+            !text.trim().is_empty() && !text.chars().any(|c| c.is_control() && c != '\n')
+        }
+        r#"^(W/)?"?[0-9]{1,19}"?$"# | "^[!-~]+$" => true, // request headers only
         other => panic!("the schema checker does not know pattern {other}"),
     }
 }
 
 fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
     let schema = resolve(schema);
+    if let Some(negated) = schema.get("not")
+        && violations(value, negated).is_empty()
+    {
+        out.push(format!("{path}: matches a schema it must not"));
+    }
+    if let Some(options) = schema.get("anyOf").and_then(Value::as_array)
+        && options
+            .iter()
+            .all(|option| !violations(value, option).is_empty())
+    {
+        out.push(format!("{path}: matches none of anyOf"));
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        out.push(format!("{path}: {value} is not {constant}"));
+    }
     if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
         let matching = options
             .iter()

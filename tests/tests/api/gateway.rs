@@ -136,6 +136,18 @@ async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
             .0,
         405
     );
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", HeaderValue::from_str(&bearer).unwrap());
+    let response = gateway
+        .handle(Incoming {
+            method: &Method::PUT,
+            path: &base,
+            raw_query: "",
+            headers: &headers,
+            body: b"",
+        })
+        .await;
+    assert_eq!(response.headers()["allow"], "POST, GET");
 }
 
 #[test]

@@ -248,7 +248,10 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
 fn headers_as_json(headers: &HeaderMap) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
     for (name, value) in headers {
-        let Ok(value) = value.to_str() else { continue };
+        // API Gateway passes every header on; bytes that are not text arrive replaced, and the
+        // handler judges them.
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let value = value.as_ref();
         out.entry(name.as_str().to_owned())
             .and_modify(|joined| {
                 joined.push(',');

@@ -69,6 +69,8 @@ fn schemas() -> Value {
     let date_time = json!({ "type": "string", "format": "date-time" });
     let score = json!({ "type": "number", "minimum": 0, "maximum": 100 });
     let version = json!({ "type": "integer", "minimum": 1 });
+    // What a client expects: any number; one the resource is not at is a 412.
+    let expected_version = json!({ "type": "integer", "minimum": 0 });
     json!({
         "GatewayError": gateway_error,
         "Error": object(&["error"], json!({
@@ -119,7 +121,7 @@ fn schemas() -> Value {
         "SupervisorRequestEdit": edit(&["priority", "details"], json!({
             "priority": schema_ref("Priority"),
             "details": text(1000),
-            "version": version
+            "version": expected_version
         })),
         "SupervisorResponse": object(&["decision"], json!({
             "decision": schema_ref("Decision"),
@@ -159,7 +161,7 @@ fn schemas() -> Value {
             "name": text(200), "description": text(1000), "currency": schema_ref("Currency")
         })),
         "MasterItemEdit": edit(&["name", "description"], json!({
-            "name": text(200), "description": text(1000), "version": version
+            "name": text(200), "description": text(1000), "version": expected_version
         })),
         "MasterItemPage": page("MasterItem"),
         "Item": object(
@@ -179,7 +181,7 @@ fn schemas() -> Value {
             "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus")
         })),
         "ItemEdit": edit(&["vendor", "price", "status"], json!({
-            "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus"), "version": version
+            "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus"), "version": expected_version
         })),
         "ItemPage": page("Item"),
         "PinRequest": object(&["itemId"], json!({ "itemId": { "type": "string", "pattern": ULID } })),

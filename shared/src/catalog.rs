@@ -371,6 +371,7 @@ fn field<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Opti
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewMasterItemBody {
     pub name: String,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub description: Option<String>,
     pub currency: Currency,
 }
@@ -412,8 +413,11 @@ impl NewMasterItemBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MasterItemEditBody {
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub version: Option<u64>,
 }
 
@@ -455,6 +459,7 @@ impl MasterItemEditBody {
 pub struct NewItemBody {
     pub vendor: String,
     pub price: MoneyBody,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub status: Option<ItemStatus>,
 }
 
@@ -492,9 +497,13 @@ impl NewItemBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ItemEditBody {
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub vendor: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub price: Option<MoneyBody>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub status: Option<ItemStatus>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub version: Option<u64>,
 }
 

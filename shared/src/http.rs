@@ -97,6 +97,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// For optional body fields: absent is `None`, but an explicit `null` is refused like any
+/// other wrong type, as the OpenAPI document says. Use with `#[serde(default, deserialize_with
+/// = "present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// serde's message without the " at line 1 column 9" suffix, which means nothing to a client.
 fn data_error_message(error: &serde_json::Error) -> String {
     let text = error.to_string();

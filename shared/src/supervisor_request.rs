@@ -394,6 +394,7 @@ pub struct NewRequestBody {
     #[serde(default)]
     pub priority: Priority,
     pub details: String,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub timeout_seconds: Option<u32>,
 }
 
@@ -428,9 +429,12 @@ impl NewRequestBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RequestEditBody {
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub details: Option<String>,
     /// Alternative to `If-Match` for clients that cannot set headers.
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub version: Option<u64>,
 }
 
@@ -463,6 +467,7 @@ impl RequestEditBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResponseBody {
     pub decision: Decision,
+    #[serde(default, deserialize_with = "crate::http::present")]
     pub note: Option<String>,
 }
 

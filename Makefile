@@ -15,3 +15,8 @@ STORES ?= store-1
 TTL ?= 3600
 token:
 	@./scripts/token --role $(ROLE) --stores $(STORES) --ttl $(TTL) $(if $(SUB),--sub $(SUB))
+
+# Every figure of BENCHMARKS.md (long: release builds for arm64 and x86_64).
+.PHONY: bench
+bench:
+	./scripts/bench

@@ -629,6 +629,12 @@ async fn bad_input_gets_a_json_error_and_leaves_the_table_unchanged() {
             "validation_failed",
         ),
         (
+            // An explicit null is not "absent": the document says an integer.
+            post("{\"requestType\": \"REFUND\", \"details\": \"x\", \"timeoutSeconds\": null}"),
+            422,
+            "validation_failed",
+        ),
+        (
             post("{\"requestType\": \"REFUND\", \"details\": \"x\", \"extra\": 1}"),
             422,
             "validation_failed",

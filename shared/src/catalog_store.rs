@@ -517,6 +517,23 @@ impl CatalogStore {
             .transpose()
     }
 
+    /// A Query for the master item and its candidates: `MASTER#{id}` sorts just before every
+    /// `MASTER#{id}#ITEM#…`.
+    fn master_query(
+        &self,
+        store: &StoreId,
+        master: &MasterItemId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", s(store.as_str()))
+            .expression_attribute_values(":prefix", s(&master_sort_key(master)))
+    }
+
     /// A page of a master item's items, in creation order; `None` if the master item does
     /// not exist. The first page's Query also reads the master item, which sorts first.
     pub async fn list_items(
@@ -528,14 +545,7 @@ impl CatalogStore {
     ) -> Result<Option<(Vec<Item>, Option<String>)>, ApiError> {
         let first_page = after.is_none();
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_names("#sk", SORT_KEY)
-            .expression_attribute_values(":pk", s(store.as_str()))
-            .expression_attribute_values(":prefix", s(&master_sort_key(master)))
+            .master_query(store, master)
             .limit(i32::try_from(limit + 1 + usize::from(first_page)).unwrap_or(i32::MAX))
             .set_exclusive_start_key(after.map(|sort_key| keys::key(store, sort_key)))
             .send()
@@ -570,14 +580,7 @@ impl CatalogStore {
         let mut rows = Vec::new();
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#sk", SORT_KEY)
-                .expression_attribute_values(":pk", s(store.as_str()))
-                .expression_attribute_values(":prefix", s(&master_sort_key(master)))
+                .master_query(store, master)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()

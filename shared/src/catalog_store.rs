@@ -51,7 +51,7 @@ use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::keys::{
     self, MalformedItem, PARTITION_KEY, SORT_KEY, get_n, get_s, get_text, get_time, n, s,
 };
-use crate::store::{StoreError, backoff, classify, classify_transaction};
+use crate::store::{Change, StoreError, backoff, classify, classify_transaction, get_consistent};
 use crate::supervisor_request::unix_millis;
 
 pub const MASTERS_INDEX: &str = "mastersByStore";
@@ -208,15 +208,7 @@ impl CatalogStore {
     }
 
     async fn get(&self, store: &StoreId, sort_key: String) -> Result<Option<Attributes>, ApiError> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::key(store, sort_key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map(|output| output.item)
-            .map_err(|e| classify(e).into())
+        Ok(get_consistent(&self.client, &self.table, store, sort_key).await?)
     }
 
     /// Runs a transaction, retrying transaction conflicts with backoff; a cancellation for
@@ -604,9 +596,34 @@ impl CatalogStore {
         Ok(Some((master, items)))
     }
 
+    /// Reads the current item, lets `decide` choose the change, and writes it; when the item
+    /// changed between the read and the write, reads again and lets `decide` judge the new
+    /// state. The twin of [`crate::store::RequestStore::modify`].
+    pub async fn modify_item(
+        &self,
+        store: &StoreId,
+        id: &ItemId,
+        mut decide: impl FnMut(&Item) -> Result<Change<Item>, ApiError>,
+    ) -> Result<Option<Item>, ApiError> {
+        for _ in 0..ATTEMPTS {
+            let current = self.get_item(store, id).await?.ok_or(ITEM_NOT_FOUND)?;
+            let written = match decide(&current)? {
+                Change::Replace(next) => self
+                    .replace_item(&current, &next)
+                    .await?
+                    .then_some(Some(next)),
+                Change::Delete => self.delete_item(&current).await?.then_some(None),
+            };
+            if let Some(result) = written {
+                return Ok(result);
+            }
+        }
+        Err(StoreError::TransactionConflict.into())
+    }
+
     /// Writes `after` over `before` (entry and record, same version as read). The master
     /// must still be in the item's currency. `Ok(false)` when the item changed meanwhile.
-    pub async fn replace_item(&self, before: &Item, after: &Item) -> Result<bool, ApiError> {
+    async fn replace_item(&self, before: &Item, after: &Item) -> Result<bool, ApiError> {
         let store = &before.store_id;
         let check_currency = ConditionCheck::builder()
             .table_name(&self.table)
@@ -647,7 +664,7 @@ impl CatalogStore {
 
     /// Deletes an item (entry and record) and counts it out of its master.
     /// `Ok(false)` when the item changed meanwhile.
-    pub async fn delete_item(&self, item: &Item) -> Result<bool, ApiError> {
+    async fn delete_item(&self, item: &Item) -> Result<bool, ApiError> {
         let store = &item.store_id;
         let items = vec![
             self.versioned_delete(

@@ -156,10 +156,10 @@ pub struct Page {
     pub next: Option<ListPosition>,
 }
 
-/// What a read-modify-write decides.
+/// What a read-modify-write decides, for a request or an item.
 #[allow(clippy::large_enum_variant)] // short-lived, one per write: boxing buys nothing
-pub enum Change {
-    Replace(SupervisorRequest),
+pub enum Change<T> {
+    Replace(T),
     Delete,
 }
 
@@ -259,15 +259,7 @@ impl RequestStore {
         store: &StoreId,
         sort_key: String,
     ) -> Result<Option<Item>, StoreError> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::key(store, sort_key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map(|output| output.item)
-            .map_err(classify)
+        get_consistent(&self.client, &self.table, store, sort_key).await
     }
 
     /// One request by id: one consistent key read of its record.
@@ -324,7 +316,7 @@ impl RequestStore {
         &self,
         store: &StoreId,
         id: &RequestId,
-        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change, ApiError>,
+        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change<SupervisorRequest>, ApiError>,
     ) -> Result<Option<SupervisorRequest>, ApiError> {
         for attempt in 1..=MODIFY_ATTEMPTS {
             let current = self
@@ -516,6 +508,24 @@ impl RequestStore {
 enum KeyRange<'a> {
     Prefix(&'a str),
     Between(&'a str, &'a str),
+}
+
+/// One item by key, strongly consistent: what every read before a conditional write needs.
+pub(crate) async fn get_consistent(
+    client: &Client,
+    table: &str,
+    store: &StoreId,
+    sort_key: String,
+) -> Result<Option<Item>, StoreError> {
+    client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(keys::key(store, sort_key)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map(|output| output.item)
+        .map_err(classify)
 }
 
 /// Jittered exponential backoff for transaction conflicts: 10 ms, 20 ms, 40 ms … plus up to

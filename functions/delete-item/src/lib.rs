@@ -4,14 +4,11 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::App;
-use shared::catalog_store::ITEM_NOT_FOUND;
 use shared::error::ApiError;
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
-use shared::store::StoreError;
-
-const ATTEMPTS: u32 = 5;
+use shared::store::Change;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
     respond(delete(app, &event).await)
@@ -21,23 +18,14 @@ async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let id = path_param(event, "itemId", ItemId::parse)?;
     let expected = if_match_version(event.headers())?;
-    for _ in 0..ATTEMPTS {
-        let current = app
-            .catalog
-            .get_item(&store, &id)
-            .await?
-            .ok_or(ITEM_NOT_FOUND)?;
-        if let Some(version) = expected
-            && version != current.version
-        {
-            return Err(ApiError::PreconditionFailed {
+    app.catalog
+        .modify_item(&store, &id, |current| match expected {
+            Some(version) if version != current.version => Err(ApiError::PreconditionFailed {
                 current: current.version,
-            });
-        }
-        if app.catalog.delete_item(&current).await? {
-            tracing::info!(store = %store, item_id = %id, "item deleted");
-            return no_content();
-        }
-    }
-    Err(StoreError::TransactionConflict.into())
+            }),
+            _ => Ok(Change::Delete),
+        })
+        .await?;
+    tracing::info!(store = %store, item_id = %id, "item deleted");
+    no_content()
 }

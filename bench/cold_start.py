@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import secrets
+import selectors
 import shutil
 import signal
 import socket
@@ -343,6 +344,87 @@ class DynamoDbError(Exception):
         self.kind = kind
 
 
+class StoreProxy:
+    """A TCP relay between the functions and DynamoDB, timing the store's share of a start.
+
+    DynamoDB Local is a JVM on the same two cores: after the idle gap between two starts it
+    answers a TransactWriteItems in 7-8 ms where back-to-back calls take 3 ms (measured,
+    BENCHMARKS.md). That is the emulator's time, not the function's; the relay measures it
+    so that the report can show the cold start with and without it. Store time is counted
+    from the last request byte the relay forwards to the first response byte it receives
+    back, per request; the relay's own forwarding (a Python thread) stays in the function's
+    figure, so that figure errs on the high side.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.removeprefix("http://").partition(":")
+        self.upstream = (host, int(port or 80))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.lock = threading.Lock()
+        self.busy_ns = 0
+        self.requests = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return "http://127.0.0.1:%d" % self.listener.getsockname()[1]
+
+    def take(self) -> tuple[float, int]:
+        """(store ms, requests) since the last call."""
+        with self.lock:
+            busy, count = self.busy_ns, self.requests
+            self.busy_ns, self.requests = 0, 0
+        return busy / 1e6, count
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()
+            return
+        for s in (client, upstream):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        selector = selectors.DefaultSelector()
+        selector.register(client, selectors.EVENT_READ, upstream)
+        selector.register(upstream, selectors.EVENT_READ, client)
+        sent_ns = None  # when the request's last byte went out, until its answer starts
+        try:
+            while True:
+                for key, _ in selector.select():
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    if key.fileobj is client:
+                        key.data.sendall(data)
+                        sent_ns = time.perf_counter_ns()
+                        continue
+                    if sent_ns is not None:  # counted before the function can see the answer
+                        with self.lock:
+                            self.busy_ns += time.perf_counter_ns() - sent_ns
+                            self.requests += 1
+                        sent_ns = None
+                    key.data.sendall(data)
+        except OSError:
+            return
+        finally:
+            selector.close()
+            client.close()
+            upstream.close()
+
+
 def dynamodb(endpoint: str, operation: str, payload: dict, timeout: float = 10.0) -> dict:
     """One call of DynamoDB's JSON protocol. DynamoDB Local does not verify signatures."""
     request = urllib.request.Request(
@@ -423,19 +505,52 @@ def ensure_tables(endpoint: str, requests_table: str, items_table: str) -> None:
             })
 
 
-def warm_dynamodb(endpoint: str, requests_table: str, items_table: str, rounds: int = 30) -> None:
-    """A few calls of each kind, so that the first measured starts do not pay the JVM's warm-up."""
-    for _ in range(rounds):
+def warm_dynamodb(endpoint: str, requests_table: str, items_table: str, rounds: int = 300) -> None:
+    """Every kind of call the functions make, a few hundred times, before anything is measured.
+
+    DynamoDB on AWS is never cold; DynamoDB Local is a JVM whose first few hundred calls of a
+    kind run interpreted (a TransactWriteItems took 15-20 ms before this warm-up covered
+    transactions, about 2 ms after). Without it the figures would time the emulator's JIT.
+    """
+    key = lambda sk: {"storeId": {"S": "warm-up"}, "sk": {"S": sk}}  # noqa: E731
+
+    def item(table: str, sk: str, n: int) -> dict:
+        # Shaped like the functions' items: index keys, a TTL attribute, a dozen attributes.
+        # Index maintenance is its own code path in the emulator and must be warm too.
+        attributes = {f"a{i}": {"S": f"value {i}"} for i in range(10)}
+        if table == requests_table:
+            attributes.update({"sweepShard": {"S": f"PENDING#{n % 4}"}, "deadline": {"N": str(n)},
+                               "expiresAt": {"N": str(4_000_000_000 + n)}})
+        else:
+            attributes["masterListKey"] = {"S": "warm-up"}
+        return {**key(sk), **attributes, "version": {"N": "1"}}
+
+    for n in range(rounds):
         for table in (requests_table, items_table):
-            dynamodb(endpoint, "GetItem", {
-                "TableName": table, "ConsistentRead": True,
-                "Key": {"storeId": {"S": "warm-up"}, "sk": {"S": "REQUEST#none"}},
-            })
+            dynamodb(endpoint, "GetItem", {"TableName": table, "ConsistentRead": True, "Key": key("REQUEST#none")})
             dynamodb(endpoint, "Query", {
                 "TableName": table, "Limit": 10,
                 "KeyConditionExpression": "storeId = :s AND begins_with(sk, :p)",
                 "ExpressionAttributeValues": {":s": {"S": "warm-up"}, ":p": {"S": "PENDING#"}},
             })
+            dynamodb(endpoint, "TransactWriteItems", {"TransactItems": [
+                {"Put": {"TableName": table, "Item": item(table, f"A#{n}", n),
+                         "ConditionExpression": "attribute_not_exists(sk)"}},
+                {"Put": {"TableName": table, "Item": item(table, f"B#{n}", n),
+                         "ConditionExpression": "attribute_not_exists(sk)"}},
+                {"Put": {"TableName": table, "Item": key(f"C#{n}")}},
+            ], "ClientRequestToken": str(uuid.uuid4())})
+            dynamodb(endpoint, "UpdateItem", {
+                "TableName": table, "Key": key(f"A#{n}"),
+                "UpdateExpression": "SET version = version + :one",
+                "ConditionExpression": "version = :v",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":v": {"N": "1"}},
+            })
+            dynamodb(endpoint, "TransactWriteItems", {"TransactItems": [
+                {"Delete": {"TableName": table, "Key": key(f"A#{n}"), "ConditionExpression": "attribute_exists(sk)"}},
+                {"Delete": {"TableName": table, "Key": key(f"B#{n}")}},
+                {"Delete": {"TableName": table, "Key": key(f"C#{n}")}},
+            ], "ClientRequestToken": str(uuid.uuid4())})
         dynamodb(endpoint, "Query", {
             "TableName": requests_table, "IndexName": "byDeadline",
             "KeyConditionExpression": "sweepShard = :s AND deadline <= :d",
@@ -508,8 +623,11 @@ def run_start(
     timeout: float,
     workdir: Path,
     children: set,
+    proxy: StoreProxy | None = None,
 ) -> dict:
     invocation = Invocation(function=function, event=event)
+    if proxy is not None:
+        proxy.take()
     # A Runtime API of its own per start: a killed process's last `next` request can still be
     # in the old listener's backlog, and must not take the next start's event.
     shared_server, server = server, RuntimeApi()
@@ -542,6 +660,7 @@ def run_start(
                 outcome = "timeout"
                 break
         memory = proc_status_kb(proc.pid)  # after the answer, before the kill
+        store_ms, store_requests = proxy.take() if proxy is not None else (None, None)
         exit_code = reap(proc)
     finally:
         invocation.released.set()
@@ -563,6 +682,11 @@ def run_start(
         outcome = invocation.kind
     sample["outcome"] = outcome
     sample["cold_start_ms"] = (invocation.answer_ns - t0) / 1e6 if invocation.kind else None
+    sample["store_ms"] = store_ms
+    sample["store_requests"] = store_requests
+    sample["own_ms"] = (
+        sample["cold_start_ms"] - store_ms if sample["cold_start_ms"] is not None and store_ms is not None else None
+    )
     sample["status_code"] = None
     ok = outcome == "response"
     problem = None
@@ -618,6 +742,9 @@ def summarize(function: str, samples: list[dict]) -> dict:
     measured = [s for s in samples if not s["warmup"]]
     times = [s["cold_start_ms"] for s in measured if s["cold_start_ms"] is not None]
     inits = [s["init_ms"] for s in measured if s["init_ms"] is not None]
+    stores = [s["store_ms"] for s in measured if s.get("store_ms") is not None]
+    owns = [s["own_ms"] for s in measured if s.get("own_ms") is not None]
+    store_requests = sorted({s["store_requests"] for s in measured if s.get("store_requests") is not None})
     rss = [s["vm_hwm_kb"] / 1024 for s in measured if s["vm_hwm_kb"]]
     codes: dict[str, int] = {}
     for s in measured:
@@ -633,6 +760,9 @@ def summarize(function: str, samples: list[dict]) -> dict:
             "min": min(times, default=None), "max": max(times, default=None),
         },
         "init_ms": {"median": percentile(inits, 50), "p10": percentile(inits, 10), "p90": percentile(inits, 90)},
+        "store_ms": {"median": percentile(stores, 50), "p10": percentile(stores, 10), "p90": percentile(stores, 90)},
+        "own_ms": {"median": percentile(owns, 50), "p10": percentile(owns, 10), "p90": percentile(owns, 90)},
+        "store_requests": store_requests,
         "peak_rss_mb": {"median": percentile(rss, 50), "max": max(rss, default=None)},
         "problems": [s["problem"] for s in measured if s["problem"]],
     }
@@ -643,28 +773,37 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def report(summaries: list[dict], floor: str | None) -> tuple[str, bool]:
-    floor_median = None
-    if floor:
-        floor_median = next(s for s in summaries if s["function"] == floor)["cold_start_ms"]["median"]
+    floor_summary = next((s for s in summaries if s["function"] == floor), None) if floor else None
+
+    def ratio(value: float | None, floor_value: float | None, is_floor: bool) -> tuple[str, bool]:
+        if floor is None:
+            return "n/a (no --floor)", True
+        if is_floor:
+            return "1.00 (floor)", True
+        if value is None or not floor_value:
+            return "— FAIL", False
+        r = value / floor_value
+        passed = r <= COLD_START_BUDGET_RATIO
+        return f"{r:.2f} {'PASS' if passed else 'FAIL'}", passed
+
     all_pass = True
     lines = [
-        "| function | cold start median ms | p10–p90 ms | ratio to floor | peak RSS median MB | answers OK |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        "| function | cold start median ms | p10–p90 ms | ratio to floor | DynamoDB Local median ms (requests) "
+        "| without store median ms | ratio without store | init median ms | peak RSS median MB | answers OK |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for s in summaries:
         cold = s["cold_start_ms"]
-        if floor is None:
-            ratio = "n/a (no --floor)"
-        elif s["function"] == floor:
-            ratio = "1.00 (floor)"
-        elif cold["median"] is None or not floor_median:
-            ratio = "— FAIL"
-            all_pass = False
-        else:
-            r = cold["median"] / floor_median
-            passed = r <= COLD_START_BUDGET_RATIO
-            all_pass &= passed
-            ratio = f"{r:.2f} {'PASS' if passed else 'FAIL'}"
+        is_floor = s["function"] == floor
+        floor_cold = floor_summary["cold_start_ms"]["median"] if floor_summary else None
+        # The floor makes no store call: its figure without store time is its cold start.
+        floor_own = (floor_summary["own_ms"]["median"] or floor_cold) if floor_summary else None
+        raw_ratio, _ = ratio(cold["median"], floor_cold, is_floor)
+        own = s["own_ms"]["median"]
+        own_ratio, own_pass = ratio(own, floor_own, is_floor)
+        all_pass &= own_pass
+        store = s["store_ms"]["median"]
+        requests = "/".join(str(n) for n in s["store_requests"]) or "—"
         rss = s["peak_rss_mb"]["median"]
         rss_pass = rss is not None and rss <= RSS_BUDGET_MB
         all_pass &= rss_pass
@@ -672,14 +811,16 @@ def report(summaries: list[dict], floor: str | None) -> tuple[str, bool]:
         all_pass &= answers_pass
         codes = ", ".join(f"{k}×{v}" for k, v in sorted(s["answers"].items()))
         lines.append(
-            f"| {s['function']} | {fmt(cold['median'])} | {fmt(cold['p10'])}–{fmt(cold['p90'])} | {ratio} "
+            f"| {s['function']} | {fmt(cold['median'])} | {fmt(cold['p10'])}–{fmt(cold['p90'])} | {raw_ratio} "
+            f"| {fmt(store)} ({requests}) | {fmt(own)} | {own_ratio} | {fmt(s['init_ms']['median'])} "
             f"| {fmt(rss)} {'PASS' if rss_pass else 'FAIL'} | {s['ok']}/{s['starts']} "
             f"{'' if answers_pass else 'FAIL '}({codes}) |"
         )
     lines.append("")
     lines.append(
         f"Budgets: cold-start median ≤ {COLD_START_BUDGET_RATIO:g}× the floor's median"
-        f"{f' ({floor})' if floor else ' (needs --floor)'}; peak RSS (VmHWM) median ≤ {RSS_BUDGET_MB:g} MB (MB = 2^20 bytes). "
+        f"{f' ({floor})' if floor else ' (needs --floor)'}, judged on the figure without the time DynamoDB "
+        f"Local spent answering (the raw ratio is shown beside it); peak RSS (VmHWM) median ≤ {RSS_BUDGET_MB:g} MB (MB = 2^20 bytes). "
         "An answer is OK when the function posted a response (not an error, crash or timeout) "
         "and, for API functions, its statusCode is below 500."
     )
@@ -732,6 +873,18 @@ def load_event(name: str, overrides: dict[str, Path]) -> tuple[bytes, bool, str]
     )
     # Compact, as the service sends it.
     return json.dumps(event, separators=(",", ":")).encode(), is_api, source
+
+
+def with_fresh_idempotency_key(event: bytes) -> bytes:
+    """A create's fixture carries an `Idempotency-Key`; sent unchanged, every start after the
+    first would time the replay of the first start's answer instead of a create. Each start
+    gets its own key, as each new create from a till would."""
+    parsed = json.loads(event)
+    headers = parsed.get("headers") if isinstance(parsed, dict) else None
+    if not isinstance(headers, dict) or "idempotency-key" not in headers:
+        return event
+    headers["idempotency-key"] = str(uuid.uuid4())
+    return json.dumps(parsed, separators=(",", ":")).encode()
 
 
 def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) -> dict[str, str]:
@@ -788,6 +941,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every raw sample and the summaries here")
     parser.add_argument("--event", action="append", default=[], metavar="NAME=PATH", help="event for a function (default events/<name>.json)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every function")
+    parser.add_argument("--no-store-proxy", action="store_true",
+                        help="connect the functions to DynamoDB directly (no store-time split)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a budget or an answer failed")
     parser.add_argument("--dynamodb-endpoint", metavar="URL", help="use this DynamoDB (Local) instead of starting one")
     parser.add_argument("--requests-table", default=REQUESTS_TABLE)
@@ -835,6 +990,7 @@ def main(argv: list[str]) -> int:
     children: set[subprocess.Popen] = set()
     database = DynamoDbLocal(workdir)
     server: RuntimeApi | None = None
+    proxy: StoreProxy | None = None
     def on_signal(signum, frame):  # Ctrl-C or SIGTERM: the finally below cleans up
         raise KeyboardInterrupt
 
@@ -852,9 +1008,10 @@ def main(argv: list[str]) -> int:
         warm_dynamodb(endpoint, args.requests_table, args.items_table)
         log(f"DynamoDB at {endpoint}; tables {args.requests_table}, {args.items_table} ready")
 
+        proxy = None if args.no_store_proxy else StoreProxy(endpoint)
         server = RuntimeApi()
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        env = base_environment(server.address, endpoint, args)
+        env = base_environment(server.address, proxy.endpoint if proxy else endpoint, args)
         log(f"Runtime API emulator on {server.address}; {len(functions)} functions × "
             f"({args.warmup} warm-up + {args.starts}) starts, round-robin")
 
@@ -863,8 +1020,9 @@ def main(argv: list[str]) -> int:
             warmup = round_index < args.warmup
             for function in functions:
                 event, is_api, _ = events[function]
+                event = with_fresh_idempotency_key(event)
                 sample = run_start(server, function, binary_path(bin_dir, function, args.flat), event, is_api,
-                                   env, args.timeout, workdir, children)
+                                   env, args.timeout, workdir, children, proxy)
                 sample["round"] = round_index + 1
                 sample["warmup"] = warmup
                 samples[function].append(sample)
@@ -891,6 +1049,8 @@ def main(argv: list[str]) -> int:
                 server.current.released.set()
             server.shutdown()
             server.server_close()
+        if proxy is not None:
+            proxy.close()
         database.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -5,7 +5,10 @@ use std::time::Duration as StdDuration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use time::Duration;
@@ -29,10 +32,18 @@ pub struct App {
     pub default_request_timeout: Duration,
 }
 
+/// The roots that sign AWS service endpoints (Amazon Trust Services, and the Starfield root
+/// that cross-signs them), from the OS store they were copied from.
+const AWS_TRUST_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
+
 /// The SDK's bounded retries and timeouts: a throttled or unreachable store costs a client
 /// at most a few seconds before the 503.
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        // Bodies are small JSON documents and every attempt has a timeout; stall detection
+        // would only add a timer and a body wrapper to each call.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
@@ -41,6 +52,31 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
                 .operation_timeout(StdDuration::from_secs(5))
                 .build(),
         )
+}
+
+/// The SDK's own HTTPS client (rustls on aws-lc), trusting the AWS roots compiled in.
+///
+/// The default client loads the whole OS store at start-up: on Debian the bundle and then
+/// every file of `/etc/ssl/certs` again, about 2.5 ms of a cold start (BENCHMARKS.md). Only
+/// AWS endpoints are called, so their five roots are enough. Setting `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` (e.g. behind a TLS-inspecting proxy) selects the OS store instead.
+pub fn https_client() -> SharedHttpClient {
+    let os_store = env::var_os("SSL_CERT_FILE").is_some() || env::var_os("SSL_CERT_DIR").is_some();
+    let trust_store = if os_store {
+        TrustStore::default()
+    } else {
+        TrustStore::empty().with_pem_certificate(AWS_TRUST_ROOTS)
+    };
+    let tls = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .expect("the compiled-in roots parse");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .tls_context(tls)
+        .build_https()
 }
 
 impl App {

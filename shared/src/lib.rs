@@ -31,4 +31,10 @@ pub mod text;
 mod edge_fuzz;
 
 pub use config::App;
+
+/// mimalloc for every binary that links this crate: the SDK's per-call pipeline allocates
+/// hundreds of small objects, and glibc's malloc made up a fifth of a warm invocation
+/// (BENCHMARKS.md, "Warm handler overhead").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use error::ApiError;

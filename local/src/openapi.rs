@@ -43,6 +43,8 @@ fn edit(fields: &[&str], properties: Value) -> Value {
 }
 
 const ULID: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
+/// `{masterItemId}-{ulid}` (`shared::ids::ItemId`).
+pub const ITEM_ID: &str = "^[0-9A-HJKMNP-TV-Z]{26}-[0-9A-HJKMNP-TV-Z]{26}$";
 const STORE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 
 fn page(item: &str) -> Value {
@@ -139,7 +141,7 @@ fn schemas() -> Value {
         })),
         "ItemStatus": string_enum(ItemStatus::ALL.map(ItemStatus::as_str)),
         "Pin": object(&["itemId", "pinnedBy", "pinnedAt"], json!({
-            "itemId": { "type": "string", "pattern": ULID },
+            "itemId": { "type": "string", "pattern": ITEM_ID },
             "pinnedBy": { "type": "string" },
             "pinnedAt": date_time
         })),
@@ -168,7 +170,7 @@ fn schemas() -> Value {
             &["storeId", "itemId", "masterItemId", "vendor", "price", "status", "version", "createdAt", "updatedAt"],
             json!({
                 "storeId": { "type": "string", "pattern": STORE_ID },
-                "itemId": { "type": "string", "pattern": ULID },
+                "itemId": { "type": "string", "pattern": ITEM_ID },
                 "masterItemId": { "type": "string", "pattern": ULID },
                 "vendor": text(200),
                 "price": schema_ref("Money"),
@@ -184,7 +186,7 @@ fn schemas() -> Value {
             "vendor": text(200), "price": schema_ref("Money"), "status": schema_ref("ItemStatus"), "version": expected_version
         })),
         "ItemPage": page("Item"),
-        "PinRequest": object(&["itemId"], json!({ "itemId": { "type": "string", "pattern": ULID } })),
+        "PinRequest": object(&["itemId"], json!({ "itemId": { "type": "string", "pattern": ITEM_ID } })),
         "ScoringWeights": {
             "type": "object",
             "required": ["priceWeight", "statusWeight", "activeScore", "outOfStockScore"],
@@ -206,7 +208,7 @@ fn schemas() -> Value {
         })),
         "RankedCandidate": object(&["rank", "itemId", "vendor", "price", "status", "score", "breakdown"], json!({
             "rank": { "type": "integer", "minimum": 1 },
-            "itemId": { "type": "string", "pattern": ULID },
+            "itemId": { "type": "string", "pattern": ITEM_ID },
             "vendor": text(200),
             "price": schema_ref("Money"),
             "status": schema_ref("ItemStatus"),
@@ -214,7 +216,7 @@ fn schemas() -> Value {
             "breakdown": schema_ref("ScoreBreakdown")
         })),
         "IneligibleCandidate": object(&["itemId", "vendor", "price", "status", "reason"], json!({
-            "itemId": { "type": "string", "pattern": ULID },
+            "itemId": { "type": "string", "pattern": ITEM_ID },
             "vendor": text(200),
             "price": schema_ref("Money"),
             "status": schema_ref("ItemStatus"),
@@ -241,7 +243,7 @@ fn schemas() -> Value {
                     "required": ["itemId", "pinnedBy", "pinnedAt", "honoured"],
                     "additionalProperties": false,
                     "properties": {
-                        "itemId": { "type": "string", "pattern": ULID },
+                        "itemId": { "type": "string", "pattern": ITEM_ID },
                         "pinnedBy": { "type": "string" },
                         "pinnedAt": date_time,
                         "honoured": { "type": "boolean" },
@@ -482,7 +484,11 @@ fn path_parameters(route: &Route) -> Vec<Value> {
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
-            let pattern = if name == "storeId" { STORE_ID } else { ULID };
+            let pattern = match name {
+                "storeId" => STORE_ID,
+                "itemId" => ITEM_ID,
+                _ => ULID,
+            };
             json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "pattern": pattern } })
         })
         .collect()

@@ -347,18 +347,6 @@ impl Item {
             updated_at: self.updated_at,
         }
     }
-
-    /// The next version of this item with `edit` applied.
-    pub fn edited(&self, edit: ItemEdit, now: OffsetDateTime) -> Self {
-        Self {
-            vendor: edit.vendor.unwrap_or_else(|| self.vendor.clone()),
-            price: edit.price.unwrap_or(self.price),
-            status: edit.status.unwrap_or(self.status),
-            version: self.version + 1,
-            updated_at: to_millis_precision(now).max(self.updated_at),
-            ..self.clone()
-        }
-    }
 }
 
 /// Collects field errors so one response names every bad field.
@@ -478,7 +466,7 @@ impl NewItemBody {
                 let now = to_millis_precision(now);
                 Ok(Item {
                     store_id,
-                    item_id: ItemId::generate(),
+                    item_id: ItemId::generate(master_item_id),
                     master_item_id,
                     vendor,
                     price,

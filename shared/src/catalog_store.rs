@@ -5,16 +5,16 @@
 //! | item | `storeId` (PK) | `sk` (SK) | other keys |
 //! | --- | --- | --- | --- |
 //! | master item | store id | `MASTER#{masterItemId}` | `masterListKey` = store id (sparse GSI `mastersByStore`) |
-//! | candidate entry | store id | `MASTER#{masterItemId}#ITEM#{itemId}` | — |
-//! | item record | store id | `ITEM#{itemId}` | — |
+//! | item | store id | `MASTER#{masterItemId}#ITEM#{ulid}` | — |
 //! | scoring weights | store id | `SCORING_WEIGHTS` | — |
 //!
 //! A master item sorts just before its candidates, so one Query on
 //! `begins_with(sk, "MASTER#{id}")` returns the master item (its currency and pin) and every
 //! candidate: the whole input of the preferred-item choice. Ids are fixed-width ULIDs, so one
-//! master's prefix never matches another's. The item record duplicates the candidate entry
-//! so that `/items/{itemId}` reads one key; both are written in one transaction, conditioned
-//! on `version`. The master item counts its items (`itemCount`): creating an item increments
+//! master's prefix never matches another's. An item's id is `{masterItemId}-{ulid}`
+//! ([`ItemId`]), so `/items/{itemId}` names the item's key by itself: reads, edits and
+//! deletes go straight to it, one request each, with no copy to keep in step. The master
+//! item counts its items (`itemCount`): creating an item increments
 //! it in the same transaction that checks the master exists and shares the item's currency,
 //! and a master item is deleted only while the count is 0, so no item is ever orphaned.
 //!
@@ -24,10 +24,11 @@
 //! | list master items | `Query` on GSI `mastersByStore`, `masterListKey = store` |
 //! | edit a master item | `UpdateItem`, `version = :expected` |
 //! | delete a master item | `DeleteItem`, `itemCount = 0` (and `version`), else 409 |
-//! | create an item | `TransactWriteItems`: update master (`ADD itemCount 1`, exists, same currency) + put entry + put record |
-//! | read an item | `GetItem` on `ITEM#{id}` |
+//! | create an item | `TransactWriteItems`: update master (`ADD itemCount 1`, exists, same currency) + put item |
+//! | read an item | `GetItem` (consistent) on `MASTER#{m}#ITEM#{ulid}`, both from the item id |
 //! | list a master's items | `Query`, `begins_with(sk, "MASTER#{m}")` (the master item comes first) |
-//! | edit / delete an item | `GetItem` record, then `TransactWriteItems` on entry + record (+ master), `version = :read` |
+//! | edit an item | `UpdateItem`, `version = :expected` (and `currency = :new` for a new price) |
+//! | delete an item | `TransactWriteItems`: delete item (exists, `version` if sent) + update master (`ADD itemCount -1`) |
 //! | preferred item | `Query`, `begins_with(sk, "MASTER#{m}")`, and `GetItem` weights, concurrently |
 //! | pin / unpin | `TransactWriteItems`: check the candidate is eligible + update master / `UpdateItem` |
 //! | read / replace weights | `GetItem` / `PutItem` on `SCORING_WEIGHTS` |
@@ -44,20 +45,23 @@ use aws_sdk_dynamodb::types::{
 use time::OffsetDateTime;
 
 use crate::catalog::{
-    Currency, Item, ItemStatus, MasterItem, MasterItemEdit, Money, Pin, ScoringWeights,
+    Currency, Item, ItemEdit, ItemStatus, MasterItem, MasterItemEdit, Money, Pin, ScoringWeights,
 };
 use crate::error::ApiError;
 use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::keys::{
     self, MalformedItem, PARTITION_KEY, SORT_KEY, get_n, get_s, get_text, get_time, n, s,
 };
-use crate::store::{Change, StoreError, backoff, classify, classify_transaction, get_consistent};
+use crate::store::{StoreError, backoff, classify, classify_transaction, get_consistent};
 use crate::supervisor_request::unix_millis;
 
 pub const MASTERS_INDEX: &str = "mastersByStore";
 pub const MASTER_LIST_KEY: &str = "masterListKey";
 const WEIGHTS_SORT_KEY: &str = "SCORING_WEIGHTS";
 const ATTEMPTS: u32 = 5;
+/// What every versioned edit sets, and the condition it starts from (see `versioned_update`).
+const VERSIONED_SETS: &str = "#v = #v + :one, updatedAt = :now";
+const VERSIONED_CONDITION: &str = "attribute_exists(sk) AND #v = :expected";
 
 pub fn master_sort_key(id: &MasterItemId) -> String {
     format!("MASTER#{id}")
@@ -67,12 +71,9 @@ fn candidate_prefix(id: &MasterItemId) -> String {
     format!("MASTER#{id}#ITEM#")
 }
 
-fn candidate_sort_key(master: &MasterItemId, item: &ItemId) -> String {
-    format!("{}{item}", candidate_prefix(master))
-}
-
-fn item_sort_key(id: &ItemId) -> String {
-    format!("ITEM#{id}")
+/// `MASTER#{masterItemId}#ITEM#{ulid}`: the item id names its master, so the key needs no read.
+fn candidate_sort_key(id: &ItemId) -> String {
+    format!("{}{}", candidate_prefix(&id.master()), id.own())
 }
 
 type Attributes = HashMap<String, AttributeValue>;
@@ -126,8 +127,8 @@ fn currency(item: &Attributes) -> Result<Currency, MalformedItem> {
     Currency::parse(get_s(item, "currency")?).ok_or(MalformedItem("currency"))
 }
 
-fn item_attributes(entry: &Item, sort_key: String) -> Attributes {
-    let mut item = keys::key(&entry.store_id, sort_key);
+fn item_attributes(entry: &Item) -> Attributes {
+    let mut item = keys::key(&entry.store_id, candidate_sort_key(&entry.item_id));
     item.insert("itemId".into(), s(&entry.item_id.to_string()));
     item.insert("masterItemId".into(), s(&entry.master_item_id.to_string()));
     item.insert("vendor".into(), s(entry.vendor.as_str()));
@@ -264,59 +265,48 @@ impl CatalogStore {
             .build()
     }
 
-    fn versioned_put(&self, item: Attributes, version: u64) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("#v = :v")
-                    .expression_attribute_names("#v", keys::VERSION)
-                    .expression_attribute_values(":v", n(version))
-                    .build()
-                    .expect("table, item and condition are set"),
-            )
-            .build()
-    }
-
-    fn versioned_delete(
+    /// An UpdateItem of one versioned item: bumps `version` and `updatedAt` (with
+    /// [`VERSIONED_SETS`]), answers the new item, and the old one when a condition fails.
+    /// The caller adds its own SETs and a condition containing [`VERSIONED_CONDITION`].
+    fn versioned_update(
         &self,
         store: &StoreId,
         sort_key: String,
-        version: u64,
-    ) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .delete(
-                Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(keys::key(store, sort_key)))
-                    .condition_expression("#v = :v")
-                    .expression_attribute_names("#v", keys::VERSION)
-                    .expression_attribute_values(":v", n(version))
-                    .build()
-                    .expect("table, key and condition are set"),
-            )
-            .build()
+        expected: u64,
+        now: OffsetDateTime,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::key(store, sort_key)))
+            .expression_attribute_names("#v", keys::VERSION)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":now", n(unix_millis(now)))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
     }
 
-    /// Counts an item in or out of its master, which must exist (and, when adding, share
-    /// the item's currency).
-    fn count_item(&self, item: &Item, delta: i64) -> TransactWriteItem {
+    /// Counts an item in or out of its master, which must exist (and, when adding, be in
+    /// the item's currency: `Some(currency)`).
+    fn count_item(
+        &self,
+        store: &StoreId,
+        master: &MasterItemId,
+        delta: i64,
+        currency: Option<Currency>,
+    ) -> TransactWriteItem {
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(keys::key(
-                &item.store_id,
-                master_sort_key(&item.master_item_id),
-            )))
+            .set_key(Some(keys::key(store, master_sort_key(master))))
             .update_expression("ADD itemCount :delta")
             .expression_attribute_values(":delta", n(delta))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        update = if delta > 0 {
-            update
+        update = match currency {
+            Some(currency) => update
                 .condition_expression("attribute_exists(sk) AND currency = :currency")
-                .expression_attribute_values(":currency", s(item.price.currency().as_str()))
-        } else {
-            update.condition_expression("attribute_exists(sk)")
+                .expression_attribute_values(":currency", s(currency.as_str())),
+            None => update.condition_expression("attribute_exists(sk)"),
         };
         TransactWriteItem::builder()
             .update(update.build().expect("table, key and expression are set"))
@@ -390,19 +380,10 @@ impl CatalogStore {
         expected: u64,
         now: OffsetDateTime,
     ) -> Result<MasterItem, ApiError> {
-        let mut sets = vec!["#v = #v + :one", "updatedAt = :now"];
+        let mut sets = vec![VERSIONED_SETS];
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::key(store, master_sort_key(id))))
-            .condition_expression("attribute_exists(sk) AND #v = :expected")
-            .expression_attribute_names("#v", keys::VERSION)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expected", n(expected))
-            .expression_attribute_values(":now", n(unix_millis(now)))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+            .versioned_update(store, master_sort_key(id), expected, now)
+            .condition_expression(VERSIONED_CONDITION);
         if let Some(name) = &edit.name {
             sets.push("#name = :name");
             update = update
@@ -482,15 +463,13 @@ impl CatalogStore {
     pub async fn create_item(&self, item: &Item) -> Result<(), ApiError> {
         const NEW: &str = "attribute_not_exists(sk)";
         let items = vec![
-            self.count_item(item, 1),
-            self.put(
-                item_attributes(
-                    item,
-                    candidate_sort_key(&item.master_item_id, &item.item_id),
-                ),
-                NEW,
+            self.count_item(
+                &item.store_id,
+                &item.master_item_id,
+                1,
+                Some(item.price.currency()),
             ),
-            self.put(item_attributes(item, item_sort_key(&item.item_id)), NEW),
+            self.put(item_attributes(item), NEW),
         ];
         match self.transact(items).await? {
             Ok(()) => Ok(()),
@@ -503,7 +482,7 @@ impl CatalogStore {
     }
 
     pub async fn get_item(&self, store: &StoreId, id: &ItemId) -> Result<Option<Item>, ApiError> {
-        self.get(store, item_sort_key(id))
+        self.get(store, candidate_sort_key(id))
             .await?
             .map(|item| item_from_attributes(&item).map_err(malformed))
             .transpose()
@@ -596,86 +575,97 @@ impl CatalogStore {
         Ok(Some((master, items)))
     }
 
-    /// Reads the current item, lets `decide` choose the change, and writes it; when the item
-    /// changed between the read and the write, reads again and lets `decide` judge the new
-    /// state. The twin of [`crate::store::RequestStore::modify`].
-    pub async fn modify_item(
+    /// Edits an item with one conditional UpdateItem: it must exist at version `expected`,
+    /// and a new price must be in the item's currency, which is its master's (fixed for
+    /// the master's life), so no other item needs reading.
+    pub async fn update_item(
         &self,
         store: &StoreId,
         id: &ItemId,
-        mut decide: impl FnMut(&Item) -> Result<Change<Item>, ApiError>,
-    ) -> Result<Option<Item>, ApiError> {
-        for _ in 0..ATTEMPTS {
-            let current = self.get_item(store, id).await?.ok_or(ITEM_NOT_FOUND)?;
-            let written = match decide(&current)? {
-                Change::Replace(next) => self
-                    .replace_item(&current, &next)
-                    .await?
-                    .then_some(Some(next)),
-                Change::Delete => self.delete_item(&current).await?.then_some(None),
-            };
-            if let Some(result) = written {
-                return Ok(result);
-            }
+        edit: &ItemEdit,
+        expected: u64,
+        now: OffsetDateTime,
+    ) -> Result<Item, ApiError> {
+        let mut sets = vec![VERSIONED_SETS];
+        let mut condition = String::from(VERSIONED_CONDITION);
+        let mut update = self.versioned_update(store, candidate_sort_key(id), expected, now);
+        if let Some(vendor) = &edit.vendor {
+            sets.push("vendor = :vendor");
+            update = update.expression_attribute_values(":vendor", s(vendor.as_str()));
         }
-        Err(StoreError::TransactionConflict.into())
+        if let Some(price) = &edit.price {
+            sets.push("priceAmount = :amount");
+            condition.push_str(" AND currency = :currency");
+            update = update
+                .expression_attribute_values(":amount", n(price.amount()))
+                .expression_attribute_values(":currency", s(price.currency().as_str()));
+        }
+        if let Some(status) = edit.status {
+            sets.push("#status = :status");
+            update = update
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let result = update
+            .condition_expression(condition)
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                item_from_attributes(&output.attributes.unwrap_or_default()).map_err(malformed)
+            }
+            Err(error) => Err(match conditional_old_item(&error) {
+                Some(None) => ITEM_NOT_FOUND,
+                Some(Some(old)) => {
+                    let current = get_n(old, keys::VERSION).map_err(malformed)?;
+                    if current == expected {
+                        currency_mismatch(currency(old).map_err(malformed)?)
+                    } else {
+                        ApiError::PreconditionFailed { current }
+                    }
+                }
+                None => classify(error).into(),
+            }),
+        }
     }
 
-    /// Writes `after` over `before` (entry and record, same version as read). The master
-    /// must still be in the item's currency. `Ok(false)` when the item changed meanwhile.
-    async fn replace_item(&self, before: &Item, after: &Item) -> Result<bool, ApiError> {
-        let store = &before.store_id;
-        let check_currency = ConditionCheck::builder()
+    /// Deletes an item and counts it out of its master, in one transaction; `expected`,
+    /// when given, must be its version.
+    pub async fn delete_item(
+        &self,
+        store: &StoreId,
+        id: &ItemId,
+        expected: Option<u64>,
+    ) -> Result<(), ApiError> {
+        let mut delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(keys::key(
-                store,
-                master_sort_key(&before.master_item_id),
-            )))
-            .condition_expression("currency = :currency")
-            .expression_attribute_values(":currency", s(after.price.currency().as_str()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("table, key and condition are set");
+            .set_key(Some(keys::key(store, candidate_sort_key(id))))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        delete = match expected {
+            Some(version) => delete
+                .condition_expression("attribute_exists(sk) AND #v = :v")
+                .expression_attribute_names("#v", keys::VERSION)
+                .expression_attribute_values(":v", n(version)),
+            None => delete.condition_expression("attribute_exists(sk)"),
+        };
         let items = vec![
             TransactWriteItem::builder()
-                .condition_check(check_currency)
+                .delete(delete.build().expect("table, key and condition are set"))
                 .build(),
-            self.versioned_put(
-                item_attributes(
-                    after,
-                    candidate_sort_key(&after.master_item_id, &after.item_id),
-                ),
-                before.version,
-            ),
-            self.versioned_put(
-                item_attributes(after, item_sort_key(&after.item_id)),
-                before.version,
-            ),
+            self.count_item(store, &id.master(), -1, None),
         ];
         match self.transact(items).await? {
-            Ok(()) => Ok(true),
-            Err(cancelled) => match cancelled.failed(0) {
-                Some(Some(master)) => Err(currency_mismatch(currency(master).map_err(malformed)?)),
-                Some(None) => Err(MASTER_NOT_FOUND),
-                None => Ok(false),
-            },
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(match cancelled.failed(0) {
+                Some(None) => ITEM_NOT_FOUND,
+                Some(Some(old)) => ApiError::PreconditionFailed {
+                    current: get_n(old, keys::VERSION).map_err(malformed)?,
+                },
+                // The item existed but its master did not: the count keeps that from happening.
+                None => StoreError::Internal("an item outlived its master item".into()).into(),
+            }),
         }
-    }
-
-    /// Deletes an item (entry and record) and counts it out of its master.
-    /// `Ok(false)` when the item changed meanwhile.
-    async fn delete_item(&self, item: &Item) -> Result<bool, ApiError> {
-        let store = &item.store_id;
-        let items = vec![
-            self.versioned_delete(
-                store,
-                candidate_sort_key(&item.master_item_id, &item.item_id),
-                item.version,
-            ),
-            self.versioned_delete(store, item_sort_key(&item.item_id), item.version),
-            self.count_item(item, -1),
-        ];
-        Ok(self.transact(items).await?.is_ok())
     }
 
     /// Pins an eligible candidate of the master item.
@@ -685,12 +675,12 @@ impl CatalogStore {
         master: &MasterItemId,
         pin: &Pin,
     ) -> Result<(), ApiError> {
+        if pin.item_id.master() != *master {
+            return Err(not_a_candidate());
+        }
         let candidate = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(keys::key(
-                store,
-                candidate_sort_key(master, &pin.item_id),
-            )))
+            .set_key(Some(keys::key(store, candidate_sort_key(&pin.item_id))))
             .condition_expression("attribute_exists(sk) AND #status IN (:active, :out)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":active", s(ItemStatus::Active.as_str()))
@@ -722,9 +712,7 @@ impl CatalogStore {
             Ok(()) => Ok(()),
             Err(cancelled) => Err(match (cancelled.failed(1), cancelled.failed(0)) {
                 (Some(_), _) => MASTER_NOT_FOUND,
-                (None, Some(None)) => {
-                    ApiError::invalid_field("itemId", "is not an item of this master item")
-                }
+                (None, Some(None)) => not_a_candidate(),
                 (None, Some(Some(_))) => ApiError::conflict(
                     "item_not_eligible",
                     "an INACTIVE or DISCONTINUED item cannot be pinned",
@@ -793,6 +781,10 @@ impl CatalogStore {
             .map(|_| ())
             .map_err(|e| classify(e).into())
     }
+}
+
+fn not_a_candidate() -> ApiError {
+    ApiError::invalid_field("itemId", "is not an item of this master item")
 }
 
 fn currency_mismatch(master_currency: Currency) -> ApiError {

@@ -124,13 +124,76 @@ ulid_id!(
     "masterItemId",
     "invalid_master_item_id"
 );
-ulid_id!(
-    /// A vendor item's id: one candidate for a master item.
-    ItemId,
-    "itemId",
-    "invalid_item_id"
-);
+/// A vendor item's id: its master item's id and its own ULID, `{masterItemId}-{ulid}`.
+///
+/// An item is stored under its master item (so that one Query reads every candidate), and
+/// `/items/{itemId}` routes carry only this id: holding the master's id lets an edit or a
+/// delete address the item's key directly, in one request, without first reading where it
+/// lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ItemId {
+    master: MasterItemId,
+    own: Ulid,
+}
 
+impl ItemId {
+    /// `26 + 1 + 26` characters.
+    pub const LEN: usize = 2 * ulid::ULID_LEN + 1;
+
+    pub fn generate(master: MasterItemId) -> Self {
+        Self {
+            master,
+            own: Ulid::new(),
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let invalid = || {
+            ApiError::bad_request(
+                "invalid_item_id",
+                "itemId must be a master item's ULID, '-', and a ULID (53 characters)",
+            )
+        };
+        let (master, own) = raw.split_once('-').ok_or_else(invalid)?;
+        let master = MasterItemId::parse(master).map_err(|_| invalid())?;
+        if own.len() != ulid::ULID_LEN || own.bytes().any(|b| b.is_ascii_lowercase()) {
+            return Err(invalid());
+        }
+        let own = Ulid::from_str(own).map_err(|_| invalid())?;
+        Ok(Self { master, own })
+    }
+
+    /// The master item this item is a candidate of.
+    pub fn master(&self) -> MasterItemId {
+        self.master
+    }
+
+    /// The item's own part, unique under its master item.
+    pub fn own(&self) -> Ulid {
+        self.own
+    }
+}
+
+impl TryFrom<String> for ItemId {
+    type Error = ApiError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ItemId> for String {
+    fn from(value: ItemId) -> Self {
+        value.to_string()
+    }
+}
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.master, self.own)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +213,27 @@ mod tests {
         assert!(RequestId::parse(&id.to_string().to_lowercase()).is_err());
         assert!(RequestId::parse("not-a-ulid").is_err());
         assert!(RequestId::parse("").is_err());
+    }
+
+    #[test]
+    fn item_ids_carry_their_master_and_have_one_spelling() {
+        let master = MasterItemId::generate();
+        let id = ItemId::generate(master);
+        let text = id.to_string();
+        assert_eq!(text.len(), ItemId::LEN);
+        assert_eq!(ItemId::parse(&text).unwrap(), id);
+        assert_eq!(ItemId::parse(&text).unwrap().master(), master);
+        let own = id.own().to_string();
+        for bad in [
+            text.to_lowercase(),
+            own.clone(),                 // no master part
+            format!("{master}{own}"),    // no separator
+            format!("{master}-{own}-x"), // trailing part
+            format!("{master}--{own}"),  // doubled separator
+            format!("{master}-{}", &own[1..]),
+            String::new(),
+        ] {
+            assert!(ItemId::parse(&bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -59,14 +59,19 @@ fn type_matches(value: &Value, kind: &str) -> bool {
     }
 }
 
+fn is_ulid(text: &str) -> bool {
+    text.len() == 26
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)))
+}
+
 fn matches_pattern(text: &str, pattern: &str) -> bool {
     match pattern {
-        "^[0-9A-HJKMNP-TV-Z]{26}$" => {
-            text.len() == 26
-                && text.bytes().all(|b| {
-                    b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b))
-                })
-        }
+        "^[0-9A-HJKMNP-TV-Z]{26}$" => is_ulid(text),
+        local_gateway::openapi::ITEM_ID => text
+            .split_once('-')
+            .is_some_and(|(master, own)| is_ulid(master) && is_ulid(own)),
         "^[A-Za-z0-9_-]{1,64}$" => {
             (1..=64).contains(&text.len())
                 && text

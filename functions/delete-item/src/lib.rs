@@ -8,7 +8,6 @@ use shared::error::ApiError;
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
-use shared::store::Change;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
     respond(delete(app, &event).await)
@@ -18,14 +17,7 @@ async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let id = path_param(event, "itemId", ItemId::parse)?;
     let expected = if_match_version(event.headers())?;
-    app.catalog
-        .modify_item(&store, &id, |current| match expected {
-            Some(version) if version != current.version => Err(ApiError::PreconditionFailed {
-                current: current.version,
-            }),
-            _ => Ok(Change::Delete),
-        })
-        .await?;
+    app.catalog.delete_item(&store, &id, expected).await?;
     tracing::info!(store = %store, item_id = %id, "item deleted");
     no_content()
 }

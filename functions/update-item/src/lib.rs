@@ -1,6 +1,6 @@
 //! `PATCH /stores/{storeId}/items/{itemId}`: changes an item's vendor, price or status
 //! (admin). `If-Match` or `version` is required; a stale one gets 412 and changes nothing.
-//! A price must stay in the master item's currency.
+//! A price must stay in the master item's currency. One conditional UpdateItem.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -10,7 +10,6 @@ use shared::error::ApiError;
 use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
-use shared::store::Change;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
@@ -24,18 +23,8 @@ async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let expected = expected_version(event.headers(), body_version)?;
     let edited = app
         .catalog
-        .modify_item(&store, &id, |current| {
-            if current.version != expected {
-                return Err(ApiError::PreconditionFailed {
-                    current: current.version,
-                });
-            }
-            Ok(Change::Replace(
-                current.edited(edit.clone(), OffsetDateTime::now_utc()),
-            ))
-        })
-        .await?
-        .ok_or_else(|| ApiError::Internal("edit returned no item".into()))?;
+        .update_item(&store, &id, &edit, expected, OffsetDateTime::now_utc())
+        .await?;
     tracing::info!(store = %store, item_id = %id, version = edited.version, "item edited");
     json_with_etag(StatusCode::OK, &edited.view(), edited.version)
 }

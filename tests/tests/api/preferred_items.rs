@@ -252,6 +252,12 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
             .header("if-match", version)
             .json(json!({"price": {"amount": cents, "currency": "USD"}}))
     };
+    let update_of = |item: &str| {
+        admin("update-item", &store)
+            .path("itemId", item)
+            .header("if-match", "\"1\"")
+            .json(json!({"status": "INACTIVE"}))
+    };
     let (status, edited) = call(&app, "update-item", update("\"1\"", 379)).await;
     assert_eq!((status, edited["version"].as_u64()), (200, Some(2)));
     let (_, listed_after) = call(
@@ -266,6 +272,28 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
     );
     let before = catalog_items(&app, &store).await;
     assert_eq!(call(&app, "update-item", update("\"1\"", 1)).await.0, 412);
+    assert_eq!(catalog_items(&app, &store).await, before);
+    let stale_delete = admin("delete-item", &store)
+        .path("itemId", &first)
+        .header("if-match", "\"1\"");
+    assert_eq!(call(&app, "delete-item", stale_delete).await.0, 412);
+    assert_eq!(catalog_items(&app, &store).await, before);
+    // An item id names its master: one that names no stored item is 404 for every route.
+    let unknown = shared::ids::ItemId::generate(shared::ids::MasterItemId::parse(&master).unwrap())
+        .to_string();
+    for (fixture, request) in [
+        (
+            "get-item",
+            reader("get-item", &store).path("itemId", &unknown),
+        ),
+        ("update-item", update_of(&unknown)),
+        (
+            "delete-item",
+            admin("delete-item", &store).path("itemId", &unknown),
+        ),
+    ] {
+        assert_eq!(call(&app, fixture, request).await.0, 404, "{fixture}");
+    }
     assert_eq!(catalog_items(&app, &store).await, before);
 
     for item in [&first, &second] {
@@ -658,7 +686,7 @@ async fn bad_catalog_input_is_refused_and_changes_nothing() {
                 .store(&store)
                 .principal("s", "supervisor", &[&store])
                 .path("masterItemId", &master)
-                .json(json!({"itemId": shared::ids::ItemId::generate().to_string()})),
+                .json(json!({"itemId": shared::ids::ItemId::generate(shared::ids::MasterItemId::generate()).to_string()})),
             403,
         ),
     ];

@@ -252,14 +252,14 @@ async fn preferred_item_routes_make_the_expected_requests() {
         ("create item", vec!["TransactWriteItems"]),
         ("get item", vec!["GetItem"]),
         ("list items", vec!["Query"]),
-        ("edit item", vec!["GetItem", "TransactWriteItems"]),
+        ("edit item", vec!["UpdateItem"]),
         ("pin", vec!["TransactWriteItems"]),
         // The master with all its candidates, and the weights, concurrently.
         ("preferred item", vec!["GetItem", "Query"]),
         ("unpin", vec!["UpdateItem"]),
         ("get weights", vec!["GetItem"]),
         ("put weights", vec!["PutItem"]),
-        ("delete item", vec!["GetItem", "TransactWriteItems"]),
+        ("delete item", vec!["TransactWriteItems"]),
         ("delete master", vec!["DeleteItem"]),
     ];
     costs.assert(&expected);

@@ -4,9 +4,11 @@ use std::env;
 use std::time::Duration as StdDuration;
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use base64::Engine;
@@ -79,6 +81,20 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// On Lambda the region and the credentials are always in the environment (`AWS_REGION`,
+/// `AWS_ACCESS_KEY_ID`, ...): naming them skips building the default provider chains
+/// (profile, web identity, ECS, IMDS), about a tenth of the function's init. Elsewhere (the
+/// local gateway, tests) the SDK's default chains apply.
+fn lambda_environment(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    let on_lambda = env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    match env::var("AWS_REGION") {
+        Ok(region) if on_lambda && env::var_os("AWS_ACCESS_KEY_ID").is_some() => loader
+            .region(Region::new(region))
+            .credentials_provider(EnvironmentVariableCredentialsProvider::new()),
+        _ => loader,
+    }
+}
+
 impl App {
     /// Reads the environment:
     /// - `REQUESTS_TABLE` (default `supervisor-requests`)
@@ -87,7 +103,7 @@ impl App {
     /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
     /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
     pub async fn from_env() -> Result<Self, String> {
-        let sdk = sdk_config_loader().load().await;
+        let sdk = lambda_environment(sdk_config_loader()).load().await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
         let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());

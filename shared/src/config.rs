@@ -128,3 +128,44 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The DER certificates of a PEM bundle.
+    fn certificates(pem: &str) -> Vec<Vec<u8>> {
+        pem.split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| {
+                let body = block
+                    .split("-----END CERTIFICATE-----")
+                    .next()
+                    .expect("an END line");
+                let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+                STANDARD.decode(base64).expect("base64 certificate")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_compiled_in_trust_store_is_the_aws_roots() {
+        let pem = std::str::from_utf8(AWS_TRUST_ROOTS).expect("PEM is text");
+        let certificates = certificates(pem);
+        // A subject's common name appears verbatim in its DER encoding.
+        let names = [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ];
+        assert_eq!(certificates.len(), names.len());
+        for (der, name) in certificates.iter().zip(names) {
+            assert!(
+                der.windows(name.len()).any(|w| w == name.as_bytes()),
+                "expected {name}"
+            );
+        }
+    }
+}

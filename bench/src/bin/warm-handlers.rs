@@ -1,9 +1,11 @@
 //! Warm handler overhead without the store: each handler runs in-process with its fixture
 //! event, over an SDK client whose HTTP layer answers at once with a canned DynamoDB
 //! response. What is left is our work: parsing the event, the authorizer context, the body,
-//! building the DynamoDB request, signing it, parsing the answer, serializing the response.
+//! building the DynamoDB request, the SDK's pipeline (endpoint, retries, signing),
+//! parsing the answer, serializing the response. A reference case times one bare GetItem
+//! through the same client: the part of every handler that is the SDK's.
 //!
-//! `cargo run --release -p benchmarks --bin warm-handlers [-- ITERATIONS]`
+//! `cargo run --profile bench-tools -p benchmarks --bin warm-handlers [-- ITERATIONS [CASE]]`
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -28,28 +28,13 @@ pub struct SweepReport {
 }
 
 pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, StoreError> {
+    // The shards are independent index partitions: read them concurrently, one round trip
+    // for the whole index when nothing has expired.
+    let shards = (0..SWEEP_SHARDS).map(|shard| sweep_shard(app, shard, event.time));
     let mut report = SweepReport::default();
-    for shard in 0..SWEEP_SHARDS {
-        let mut start = None;
-        loop {
-            let (expired, next) = app.requests.expired(shard, event.time, start).await?;
-            for request in expired {
-                let Some(timed_out) = request.time_out(event.time) else {
-                    continue;
-                };
-                match app.requests.replace(&request, &timed_out).await {
-                    Ok(()) => report.timed_out += 1,
-                    Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
-                        report.skipped += 1
-                    }
-                    Err(other) => return Err(other),
-                }
-            }
-            match next {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+    for shard in futures_util::future::try_join_all(shards).await? {
+        report.timed_out += shard.timed_out;
+        report.skipped += shard.skipped;
     }
     tracing::info!(
         timed_out = report.timed_out,
@@ -57,4 +42,29 @@ pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, St
         "sweep finished"
     );
     Ok(report)
+}
+
+/// Times out the expired requests of one `byDeadline` shard, page by page.
+async fn sweep_shard(app: &App, shard: u8, now: OffsetDateTime) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    let mut start = None;
+    loop {
+        let (expired, next) = app.requests.expired(shard, now, start).await?;
+        for request in expired {
+            let Some(timed_out) = request.time_out(now) else {
+                continue;
+            };
+            match app.requests.replace(&request, &timed_out).await {
+                Ok(()) => report.timed_out += 1,
+                Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
+                    report.skipped += 1
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        match next {
+            Some(key) => start = Some(key),
+            None => return Ok(report),
+        }
+    }
 }

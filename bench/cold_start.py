@@ -8,7 +8,11 @@ Runtime API (the same HTTP API the real service speaks), and measures
 - cold start: from just before the exec to the moment the emulator receives the function's
   answer (`.../response` or `.../error`): process start, runtime and app init (SDK config,
   keys), the first `next`, and the first invocation including its DynamoDB round trip;
-- init: from just before the exec to the first `GET .../invocation/next` (JSON only);
+- init: from just before the exec to the first `GET .../invocation/next`;
+- DynamoDB Local's share: the functions reach the store through a timing relay
+  (`StoreProxy`), which reports how long requests were with the store and how many were
+  sent; the report shows the cold start with and without that share, and the ≤ 2× budget
+  is judged on the figure without it (`--no-store-proxy` connects directly);
 - peak RSS: `VmHWM` of `/proc/<pid>/status`, read after the answer and before the kill.
   (Not wait4's `ru_maxrss`: Linux carries the forking Python process's high-water mark
   across the exec, so it reads ~27 MB for everything.)

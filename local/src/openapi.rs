@@ -170,7 +170,11 @@ fn schemas() -> Value {
             &["storeId", "itemId", "masterItemId", "vendor", "price", "status", "version", "createdAt", "updatedAt"],
             json!({
                 "storeId": { "type": "string", "pattern": STORE_ID },
-                "itemId": { "type": "string", "pattern": ITEM_ID },
+                "itemId": {
+                    "type": "string",
+                    "pattern": ITEM_ID,
+                    "description": "`{masterItemId}-{ulid}`: an item's id names its master item"
+                },
                 "masterItemId": { "type": "string", "pattern": ULID },
                 "vendor": text(200),
                 "price": schema_ref("Money"),

@@ -259,8 +259,8 @@ pub struct MasterItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     pub store_id: StoreId,
+    /// Names the master item too ([`ItemId::master`]).
     pub item_id: ItemId,
-    pub master_item_id: MasterItemId,
     pub vendor: Vendor,
     pub price: Money,
     pub status: ItemStatus,
@@ -338,7 +338,7 @@ impl Item {
         ItemView {
             store_id: &self.store_id,
             item_id: self.item_id,
-            master_item_id: self.master_item_id,
+            master_item_id: self.item_id.master(),
             vendor: self.vendor.as_str(),
             price: self.price,
             status: self.status,
@@ -467,7 +467,6 @@ impl NewItemBody {
                 Ok(Item {
                     store_id,
                     item_id: ItemId::generate(master_item_id),
-                    master_item_id,
                     vendor,
                     price,
                     status: self.status.unwrap_or(ItemStatus::Active),

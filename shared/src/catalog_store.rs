@@ -130,7 +130,6 @@ fn currency(item: &Attributes) -> Result<Currency, MalformedItem> {
 fn item_attributes(entry: &Item) -> Attributes {
     let mut item = keys::key(&entry.store_id, candidate_sort_key(&entry.item_id));
     item.insert("itemId".into(), s(&entry.item_id.to_string()));
-    item.insert("masterItemId".into(), s(&entry.master_item_id.to_string()));
     item.insert("vendor".into(), s(entry.vendor.as_str()));
     item.insert("priceAmount".into(), n(entry.price.amount()));
     item.insert("currency".into(), s(entry.price.currency().as_str()));
@@ -146,8 +145,6 @@ fn item_from_attributes(item: &Attributes) -> Result<Item, MalformedItem> {
         store_id: StoreId::parse(get_s(item, PARTITION_KEY)?)
             .map_err(|_| MalformedItem(PARTITION_KEY))?,
         item_id: ItemId::parse(get_s(item, "itemId")?).map_err(|_| MalformedItem("itemId"))?,
-        master_item_id: MasterItemId::parse(get_s(item, "masterItemId")?)
-            .map_err(|_| MalformedItem("masterItemId"))?,
         vendor: get_text(item, "vendor")?,
         price: Money::new(get_n(item, "priceAmount")?, currency(item)?)
             .map_err(|_| MalformedItem("priceAmount"))?,
@@ -465,7 +462,7 @@ impl CatalogStore {
         let items = vec![
             self.count_item(
                 &item.store_id,
-                &item.master_item_id,
+                &item.item_id.master(),
                 1,
                 Some(item.price.currency()),
             ),

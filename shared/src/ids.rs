@@ -58,6 +58,14 @@ impl fmt::Display for StoreId {
     }
 }
 
+/// A ULID in its one canonical spelling: 26 characters, upper case.
+fn canonical_ulid(raw: &str) -> Option<Ulid> {
+    if raw.len() != ulid::ULID_LEN || raw.bytes().any(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    Ulid::from_str(raw).ok()
+}
+
 /// Declares an id newtype over a ULID: fixed-width, sortable by creation time, parsed only
 /// from its canonical upper-case form (one id, one spelling, one key).
 macro_rules! ulid_id {
@@ -73,10 +81,7 @@ macro_rules! ulid_id {
             }
 
             pub fn parse(raw: &str) -> Result<Self, ApiError> {
-                if raw.len() == ulid::ULID_LEN
-                    && raw.bytes().all(|b| !b.is_ascii_lowercase())
-                    && let Ok(ulid) = Ulid::from_str(raw)
-                {
+                if let Some(ulid) = canonical_ulid(raw) {
                     return Ok(Self(ulid));
                 }
                 Err(ApiError::bad_request(
@@ -157,10 +162,7 @@ impl ItemId {
         };
         let (master, own) = raw.split_once('-').ok_or_else(invalid)?;
         let master = MasterItemId::parse(master).map_err(|_| invalid())?;
-        if own.len() != ulid::ULID_LEN || own.bytes().any(|b| b.is_ascii_lowercase()) {
-            return Err(invalid());
-        }
-        let own = Ulid::from_str(own).map_err(|_| invalid())?;
+        let own = canonical_ulid(own).ok_or_else(invalid)?;
         Ok(Self { master, own })
     }
 

@@ -68,7 +68,9 @@ proptest! {
                 time::Duration::minutes(1),
             );
             if answered {
-                request.respond(crate::supervisor_request::Decision::Approved, None, "s".into(), created).unwrap()
+                // Half the answers carry a note, so every optional attribute is read back.
+                let note = (millis % 2 == 0).then(|| crate::supervisor_request::Note::parse("note", "n".into()).unwrap());
+                request.respond(crate::supervisor_request::Decision::Approved, note, "s".into(), created).unwrap()
             } else {
                 request
             }
@@ -83,7 +85,13 @@ proptest! {
         prop_assert!(!keys::is_queue_sort_key_of(&ka, other));
         // A record read back equals the one written.
         prop_assert_eq!(keys::request_from_item(&keys::record_item(&ra)).unwrap(), ra.clone());
-        prop_assert_eq!(keys::request_from_item(&keys::queue_item(&ra)).unwrap(), ra);
+        prop_assert_eq!(keys::request_from_item(&keys::queue_item(&ra)).unwrap(), ra.clone());
+        // ... and so does an entry read with the projection lists use: it names every
+        // attribute the request needs.
+        let projected: Vec<&str> = keys::REQUEST_PROJECTION.split(", ").collect();
+        let mut entry = keys::queue_item(&ra);
+        entry.retain(|name, _| projected.contains(&name.as_str()));
+        prop_assert_eq!(keys::request_from_item(&entry).unwrap(), ra);
     }
 
     #[test]

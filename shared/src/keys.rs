@@ -18,7 +18,7 @@
 //! | --- | --- | --- |
 //! | create a request (optionally idempotent) | `TransactWriteItems`: put entry + record (+ idempotency record) | `attribute_not_exists` on each |
 //! | read a request by id | `GetItem` (consistent) | `storeId`, `sk = REQUEST#{id}` |
-//! | list the queue / the history | `Query`, forward, `Limit` | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
+//! | list the queue / the history | `Query`, forward, `Limit`, projection [`REQUEST_PROJECTION`] | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |
 //! | edit, answer, time out (moves the entry when status or priority changes) | `GetItem` record, then `TransactWriteItems`: delete old entry + put new entry + put record | `version = :read` |
 //! | delete a request | `GetItem` record, then `TransactWriteItems`: delete entry + record | `version = :read` |
@@ -209,6 +209,13 @@ pub(crate) fn get_text<const MAX: usize>(
 ) -> Result<Text<MAX>, MalformedItem> {
     Text::parse(name, get_s(item, name)?.to_owned()).map_err(|_| MalformedItem(name))
 }
+
+/// Every attribute [`request_from_item`] reads, and nothing else: reads of requests ask
+/// DynamoDB for these alone, so a page of the queue leaves out the sort key, `status` and the
+/// index attributes (a fifth of each entry) instead of sending and parsing them.
+pub const REQUEST_PROJECTION: &str = "storeId, requestId, requestType, priority, details, \
+    statusCode, requestedBy, createdAt, deadline, updatedAt, version, decision, respondedBy, \
+    respondedAt, responseNote";
 
 /// Reads a queue entry or a record back into a request.
 pub fn request_from_item(item: &Item) -> Result<SupervisorRequest, MalformedItem> {

@@ -450,15 +450,21 @@ impl RequestStore {
                 .expression_attribute_values(":low", AttributeValue::S(low.to_owned()))
                 .expression_attribute_values(":high", AttributeValue::S(high.to_owned())),
         };
-        let output = request.send().await.map_err(classify)?;
+        let output = request
+            .projection_expression(keys::REQUEST_PROJECTION)
+            .send()
+            .await
+            .map_err(classify)?;
         let mut items = output.items.unwrap_or_default();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items
-                .last()
-                .map(keys::sort_key_of)
-                .transpose()?
-                .map(str::to_owned)
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let requests = items
+            .iter()
+            .map(keys::request_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            // The projection leaves the sort key out; the request spells it.
+            requests.last().map(keys::queue_sort_key)
         } else {
             // Fewer than asked but more to read: DynamoDB stopped at its 1 MB page size.
             match output.last_evaluated_key {
@@ -466,10 +472,6 @@ impl RequestStore {
                 None => None,
             }
         };
-        let requests = items
-            .iter()
-            .map(keys::request_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok((requests, next))
     }
 

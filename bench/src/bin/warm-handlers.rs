@@ -176,9 +176,11 @@ fn main() {
         time::Duration::minutes(10),
     );
     let record = wire(&shared::keys::record_item(&request));
-    let entries: Vec<Value> = (0..10)
-        .map(|_| wire(&shared::keys::queue_item(&request)))
-        .collect();
+    // A page of the queue as DynamoDB answers the list's Query: only the projected attributes.
+    let projected: Vec<&str> = shared::keys::REQUEST_PROJECTION.split(", ").collect();
+    let mut entry = shared::keys::queue_item(&request);
+    entry.retain(|name, _| projected.contains(&name.as_str()));
+    let entries: Vec<Value> = (0..10).map(|_| wire(&entry)).collect();
     let canned = Canned(Arc::new(HashMap::from([
         ("GetItem", json!({ "Item": record }).to_string()),
         (

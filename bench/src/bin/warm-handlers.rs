@@ -5,9 +5,10 @@
 //! parsing the answer, serializing the response. A reference case times one bare GetItem
 //! through the same client: the part of every handler that is the SDK's.
 //!
-//! Beside every case runs pure arithmetic calibrated to that case's median (no allocation,
-//! no SDK, no I/O): its p99 is the tail this machine adds to any work of that length
-//! (interrupts, a virtual CPU descheduled), so a case's p99 can be read against it.
+//! After every round of a case runs as much pure arithmetic, each piece as long as that
+//! round's median (no allocation, no SDK, no I/O): its p99 is the tail this machine adds to
+//! any work of that length (interrupts, a virtual CPU descheduled), so a case's p99 can be
+//! read against it.
 //!
 //! `cargo run --release -p benchmarks --bin warm-handlers [-- ITERATIONS [CASE]]`: the
 //! release profile, so that what is timed is the code the functions deploy.
@@ -250,36 +251,29 @@ fn main() {
             elapsed
         }
     };
-    // Each case's median from a first pass (which also warms every cache), then the pure
-    // work of that length.
     let speed = pure_work_speed();
-    let work_steps: Vec<u64> = runtime.block_on(async {
-        let mut steps = Vec::with_capacity(cases.len());
-        for index in 0..cases.len() {
-            let mut first = Vec::with_capacity(2_000);
-            for _ in 0..2_000 {
-                first.push(timed(index, events(index)).await);
-            }
-            first.sort();
-            steps.push((percentile(&first, 0.5).as_nanos() as f64 * speed) as u64);
-        }
-        steps
-    });
     let mut samples = vec![Vec::with_capacity(iterations); cases.len()];
     let mut work_samples = vec![Vec::with_capacity(iterations); cases.len()];
     let mut round_p99s: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     runtime.block_on(async {
         for _ in 0..ROUNDS {
             for index in 0..cases.len() {
-                // Call and matched pure work alternate, so both meet the same machine.
+                // A tenth more calls than timed: the first warm caches and are dropped.
+                for _ in 0..per_round / 10 {
+                    timed(index, events(index)).await;
+                }
                 let mut round = Vec::with_capacity(per_round);
                 for _ in 0..per_round {
                     round.push(timed(index, events(index)).await);
-                    let started = Instant::now();
-                    pure_work(work_steps[index]);
-                    work_samples[index].push(started.elapsed());
                 }
                 round.sort();
+                // Right after, pure work as long as this round's median: the same machine.
+                let steps = (percentile(&round, 0.5).as_nanos() as f64 * speed) as u64;
+                for _ in 0..per_round {
+                    let started = Instant::now();
+                    pure_work(steps);
+                    work_samples[index].push(started.elapsed());
+                }
                 round_p99s[index].push(percentile(&round, 0.99));
                 samples[index].extend(round);
             }

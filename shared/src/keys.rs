@@ -16,7 +16,7 @@
 //!
 //! | access pattern | DynamoDB call | key condition |
 //! | --- | --- | --- |
-//! | create a request (optionally idempotent) | `TransactWriteItems`: put entry + record (+ idempotency record) | `attribute_not_exists` on each |
+//! | create a request (optionally idempotent) | `TransactWriteItems`: put entry + record (+ idempotency record) | `attribute_not_exists` on each (the idempotency record: or `expiresAt` past, since TTL deletes late) |
 //! | read a request by id | `GetItem` (consistent) | `storeId`, `sk = REQUEST#{id}` |
 //! | list the queue / the history | `Query`, forward, `Limit`, projection [`REQUEST_PROJECTION`] | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |

@@ -238,7 +238,20 @@ impl RequestStore {
             self.put(keys::record_item(request), NEW, None),
         ];
         if let Some(record) = idempotency {
-            items.push(self.put(idempotency_item(&request.store_id, record), NEW, None));
+            // A record past its window counts as none: DynamoDB's TTL deletes it only
+            // eventually (often days later), and the key is free again once it expires.
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(idempotency_item(&request.store_id, record)))
+                .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
+                .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
+                .expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(request.created_at.unix_timestamp().to_string()),
+                )
+                .build()
+                .expect("table, item and condition are set");
+            items.push(TransactWriteItem::builder().put(put).build());
         }
         self.transact(items).await
     }

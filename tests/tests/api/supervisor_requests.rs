@@ -511,6 +511,59 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
 }
 
 #[tokio::test]
+async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has_not_run() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = app().await;
+    let store = fresh_store();
+    // What a create an hour past its 24 h window left behind, before TTL removed it.
+    let expired = OffsetDateTime::now_utc() - Duration::hours(25);
+    app.requests
+        .client()
+        .put_item()
+        .table_name(app.requests.table())
+        .item(
+            shared::keys::PARTITION_KEY,
+            AttributeValue::S(store.clone()),
+        )
+        .item(
+            shared::keys::SORT_KEY,
+            AttributeValue::S(shared::keys::idempotency_sort_key("key-old")),
+        )
+        .item("fingerprint", AttributeValue::S("an earlier body".into()))
+        .item(
+            "requestId",
+            AttributeValue::S("01KAQ3Z9V8M4N6P2R5T7W9Y1B3".into()),
+        )
+        .item("responseBody", AttributeValue::S("{}".into()))
+        .item(
+            shared::keys::EXPIRES_AT,
+            AttributeValue::N((expired + Duration::hours(24)).unix_timestamp().to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let send = || {
+        as_associate("create-request", &store)
+            .header("idempotency-key", "key-old")
+            .json(new_request("HIGH", "price check aisle 4"))
+            .build()
+    };
+
+    let first = create_request::handler(&app, send()).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (status, first) = parts(first);
+    assert_eq!(status, 201, "{first}");
+    assert_ne!(id_of(&first), "01KAQ3Z9V8M4N6P2R5T7W9Y1B3");
+    let (_, listed) = list(&app, &store, &[]).await;
+    assert_eq!(ids(&listed), vec![id_of(&first)]);
+
+    // The key now protects the new request for a full window.
+    let again = create_request::handler(&app, send()).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(parts(again), (201, first));
+}
+
+#[tokio::test]
 async fn the_sweeper_times_out_exactly_the_pending_requests_past_their_deadline() {
     let app = app_with_fresh_table().await;
     let (store_a, store_b) = (fresh_store(), fresh_store());

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::{ItemId, MasterItemId, StoreId};
-use crate::supervisor_request::to_millis_precision;
+use crate::millis::to_millis_precision;
 use crate::text::Text;
 
 /// ISO 4217 codes in use (2026). Prices in other codes are refused.

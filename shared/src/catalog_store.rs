@@ -52,8 +52,8 @@ use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::keys::{
     self, MalformedItem, PARTITION_KEY, SORT_KEY, get_n, get_s, get_text, get_time, n, s,
 };
+use crate::millis::unix_millis;
 use crate::store::{StoreError, backoff, classify, classify_transaction, get_consistent};
-use crate::supervisor_request::unix_millis;
 
 pub const MASTERS_INDEX: &str = "mastersByStore";
 pub const MASTER_LIST_KEY: &str = "masterListKey";

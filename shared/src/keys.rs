@@ -35,9 +35,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use crate::ids::{RequestId, StoreId};
+use crate::millis::unix_millis;
 use crate::supervisor_request::{
     Decision, Priority, RequestStatus, RequestStatusCode, RequestType, SupervisorRequest,
-    SupervisorResponse, Text, unix_millis,
+    SupervisorResponse, Text,
 };
 
 pub const PARTITION_KEY: &str = "storeId";

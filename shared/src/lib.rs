@@ -18,6 +18,7 @@ pub mod ids;
 pub mod keys;
 pub mod lambda;
 pub mod metrics;
+pub mod millis;
 pub mod pagination;
 pub mod principal;
 pub mod routes;

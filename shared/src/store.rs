@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::ids::{RequestId, StoreId};
 use crate::keys::{self, Item};
-use crate::supervisor_request::{Priority, RequestStatus, SupervisorRequest, unix_millis};
+use crate::millis::unix_millis;
+use crate::supervisor_request::{Priority, RequestStatus, SupervisorRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -156,10 +157,10 @@ pub struct Page {
     pub next: Option<ListPosition>,
 }
 
-/// What a read-modify-write decides, for a request or an item.
+/// What a read-modify-write of a request decides.
 #[allow(clippy::large_enum_variant)] // short-lived, one per write: boxing buys nothing
-pub enum Change<T> {
-    Replace(T),
+pub enum Change {
+    Replace(SupervisorRequest),
     Delete,
 }
 
@@ -329,7 +330,7 @@ impl RequestStore {
         &self,
         store: &StoreId,
         id: &RequestId,
-        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change<SupervisorRequest>, ApiError>,
+        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change, ApiError>,
     ) -> Result<Option<SupervisorRequest>, ApiError> {
         for attempt in 1..=MODIFY_ATTEMPTS {
             let current = self

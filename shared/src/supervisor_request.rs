@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::{RequestId, StoreId};
+use crate::millis::to_millis_precision;
 pub use crate::text::Text;
 
 /// How urgent a request is. The queue serves `URGENT` first.
@@ -220,17 +221,6 @@ pub struct NewRequest {
 pub struct RequestEdit {
     pub priority: Option<Priority>,
     pub details: Option<Details>,
-}
-
-/// Truncates to milliseconds: the precision of the sort key, so a request read back equals
-/// the one written.
-pub fn to_millis_precision(at: OffsetDateTime) -> OffsetDateTime {
-    let millis = at.unix_timestamp_nanos() / 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).expect("in range")
-}
-
-pub fn unix_millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl SupervisorRequest {

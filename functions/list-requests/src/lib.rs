@@ -10,10 +10,11 @@ use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
 use shared::http::{json, query_param, respond};
+use shared::millis::unix_millis;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 use shared::store::{ListPosition, ListQuery};
-use shared::supervisor_request::{RequestStatus, unix_millis};
+use shared::supervisor_request::RequestStatus;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

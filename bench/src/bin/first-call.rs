@@ -9,8 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
-
 /// CPU time this process has used so far.
 fn cpu_time() -> Duration {
     let mut now = libc::timespec {
@@ -28,18 +26,9 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    benchmarks::runtime().block_on(async {
         // The functions' own SDK configuration and HTTPS client, as at init.
-        let sdk = shared::config::sdk_config_loader()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::for_tests())
-            .load()
-            .await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let client = benchmarks::local_client().await;
         let mut calls = Vec::new();
         for _ in 0..2 {
             let (wall, cpu) = (Instant::now(), cpu_time());

@@ -8,7 +8,6 @@
 //! `ITEMS_TABLE` set (`bench/cold_start.py --seed` runs it before every start). A function
 //! whose fixture names nothing (creates, lists of a store, weights, the sweeper) is left as is.
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use serde_json::Value;
 use shared::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Name, Pin, Vendor};
 use shared::catalog_store::CatalogStore;
@@ -125,18 +124,11 @@ async fn reset_catalog(
 }
 
 fn main() {
-    let function = std::env::args().nth(1).expect("usage: seed-fixture FUNCTION");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let result = runtime.block_on(async {
-        let sdk = shared::config::sdk_config_loader()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::for_tests())
-            .load()
-            .await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let function = std::env::args()
+        .nth(1)
+        .expect("usage: seed-fixture FUNCTION");
+    let result = benchmarks::runtime().block_on(async {
+        let client = benchmarks::local_client().await;
         let table = |name: &str, default: &str| std::env::var(name).unwrap_or(default.into());
         let requests = RequestStore::new(
             client.clone(),

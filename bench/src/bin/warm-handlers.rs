@@ -190,10 +190,7 @@ fn main() {
         ),
         ("TransactWriteItems", "{}".to_owned()),
     ])));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = benchmarks::runtime();
     let app = runtime.block_on(async {
         // The functions' own SDK configuration (retries, timeouts, HTTPS client settings),
         // with the canned HTTP layer in place of the network.

@@ -257,15 +257,19 @@ impl RequestStore {
         self.transact(items).await
     }
 
+    /// The record an earlier create left under `key`, unless its window had passed at `now`
+    /// (whole seconds, as the create's condition compares): TTL removes such records late.
     pub async fn idempotency_record(
         &self,
         store: &StoreId,
         key: &str,
+        now: OffsetDateTime,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let item = self
             .get_item(store, keys::idempotency_sort_key(key))
             .await?;
-        item.map(|item| idempotency_from_item(&item)).transpose()
+        let record = item.map(|item| idempotency_from_item(&item)).transpose()?;
+        Ok(record.filter(|record| record.expires_at.unix_timestamp() >= now.unix_timestamp()))
     }
 
     async fn get_item(

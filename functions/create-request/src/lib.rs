@@ -64,10 +64,11 @@ async fn create(
             }
             // The key is taken, or a create with it is in flight: answer as the first did.
             Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
-                if let Some(first) = app.requests.idempotency_record(&store, &record.key).await?
-                    // Expired but not yet removed by TTL: the next attempt replaces it (the
-                    // store's condition compares whole seconds too).
-                    && first.expires_at.unix_timestamp() >= now.unix_timestamp()
+                // An expired record reads as none: the next attempt replaces it.
+                if let Some(first) = app
+                    .requests
+                    .idempotency_record(&store, &record.key, now)
+                    .await?
                 {
                     if first.fingerprint != record.fingerprint {
                         return Err(ApiError::Validation {

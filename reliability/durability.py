@@ -45,7 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from common import Http, Reply, log  # noqa: E402
+import harness  # noqa: E402  (scripts/harness.py: common puts scripts/ on the path)
+from common import Http, Reply  # noqa: E402
+from harness import log  # noqa: E402
 
 PRIORITIES = ["URGENT", "HIGH", "NORMAL", "LOW"]
 CREATE_RETRIES = 3
@@ -260,184 +262,177 @@ def main() -> int:
     failures = collections.defaultdict(list)
     notes = collections.defaultdict(list)  # reported, not failures (unless --strict)
     failed = True
-    try:
-        with common.Stack(args.bin_dir, args.log_level, name="durability", witness=not args.no_witness) as stack:
-            try:
-                stores = [f"store-{chr(ord('a') + i)}" for i in range(args.stores)]
-                tokens = [stack.token("associate", stores, f"assoc-{i}") for i in range(args.clients)]
-                admin = stack.token("admin", stores, "auditor")
-                run = {"port": stack.gateway.port, "stores": stores, "tokens": tokens, "seed": seed,
-                       "run_id": "d%06x" % rng.randrange(16**6)}
-                ddb = stack.dynamodb
-                admin_http = Http(stack.gateway.port, admin, timeout=15)
-                acked_all = {}  # requestId -> meta, over every cycle
-                log(f"{args.cycles} cycles, {args.clients} clients, stores {stores}, seed {seed}")
-                for number in range(1, args.cycles + 1):
-                    cycle = Cycle(number)
-                    stop = threading.Event()
-                    kill_after = rng.uniform(*args.kill_after)
-                    budget = {"lock": threading.Lock(), "left": args.max_requests}
-                    load_deadline = time.monotonic() + kill_after + args.run_on + 5
-                    threads = [
-                        threading.Thread(target=client_loop, args=(i, cycle, run, stop, load_deadline, budget), daemon=True)
-                        for i in range(args.clients)
-                    ]
-                    started = time.monotonic()
-                    for t in threads:
-                        t.start()
-                    while time.monotonic() - started < kill_after and any(t.is_alive() for t in threads):
-                        time.sleep(0.05)
-                    with cycle.lock:
-                        acked_before = len(cycle.acked)
-                        cycle.kill_at = time.monotonic()
-                    ddb_pid = ddb.pid
-                    ddb.kill()
-                    if stack.witness:
-                        stack.witness.pause()
-                    log(f"cycle {number}: SIGKILL DynamoDB Local (pid {ddb_pid}) {kill_after:.2f} s into the load, "
-                        f"{acked_before} creates acknowledged so far")
-                    time.sleep(args.run_on)
-                    stop.set()
-                    join_deadline = time.monotonic() + 60
-                    for t in threads:
-                        t.join(timeout=max(0.1, join_deadline - time.monotonic()))
-                    stuck = sum(t.is_alive() for t in threads)
-                    if stuck:
-                        failures["clients_stopped"].append(f"cycle {number}: {stuck} client threads still running after 60 s")
-                    clients_stopped = time.monotonic() - cycle.kill_at
-
-                    restart_seconds = ddb.start()
-                    if stack.witness:
-                        stack.witness.resume()
-                    log(f"cycle {number}: DynamoDB Local restarted on port {ddb.port} in {restart_seconds:.1f} s (pid {ddb.pid})")
-                    # The same gateway must come back by itself.
-                    probe = f"/stores/{stores[0]}/supervisor-requests?limit=1"
-                    recovered, recovery_statuses, recovery_500 = wait_recovered(admin_http, probe, args.recovery_timeout)
-                    if recovered is None:
-                        failures["gateway_recovers"].append(f"cycle {number}: no 200 within {args.recovery_timeout} s: {dict(recovery_statuses)}")
-
-                    acked_all.update(cycle.acked)
-                    acked_so_far = len(acked_all)
-                    found, problems = read_back(admin_http, acked_all, time.monotonic() + args.verify_timeout)
-                    store_lost = []
-                    for rid, kind, detail in problems:
-                        meta = acked_all.get(rid, {})
-                        ack_ms = None if not meta else round((cycle.kill_at - meta["ack_at"]) * 1000, 1)
-                        store_ack = stack.witness.acknowledged_at(rid) if (stack.witness and rid) else None
-                        if kind == "missing" and meta.get("cycle") == number and store_ack is not None:
-                            # DynamoDB Local answered 200 to the transaction, then lost it in the crash.
-                            store_ms = round((cycle.kill_at - store_ack) * 1000, 1)
-                            store_lost.append(f"{detail}; 201 received {ack_ms} ms before SIGKILL, DynamoDB Local's 200 to its TransactWriteItems {store_ms} ms before SIGKILL")
-                        elif kind == "missing" and meta.get("cycle") == number and stack.witness:
-                            failures["service_acknowledged_unstored_write"].append(
-                                f"cycle {number}: {detail}; 201 received {ack_ms} ms before SIGKILL, but DynamoDB Local never answered 200 to a transaction writing it")
-                        else:
-                            failures["acknowledged_still_readable"].append(f"cycle {number}: {detail}" + (f"; 201 received {ack_ms} ms before SIGKILL" if ack_ms is not None else ""))
-                    for rid, kind, _ in problems:
-                        if kind == "missing":  # reported once; not counted again in later cycles
-                            acked_all.pop(rid, None)
-                    if store_lost:
-                        target = failures["dynamodb_local_lost_acknowledged_transaction"] if args.strict else notes["dynamodb_local_lost_acknowledged_transaction"]
-                        target.extend(f"cycle {number}: {d}" for d in store_lost)
-                    window = []
-                    if stack.witness:
-                        with stack.witness.lock:
-                            window = [rid for rid, t in stack.witness.acknowledged.items() if 0 <= cycle.kill_at - t <= 0.1]
-
-                    # Creates left in doubt: the same key again must settle them (201).
-                    resolved = collections.Counter()
-                    settle = Cycle(number)
-                    settle.kill_at = 0.0
-                    for key, (store, payload, index) in list(cycle.in_doubt.items())[:5000]:
-                        reply = send_create(admin_http, tokens[index], store, key, payload, settle, None)
-                        if reply.status == 201:
-                            body = reply.json()
-                            replayed = reply.headers.get("idempotent-replayed") == "true"
-                            resolved["replayed (had committed)" if replayed else "created now"] += 1
-                            acked_all[body["requestId"]] = {"store": store, "key": key, "payload": payload, "body": body}
-                        else:
-                            resolved[f"status {reply.status}"] += 1
-                            failures["in_doubt_settles"].append(f"cycle {number}: key {key} retried -> {reply.status} {reply.body[:200]!r}")
-
-                    before_kill = sum(1 for m in cycle.acked.values() if m["before_kill"])
-                    for s in cycle.samples_500 + recovery_500 + settle.samples_500:
-                        failures["no_500"].append(f"cycle {number}: {json.dumps(s)}")
-                    for s in cycle.bad_503 + settle.bad_503:
-                        failures["503_is_json_with_retry_after"].append(f"cycle {number}: {json.dumps(s)}")
-                    for s in cycle.unexpected + settle.unexpected:
-                        failures["expected_statuses"].append(f"cycle {number}: {json.dumps(s)}")
-                    row = {
-                        "cycle": number,
-                        "kill_after_seconds": round(kill_after, 2),
-                        "create_attempts": cycle.sent,
-                        "acknowledged_before_kill": before_kill,
-                        "acknowledged_after_kill": len(cycle.acked) - before_kill,
-                        "acknowledged_total_so_far": acked_so_far,
-                        "found_of_acknowledged_so_far": found,
-                        "missing_or_changed": len(problems),
-                        "lost_by_dynamodb_local_after_its_200": len(store_lost),
-                        "store_acks_in_last_100ms_before_kill": len(window),
-                        "statuses": {str(k): v for k, v in sorted(cycle.statuses.items(), key=lambda kv: str(kv[0]))},
-                        "status_503": cycle.statuses[503],
-                        "status_500": cycle.statuses[500] + recovery_statuses[500] + settle.statuses[500],
-                        "settle_statuses": {str(k): v for k, v in settle.statuses.items()},
-                        "first_503_after_kill_seconds": None if cycle.first_503_after_kill is None else round(cycle.first_503_after_kill, 2),
-                        "clients_stopped_after_kill_seconds": round(clients_stopped, 2),
-                        "dynamodb_restart_seconds": round(restart_seconds, 2),
-                        "gateway_recovered_seconds": None if recovered is None else round(recovered, 2),
-                        "recovery_probe_statuses": {str(k): v for k, v in recovery_statuses.items()},
-                        "in_doubt_creates": len(cycle.in_doubt),
-                        "in_doubt_settled": dict(resolved),
-                        "create_latency_before_kill": common.latency_summary(cycle.latency_before_kill),
-                    }
-                    figures["cycles"].append(row)
-                    log(f"cycle {number}: acknowledged so far {row['acknowledged_total_so_far']}, found {found}, "
-                        f"503s {row['status_503']}, 500s {row['status_500']}, in doubt {len(cycle.in_doubt)} -> {dict(resolved)}")
-
-                # Final audit: every acknowledged request listed exactly once, one per key.
-                listed = collections.Counter()
-                per_key = collections.defaultdict(set)
-                for store in stores:
-                    items, problem = list_store(admin_http, store)
-                    if problem:
-                        failures["final_list"].append(problem)
-                    for item in items:
-                        listed[item["requestId"]] += 1
-                        details = item.get("details", "")
-                        if details.startswith("durability "):
-                            per_key[details.split(":", 1)[0].split(" ", 1)[1]].add(item["requestId"])
-                for rid, n in listed.items():
-                    if n > 1:
-                        failures["final_listed_once"].append(f"{rid} listed {n} times")
-                for rid, meta in acked_all.items():
-                    if listed[rid] != 1:
-                        failures["final_listed_once"].append(f"{meta['store']}/{rid} (key {meta['key']}) listed {listed[rid]} times")
-                for key, rids in per_key.items():
-                    if len(rids) > 1:
-                        failures["no_duplicate_create"].append(f"key {key} stored as {sorted(rids)}")
-                admin_http.close()
-                figures["final"] = {
-                    "acknowledged": len(acked_all),
-                    "listed": sum(listed.values()),
-                    "distinct_keys_listed": len(per_key),
-                    "duplicates": sum(1 for r in per_key.values() if len(r) > 1),
-                }
-                figures["failures"] = {k: v for k, v in failures.items() if v}
-                figures["notes"] = {k: v for k, v in notes.items() if v}
+    with common.Stack(args.bin_dir, args.log_level, name="durability", witness=not args.no_witness) as stack:
+        try:
+            stores = [f"store-{chr(ord('a') + i)}" for i in range(args.stores)]
+            tokens = [stack.token("associate", stores, f"assoc-{i}") for i in range(args.clients)]
+            admin = stack.token("admin", stores, "auditor")
+            run = {"port": stack.gateway.port, "stores": stores, "tokens": tokens, "seed": seed,
+                   "run_id": "d%06x" % rng.randrange(16**6)}
+            ddb = stack.dynamodb
+            admin_http = Http(stack.gateway.port, admin, timeout=15)
+            acked_all = {}  # requestId -> meta, over every cycle
+            log(f"{args.cycles} cycles, {args.clients} clients, stores {stores}, seed {seed}")
+            for number in range(1, args.cycles + 1):
+                cycle = Cycle(number)
+                stop = threading.Event()
+                kill_after = rng.uniform(*args.kill_after)
+                budget = {"lock": threading.Lock(), "left": args.max_requests}
+                load_deadline = time.monotonic() + kill_after + args.run_on + 5
+                threads = [
+                    threading.Thread(target=client_loop, args=(i, cycle, run, stop, load_deadline, budget), daemon=True)
+                    for i in range(args.clients)
+                ]
+                started = time.monotonic()
+                for t in threads:
+                    t.start()
+                while time.monotonic() - started < kill_after and any(t.is_alive() for t in threads):
+                    time.sleep(0.05)
+                with cycle.lock:
+                    acked_before = len(cycle.acked)
+                    cycle.kill_at = time.monotonic()
+                ddb_pid = ddb.pid
+                ddb.kill()
                 if stack.witness:
-                    figures["witness"] = {"store_acknowledged_transactions": stack.witness.transactions_ok,
-                                          "unparsed_connections": stack.witness.unparsed_connections}
-                failed = bool(figures["failures"])
-                print_summary(figures)
-            finally:
-                common.save_logs_on_failure(stack, args.keep_logs, failed)
-    except common.SetupError as error:
-        log(f"could not start: {error}")
-        return 2
-    except KeyboardInterrupt:
-        log("interrupted; everything started was stopped")
-        return 130
-    common.write_json(args.json, figures)
+                    stack.witness.pause()
+                log(f"cycle {number}: SIGKILL DynamoDB Local (pid {ddb_pid}) {kill_after:.2f} s into the load, "
+                    f"{acked_before} creates acknowledged so far")
+                time.sleep(args.run_on)
+                stop.set()
+                join_deadline = time.monotonic() + 60
+                for t in threads:
+                    t.join(timeout=max(0.1, join_deadline - time.monotonic()))
+                stuck = sum(t.is_alive() for t in threads)
+                if stuck:
+                    failures["clients_stopped"].append(f"cycle {number}: {stuck} client threads still running after 60 s")
+                clients_stopped = time.monotonic() - cycle.kill_at
+
+                restart_seconds = ddb.start()
+                if stack.witness:
+                    stack.witness.resume()
+                log(f"cycle {number}: DynamoDB Local restarted on port {ddb.port} in {restart_seconds:.1f} s (pid {ddb.pid})")
+                # The same gateway must come back by itself.
+                probe = f"/stores/{stores[0]}/supervisor-requests?limit=1"
+                recovered, recovery_statuses, recovery_500 = wait_recovered(admin_http, probe, args.recovery_timeout)
+                if recovered is None:
+                    failures["gateway_recovers"].append(f"cycle {number}: no 200 within {args.recovery_timeout} s: {dict(recovery_statuses)}")
+
+                acked_all.update(cycle.acked)
+                acked_so_far = len(acked_all)
+                found, problems = read_back(admin_http, acked_all, time.monotonic() + args.verify_timeout)
+                store_lost = []
+                for rid, kind, detail in problems:
+                    meta = acked_all.get(rid, {})
+                    ack_ms = None if not meta else round((cycle.kill_at - meta["ack_at"]) * 1000, 1)
+                    store_ack = stack.witness.acknowledged_at(rid) if (stack.witness and rid) else None
+                    if kind == "missing" and meta.get("cycle") == number and store_ack is not None:
+                        # DynamoDB Local answered 200 to the transaction, then lost it in the crash.
+                        store_ms = round((cycle.kill_at - store_ack) * 1000, 1)
+                        store_lost.append(f"{detail}; 201 received {ack_ms} ms before SIGKILL, DynamoDB Local's 200 to its TransactWriteItems {store_ms} ms before SIGKILL")
+                    elif kind == "missing" and meta.get("cycle") == number and stack.witness:
+                        failures["service_acknowledged_unstored_write"].append(
+                            f"cycle {number}: {detail}; 201 received {ack_ms} ms before SIGKILL, but DynamoDB Local never answered 200 to a transaction writing it")
+                    else:
+                        failures["acknowledged_still_readable"].append(f"cycle {number}: {detail}" + (f"; 201 received {ack_ms} ms before SIGKILL" if ack_ms is not None else ""))
+                for rid, kind, _ in problems:
+                    if kind == "missing":  # reported once; not counted again in later cycles
+                        acked_all.pop(rid, None)
+                if store_lost:
+                    target = failures["dynamodb_local_lost_acknowledged_transaction"] if args.strict else notes["dynamodb_local_lost_acknowledged_transaction"]
+                    target.extend(f"cycle {number}: {d}" for d in store_lost)
+                window = []
+                if stack.witness:
+                    with stack.witness.lock:
+                        window = [rid for rid, t in stack.witness.acknowledged.items() if 0 <= cycle.kill_at - t <= 0.1]
+
+                # Creates left in doubt: the same key again must settle them (201).
+                resolved = collections.Counter()
+                settle = Cycle(number)
+                settle.kill_at = 0.0
+                for key, (store, payload, index) in list(cycle.in_doubt.items())[:5000]:
+                    reply = send_create(admin_http, tokens[index], store, key, payload, settle, None)
+                    if reply.status == 201:
+                        body = reply.json()
+                        replayed = reply.headers.get("idempotent-replayed") == "true"
+                        resolved["replayed (had committed)" if replayed else "created now"] += 1
+                        acked_all[body["requestId"]] = {"store": store, "key": key, "payload": payload, "body": body}
+                    else:
+                        resolved[f"status {reply.status}"] += 1
+                        failures["in_doubt_settles"].append(f"cycle {number}: key {key} retried -> {reply.status} {reply.body[:200]!r}")
+
+                before_kill = sum(1 for m in cycle.acked.values() if m["before_kill"])
+                for s in cycle.samples_500 + recovery_500 + settle.samples_500:
+                    failures["no_500"].append(f"cycle {number}: {json.dumps(s)}")
+                for s in cycle.bad_503 + settle.bad_503:
+                    failures["503_is_json_with_retry_after"].append(f"cycle {number}: {json.dumps(s)}")
+                for s in cycle.unexpected + settle.unexpected:
+                    failures["expected_statuses"].append(f"cycle {number}: {json.dumps(s)}")
+                row = {
+                    "cycle": number,
+                    "kill_after_seconds": round(kill_after, 2),
+                    "create_attempts": cycle.sent,
+                    "acknowledged_before_kill": before_kill,
+                    "acknowledged_after_kill": len(cycle.acked) - before_kill,
+                    "acknowledged_total_so_far": acked_so_far,
+                    "found_of_acknowledged_so_far": found,
+                    "missing_or_changed": len(problems),
+                    "lost_by_dynamodb_local_after_its_200": len(store_lost),
+                    "store_acks_in_last_100ms_before_kill": len(window),
+                    "statuses": {str(k): v for k, v in sorted(cycle.statuses.items(), key=lambda kv: str(kv[0]))},
+                    "status_503": cycle.statuses[503],
+                    "status_500": cycle.statuses[500] + recovery_statuses[500] + settle.statuses[500],
+                    "settle_statuses": {str(k): v for k, v in settle.statuses.items()},
+                    "first_503_after_kill_seconds": None if cycle.first_503_after_kill is None else round(cycle.first_503_after_kill, 2),
+                    "clients_stopped_after_kill_seconds": round(clients_stopped, 2),
+                    "dynamodb_restart_seconds": round(restart_seconds, 2),
+                    "gateway_recovered_seconds": None if recovered is None else round(recovered, 2),
+                    "recovery_probe_statuses": {str(k): v for k, v in recovery_statuses.items()},
+                    "in_doubt_creates": len(cycle.in_doubt),
+                    "in_doubt_settled": dict(resolved),
+                    "create_latency_before_kill": common.latency_summary(cycle.latency_before_kill),
+                }
+                figures["cycles"].append(row)
+                log(f"cycle {number}: acknowledged so far {row['acknowledged_total_so_far']}, found {found}, "
+                    f"503s {row['status_503']}, 500s {row['status_500']}, in doubt {len(cycle.in_doubt)} -> {dict(resolved)}")
+
+            # Final audit: every acknowledged request listed exactly once, one per key.
+            listed = collections.Counter()
+            per_key = collections.defaultdict(set)
+            for store in stores:
+                items, problem = list_store(admin_http, store)
+                if problem:
+                    failures["final_list"].append(problem)
+                for item in items:
+                    listed[item["requestId"]] += 1
+                    details = item.get("details", "")
+                    if details.startswith("durability "):
+                        per_key[details.split(":", 1)[0].split(" ", 1)[1]].add(item["requestId"])
+            for rid, n in listed.items():
+                if n > 1:
+                    failures["final_listed_once"].append(f"{rid} listed {n} times")
+            for rid, meta in acked_all.items():
+                if listed[rid] != 1:
+                    failures["final_listed_once"].append(f"{meta['store']}/{rid} (key {meta['key']}) listed {listed[rid]} times")
+            for key, rids in per_key.items():
+                if len(rids) > 1:
+                    failures["no_duplicate_create"].append(f"key {key} stored as {sorted(rids)}")
+            admin_http.close()
+            figures["final"] = {
+                "acknowledged": len(acked_all),
+                "listed": sum(listed.values()),
+                "distinct_keys_listed": len(per_key),
+                "duplicates": sum(1 for r in per_key.values() if len(r) > 1),
+            }
+            figures["failures"] = {k: v for k, v in failures.items() if v}
+            figures["notes"] = {k: v for k, v in notes.items() if v}
+            if stack.witness:
+                figures["witness"] = {"store_acknowledged_transactions": stack.witness.transactions_ok,
+                                      "unparsed_connections": stack.witness.unparsed_connections}
+            failed = bool(figures["failures"])
+            print_summary(figures)
+        finally:
+            common.save_logs_on_failure(stack, args.keep_logs, failed)
+    harness.write_json(args.json, figures)
     return 1 if failed else 0
 
 
@@ -475,4 +470,4 @@ def print_summary(f):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run(main))

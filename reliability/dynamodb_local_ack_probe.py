@@ -7,45 +7,25 @@ HTTP; DynamoDB Local does not check signatures). Each round writes one item — 
 `PutItem` (`--op put`) — waits for the 200, waits `--delay-ms`, sends SIGKILL to the java
 process, restarts it on the same `-dbPath`, and reads the items back with consistent reads.
 
-Prints how many acknowledged writes were lost. Exit status 1 if any was. Bounded: `--rounds`
-rounds (default 20), each a few seconds (one JVM start). Its own temp dir, removed at the end.
+Prints how many acknowledged writes were lost. Exit status 1 if any was, 2 if the probe could
+not run, 130 when interrupted. Bounded: `--rounds` rounds (default 20), each a few seconds (one
+JVM start). Its own temp dir, removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-from common import log  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import harness  # noqa: E402
+from harness import dynamodb, log  # noqa: E402
 
 TABLE = "probe-items"
-
-
-def call(port: int, target: str, body: dict):
-    connection = http.client.HTTPConnection(common.LOOPBACK, port, timeout=15)
-    try:
-        connection.request(
-            "POST", "/", json.dumps(body),
-            {
-                "Content-Type": "application/x-amz-json-1.0",
-                "X-Amz-Target": f"DynamoDB_20120810.{target}",
-                "X-Amz-Date": "20260101T000000Z",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
-                                 "SignedHeaders=host;x-amz-date, Signature=00",
-            },
-        )
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        connection.close()
 
 
 def main() -> int:
@@ -55,43 +35,38 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=float, default=0.0, help="wait this long after the 200 before SIGKILL")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ddb-ack-probe-"))
-    ddb = common.DynamoDBLocal(common.free_port(), tmp / "db", tmp / "dynamodb-local.log")
+    ddb = harness.DynamoDBLocal(tmp / "dynamodb-local.log", db_path=tmp / "db")
     lost = []
     try:
         ddb.start()
-        status, body = call(ddb.port, "CreateTable", {
+        dynamodb(ddb.endpoint, "CreateTable", {
             "TableName": TABLE, "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         })
-        if status != 200:
-            raise common.SetupError(f"CreateTable: {status} {body}")
         for n in range(args.rounds):
             keys = [f"item-{n}-a", f"item-{n}-b"] if args.op == "transact" else [f"item-{n}"]
             if args.op == "transact":
-                status, body = call(ddb.port, "TransactWriteItems", {"TransactItems": [
+                dynamodb(ddb.endpoint, "TransactWriteItems", {"TransactItems": [
                     {"Put": {"TableName": TABLE, "Item": {"pk": {"S": k}}, "ConditionExpression": "attribute_not_exists(pk)"}}
                     for k in keys
-                ]})
+                ]}, timeout=15)
             else:
-                status, body = call(ddb.port, "PutItem", {"TableName": TABLE, "Item": {"pk": {"S": keys[0]}}})
-            if status != 200:
-                raise common.SetupError(f"write: {status} {body}")
+                dynamodb(ddb.endpoint, "PutItem", {"TableName": TABLE, "Item": {"pk": {"S": keys[0]}}}, timeout=15)
             time.sleep(args.delay_ms / 1000)
             ddb.kill()
             ddb.start()
             missing = [
                 k for k in keys
-                if "Item" not in call(ddb.port, "GetItem", {"TableName": TABLE, "Key": {"pk": {"S": k}}, "ConsistentRead": True})[1]
+                if "Item" not in dynamodb(ddb.endpoint, "GetItem", {
+                    "TableName": TABLE, "Key": {"pk": {"S": k}}, "ConsistentRead": True,
+                }, timeout=15)
             ]
             if missing:
                 lost.append(n)
             log(f"round {n + 1}/{args.rounds}: {'LOST ' + ', '.join(missing) if missing else 'kept'}")
-    except common.SetupError as error:
-        log(f"could not run: {error}")
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    except harness.DynamoDbError as error:  # DynamoDB Local refused a call: the probe could not run
+        raise harness.SetupError(str(error)) from None
     finally:
         ddb.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -101,4 +76,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run(main))

@@ -49,7 +49,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from common import Http, Reply, log  # noqa: E402
+import harness  # noqa: E402  (scripts/harness.py: common puts scripts/ on the path)
+from common import Http, Reply  # noqa: E402
+from harness import log  # noqa: E402
 
 PRIORITIES = ["URGENT", "HIGH", "NORMAL", "LOW"]
 RANK = {p: i for i, p in enumerate(PRIORITIES)}
@@ -670,47 +672,40 @@ def main() -> int:
     random.seed(seed)
     figures = {"script": "load_consistency", "machine": common.machine(), "config": {**vars(args), "seed": seed}}
     failed = True
-    try:
-        with common.Stack(args.bin_dir, args.log_level, name="load-consistency") as stack:
-            try:
-                run = Run(args, stack)
-                tokens, run.racer_tokens, admin = mint_tokens(stack, args, run.stores)
-                log(f"{args.clients} clients, {args.duration:.0f} s or {args.max_requests} requests at most, stores {run.stores}, seed {seed}")
-                started = time.monotonic()
-                run.budget = Budget(args.max_requests, started + args.duration)
-                clients = [Client(i, run, tokens[i], seed * 1000 + i) for i in range(args.clients)]
+    with common.Stack(args.bin_dir, args.log_level, name="load-consistency") as stack:
+        try:
+            run = Run(args, stack)
+            tokens, run.racer_tokens, admin = mint_tokens(stack, args, run.stores)
+            log(f"{args.clients} clients, {args.duration:.0f} s or {args.max_requests} requests at most, stores {run.stores}, seed {seed}")
+            started = time.monotonic()
+            run.budget = Budget(args.max_requests, started + args.duration)
+            clients = [Client(i, run, tokens[i], seed * 1000 + i) for i in range(args.clients)]
+            for c in clients:
+                c.start()
+            # Join in short slices so Ctrl-C is handled promptly.
+            hard_stop = started + args.duration + 120
+            while any(c.is_alive() for c in clients) and time.monotonic() < hard_stop:
                 for c in clients:
-                    c.start()
-                # Join in short slices so Ctrl-C is handled promptly.
-                hard_stop = started + args.duration + 120
-                while any(c.is_alive() for c in clients) and time.monotonic() < hard_stop:
-                    for c in clients:
-                        c.join(timeout=0.2)
-                run.stop.set()
-                elapsed = time.monotonic() - started
-                stuck = [c.name for c in clients if c.is_alive()]
-                script_errors = [f"{c.name}: {c.error}" for c in clients if c.error]
-                log(f"load done in {elapsed:.1f} s; checking the store")
-                gateway_alive = stack.gateway.alive()
-                checks = verify(run, admin, args)
-                if stuck:
-                    checks["failures"]["clients_stopped"] = stuck
-                if script_errors:
-                    checks["failures"]["script_errors"] = script_errors
-                if not gateway_alive:
-                    checks["failures"]["gateway_alive"] = ["local-gateway exited during the load:\n" + common.tail(stack.tmp / "gateway.log")]
-                figures.update(summarize(run, elapsed, checks))
-                failed = bool(checks["failures"])
-                print_summary(figures)
-            finally:
-                common.save_logs_on_failure(stack, args.keep_logs, failed)
-    except common.SetupError as error:
-        log(f"could not start: {error}")
-        return 2
-    except KeyboardInterrupt:
-        log("interrupted; everything started was stopped")
-        return 130
-    common.write_json(args.json, figures)
+                    c.join(timeout=0.2)
+            run.stop.set()
+            elapsed = time.monotonic() - started
+            stuck = [c.name for c in clients if c.is_alive()]
+            script_errors = [f"{c.name}: {c.error}" for c in clients if c.error]
+            log(f"load done in {elapsed:.1f} s; checking the store")
+            gateway_alive = stack.gateway.alive()
+            checks = verify(run, admin, args)
+            if stuck:
+                checks["failures"]["clients_stopped"] = stuck
+            if script_errors:
+                checks["failures"]["script_errors"] = script_errors
+            if not gateway_alive:
+                checks["failures"]["gateway_alive"] = ["local-gateway exited during the load:\n" + harness.tail(stack.tmp / "gateway.log")]
+            figures.update(summarize(run, elapsed, checks))
+            failed = bool(checks["failures"])
+            print_summary(figures)
+        finally:
+            common.save_logs_on_failure(stack, args.keep_logs, failed)
+    harness.write_json(args.json, figures)
     return 1 if failed else 0
 
 
@@ -785,4 +780,4 @@ def print_summary(f):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run(main))

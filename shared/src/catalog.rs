@@ -6,10 +6,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::{ApiError, FieldError};
 use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::millis::to_millis_precision;
 use crate::text::Text;
+use crate::validation::{FieldError, Fields, Invalid};
 
 /// ISO 4217 codes in use (2026). Prices in other codes are refused.
 const ISO_4217: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND \
@@ -154,17 +154,39 @@ impl ItemStatus {
 }
 
 /// How a store weighs price against status, and how much each eligible status is worth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Built only through [`ScoringWeights::new`], so it always keeps the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScoringWeights {
     /// 0–100. Weight of the price factor (cheaper scores higher).
-    pub price_weight: u32,
+    price_weight: u32,
     /// 0–100. Weight of the status factor.
-    pub status_weight: u32,
+    status_weight: u32,
     /// 0–100. Status-factor score of an `ACTIVE` item.
-    pub active_score: u32,
+    active_score: u32,
     /// 0–100, at most `activeScore`. Status-factor score of an `OUT_OF_STOCK` item.
+    out_of_stock_score: u32,
+}
+
+/// `PUT /stores/{storeId}/scoring-weights` body: the whole set, every field required.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScoringWeightsBody {
+    pub price_weight: u32,
+    pub status_weight: u32,
+    pub active_score: u32,
     pub out_of_stock_score: u32,
+}
+
+impl ScoringWeightsBody {
+    pub fn validate(self) -> Result<ScoringWeights, Invalid> {
+        ScoringWeights::new(
+            self.price_weight,
+            self.status_weight,
+            self.active_score,
+            self.out_of_stock_score,
+        )
+    }
 }
 
 impl Default for ScoringWeights {
@@ -183,35 +205,72 @@ impl ScoringWeights {
 
     /// Checks the rules serde cannot: ranges, a non-zero total, and that being in stock is
     /// never worth less than being out of stock.
-    pub fn validate(self) -> Result<Self, Vec<FieldError>> {
+    pub fn new(
+        price_weight: u32,
+        status_weight: u32,
+        active_score: u32,
+        out_of_stock_score: u32,
+    ) -> Result<Self, Invalid> {
         let mut errors = Vec::new();
         for (field, value) in [
-            ("priceWeight", self.price_weight),
-            ("statusWeight", self.status_weight),
-            ("activeScore", self.active_score),
-            ("outOfStockScore", self.out_of_stock_score),
+            ("priceWeight", price_weight),
+            ("statusWeight", status_weight),
+            ("activeScore", active_score),
+            ("outOfStockScore", out_of_stock_score),
         ] {
             if value > Self::MAX {
                 errors.push(FieldError::new(field, "must be between 0 and 100"));
             }
         }
-        if self.price_weight == 0 && self.status_weight == 0 {
+        if price_weight == 0 && status_weight == 0 {
             errors.push(FieldError::new(
                 "priceWeight",
                 "priceWeight and statusWeight must not both be 0",
             ));
         }
-        if self.out_of_stock_score > self.active_score {
+        if out_of_stock_score > active_score {
             errors.push(FieldError::new(
                 "outOfStockScore",
                 "must not exceed activeScore",
             ));
         }
         if errors.is_empty() {
-            Ok(self)
+            Ok(Self {
+                price_weight,
+                status_weight,
+                active_score,
+                out_of_stock_score,
+            })
         } else {
-            Err(errors)
+            Err(Invalid(errors))
         }
+    }
+
+    /// Weights that skip the rules, to show the scoring survives them.
+    #[cfg(test)]
+    pub(crate) fn unchecked(price: u32, status: u32, active: u32, out_of_stock: u32) -> Self {
+        Self {
+            price_weight: price,
+            status_weight: status,
+            active_score: active,
+            out_of_stock_score: out_of_stock,
+        }
+    }
+
+    pub fn price_weight(&self) -> u32 {
+        self.price_weight
+    }
+
+    pub fn status_weight(&self) -> u32 {
+        self.status_weight
+    }
+
+    pub fn active_score(&self) -> u32 {
+        self.active_score
+    }
+
+    pub fn out_of_stock_score(&self) -> u32 {
+        self.out_of_stock_score
     }
 
     /// The status factor of an eligible status, 0–100; `None` for an ineligible one.
@@ -349,11 +408,6 @@ impl Item {
     }
 }
 
-/// Collects field errors so one response names every bad field.
-fn field<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Option<T> {
-    result.map_err(|e| errors.push(e)).ok()
-}
-
 /// `POST /stores/{storeId}/master-items` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -369,30 +423,27 @@ impl NewMasterItemBody {
         self,
         store_id: StoreId,
         now: OffsetDateTime,
-    ) -> Result<MasterItem, ApiError> {
-        let mut errors = Vec::new();
-        let name = field(Name::parse("name", self.name), &mut errors);
+    ) -> Result<MasterItem, Invalid> {
+        let mut fields = Fields::default();
+        let name = fields.check(Name::parse("name", self.name));
         let description = self
             .description
-            .map(|d| field(Description::parse("description", d), &mut errors));
-        match (name, description) {
-            (Some(name), description) if errors.is_empty() => {
-                let now = to_millis_precision(now);
-                Ok(MasterItem {
-                    store_id,
-                    master_item_id: MasterItemId::generate(),
-                    name,
-                    description: description.flatten(),
-                    currency: self.currency,
-                    pin: None,
-                    item_count: 0,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                })
-            }
-            _ => Err(ApiError::validation(errors)),
-        }
+            .map(|d| fields.check(Description::parse("description", d)));
+        let now = to_millis_precision(now);
+        fields.finish(|| {
+            Some(MasterItem {
+                store_id,
+                master_item_id: MasterItemId::generate(),
+                name: name?,
+                description: description.flatten(),
+                currency: self.currency,
+                pin: None,
+                item_count: 0,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+        })
     }
 }
 
@@ -417,27 +468,24 @@ pub struct MasterItemEdit {
 }
 
 impl MasterItemEditBody {
-    pub fn validate(self) -> Result<(MasterItemEdit, Option<u64>), ApiError> {
-        let mut errors = Vec::new();
-        let name = self
-            .name
-            .map(|n| field(Name::parse("name", n), &mut errors));
+    pub fn validate(self) -> Result<(MasterItemEdit, Option<u64>), Invalid> {
+        let mut fields = Fields::default();
+        let name = self.name.map(|n| fields.check(Name::parse("name", n)));
         let description = self
             .description
-            .map(|d| field(Description::parse("description", d), &mut errors));
+            .map(|d| fields.check(Description::parse("description", d)));
         if name.is_none() && description.is_none() {
-            errors.push(FieldError::new("body", "set name, description, or both"));
+            fields.push(FieldError::new("body", "set name, description, or both"));
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        Ok((
-            MasterItemEdit {
-                name: name.flatten(),
-                description: description.flatten(),
-            },
-            self.version,
-        ))
+        fields.finish(|| {
+            Some((
+                MasterItemEdit {
+                    name: name.flatten(),
+                    description: description.flatten(),
+                },
+                self.version,
+            ))
+        })
     }
 }
 
@@ -457,26 +505,23 @@ impl NewItemBody {
         store_id: StoreId,
         master_item_id: MasterItemId,
         now: OffsetDateTime,
-    ) -> Result<Item, ApiError> {
-        let mut errors = Vec::new();
-        let vendor = field(Vendor::parse("vendor", self.vendor), &mut errors);
-        let price = field(self.price.validate(), &mut errors);
-        match (vendor, price) {
-            (Some(vendor), Some(price)) if errors.is_empty() => {
-                let now = to_millis_precision(now);
-                Ok(Item {
-                    store_id,
-                    item_id: ItemId::generate(master_item_id),
-                    vendor,
-                    price,
-                    status: self.status.unwrap_or(ItemStatus::Active),
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                })
-            }
-            _ => Err(ApiError::validation(errors)),
-        }
+    ) -> Result<Item, Invalid> {
+        let mut fields = Fields::default();
+        let vendor = fields.check(Vendor::parse("vendor", self.vendor));
+        let price = fields.check(self.price.validate());
+        let now = to_millis_precision(now);
+        fields.finish(|| {
+            Some(Item {
+                store_id,
+                item_id: ItemId::generate(master_item_id),
+                vendor: vendor?,
+                price: price?,
+                status: self.status.unwrap_or(ItemStatus::Active),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+        })
     }
 }
 
@@ -503,26 +548,26 @@ pub struct ItemEdit {
 }
 
 impl ItemEditBody {
-    pub fn validate(self) -> Result<(ItemEdit, Option<u64>), ApiError> {
-        let mut errors = Vec::new();
+    pub fn validate(self) -> Result<(ItemEdit, Option<u64>), Invalid> {
+        let mut fields = Fields::default();
         let vendor = self
             .vendor
-            .map(|v| field(Vendor::parse("vendor", v), &mut errors));
-        let price = self.price.map(|p| field(p.validate(), &mut errors));
+            .map(|v| fields.check(Vendor::parse("vendor", v)));
+        let price = self.price.map(|p| fields.check(p.validate()));
         if vendor.is_none() && price.is_none() && self.status.is_none() {
-            errors.push(FieldError::new("body", "set vendor, price or status"));
+            fields.push(FieldError::new("body", "set vendor, price or status"));
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        Ok((
-            ItemEdit {
-                vendor: vendor.flatten(),
-                price: price.flatten(),
-                status: self.status,
-            },
-            self.version,
-        ))
+        let status = self.status;
+        fields.finish(|| {
+            Some((
+                ItemEdit {
+                    vendor: vendor.flatten(),
+                    price: price.flatten(),
+                    status,
+                },
+                self.version,
+            ))
+        })
     }
 }
 
@@ -531,9 +576,4 @@ impl ItemEditBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PinBody {
     pub item_id: ItemId,
-}
-
-/// `PUT /stores/{storeId}/scoring-weights` body: the whole set, validated.
-pub fn parse_weights(body: ScoringWeights) -> Result<ScoringWeights, ApiError> {
-    body.validate().map_err(ApiError::validation)
 }

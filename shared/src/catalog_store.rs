@@ -1,265 +1,55 @@
-//! The preferred-items store over aws-sdk-dynamodb, and the one place that knows its keys.
-//!
-//! Table `preferred-items` (name from `ITEMS_TABLE`):
-//!
-//! | item | `storeId` (PK) | `sk` (SK) | other keys |
-//! | --- | --- | --- | --- |
-//! | master item | store id | `MASTER#{masterItemId}` | `masterListKey` = store id (sparse GSI `mastersByStore`) |
-//! | item | store id | `MASTER#{masterItemId}#ITEM#{ulid}` | — |
-//! | scoring weights | store id | `SCORING_WEIGHTS` | — |
-//!
-//! A master item sorts just before its candidates, so one Query on
-//! `begins_with(sk, "MASTER#{id}")` returns the master item (its currency and pin) and every
-//! candidate: the whole input of the preferred-item choice. Ids are fixed-width ULIDs, so one
-//! master's prefix never matches another's. An item's id is `{masterItemId}-{ulid}`
-//! ([`ItemId`]), so `/items/{itemId}` names the item's key by itself: reads, edits and
-//! deletes go straight to it, one request each, with no copy to keep in step. The master
-//! item counts its items (`itemCount`): creating an item increments
-//! it in the same transaction that checks the master exists and shares the item's currency,
-//! and a master item is deleted only while the count is 0, so no item is ever orphaned.
-//!
-//! | access pattern | DynamoDB call |
-//! | --- | --- |
-//! | create / read a master item | `PutItem` (`attribute_not_exists`) / `GetItem` |
-//! | list master items | `Query` on GSI `mastersByStore`, `masterListKey = store` |
-//! | edit a master item | `UpdateItem`, `version = :expected` |
-//! | delete a master item | `DeleteItem`, `itemCount = 0` (and `version`), else 409 |
-//! | create an item | `TransactWriteItems`: update master (`ADD itemCount 1`, exists, same currency) + put item |
-//! | read an item | `GetItem` (consistent) on `MASTER#{m}#ITEM#{ulid}`, both from the item id |
-//! | list a master's items | `Query`, `begins_with(sk, "MASTER#{m}")` (the master item comes first) |
-//! | edit an item | `UpdateItem`, `version = :expected` (and `currency = :new` for a new price) |
-//! | delete an item | `TransactWriteItems`: delete item (exists, `version` if sent) + update master (`ADD itemCount -1`) |
-//! | preferred item | `Query`, `begins_with(sk, "MASTER#{m}")`, and `GetItem` weights, concurrently |
-//! | pin / unpin | `TransactWriteItems`: check the candidate is eligible + update master / `UpdateItem` |
-//! | read / replace weights | `GetItem` / `PutItem` on `SCORING_WEIGHTS` |
-
-use std::collections::HashMap;
+//! The preferred-items store over aws-sdk-dynamodb: each access pattern of
+//! [`crate::keys`]'s `preferred-items` table as one method.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    ConditionCheck, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use time::OffsetDateTime;
 
 use crate::catalog::{
-    Currency, Item, ItemEdit, ItemStatus, MasterItem, MasterItemEdit, Money, Pin, ScoringWeights,
+    Currency, Item, ItemEdit, ItemStatus, MasterItem, MasterItemEdit, Pin, ScoringWeights,
 };
-use crate::error::ApiError;
+use crate::codec::{
+    Attributes, currency, get_n, item_from_attributes, master_from_item, n, s, weights_from_item,
+};
 use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::keys::{
-    self, MalformedItem, PARTITION_KEY, SORT_KEY, get_n, get_s, get_text, get_time, n, s,
+    self, MASTER_LIST_KEY, MASTERS_INDEX, PARTITION_KEY, SORT_KEY, WEIGHTS_SORT_KEY,
+    candidate_sort_key, master_sort_key,
 };
 use crate::millis::unix_millis;
-use crate::store::{StoreError, backoff, classify, classify_transaction, get_consistent};
+use crate::table::{Entity, StoreError, Table, classify};
 
-pub const MASTERS_INDEX: &str = "mastersByStore";
-pub const MASTER_LIST_KEY: &str = "masterListKey";
-const WEIGHTS_SORT_KEY: &str = "SCORING_WEIGHTS";
 const ATTEMPTS: u32 = 5;
 /// What every versioned edit sets, and the condition it starts from (see `versioned_update`).
 const VERSIONED_SETS: &str = "#v = #v + :one, updatedAt = :now";
 const VERSIONED_CONDITION: &str = "attribute_exists(sk) AND #v = :expected";
 
-pub fn master_sort_key(id: &MasterItemId) -> String {
-    format!("MASTER#{id}")
-}
-
-fn candidate_prefix(id: &MasterItemId) -> String {
-    format!("MASTER#{id}#ITEM#")
-}
-
-/// `MASTER#{masterItemId}#ITEM#{ulid}`: the item id names its master, so the key needs no read.
-fn candidate_sort_key(id: &ItemId) -> String {
-    format!("{}{}", candidate_prefix(&id.master()), id.own())
-}
-
-type Attributes = HashMap<String, AttributeValue>;
-
-fn master_to_item(master: &MasterItem) -> Attributes {
-    let mut item = keys::key(&master.store_id, master_sort_key(&master.master_item_id));
-    item.insert(MASTER_LIST_KEY.into(), s(master.store_id.as_str()));
-    item.insert("masterItemId".into(), s(&master.master_item_id.to_string()));
-    item.insert("name".into(), s(master.name.as_str()));
-    if let Some(description) = &master.description {
-        item.insert("description".into(), s(description.as_str()));
-    }
-    item.insert("currency".into(), s(master.currency.as_str()));
-    item.insert("itemCount".into(), n(master.item_count));
-    item.insert(keys::VERSION.into(), n(master.version));
-    item.insert("createdAt".into(), n(unix_millis(master.created_at)));
-    item.insert("updatedAt".into(), n(unix_millis(master.updated_at)));
-    item
-}
-
-fn master_from_item(item: &Attributes) -> Result<MasterItem, MalformedItem> {
-    let pin = match item.get("pinnedItemId") {
-        None => None,
-        Some(_) => Some(Pin {
-            item_id: ItemId::parse(get_s(item, "pinnedItemId")?)
-                .map_err(|_| MalformedItem("pinnedItemId"))?,
-            pinned_by: get_s(item, "pinnedBy")?.to_owned(),
-            pinned_at: get_time(item, "pinnedAt")?,
-        }),
-    };
-    Ok(MasterItem {
-        store_id: StoreId::parse(get_s(item, PARTITION_KEY)?)
-            .map_err(|_| MalformedItem(PARTITION_KEY))?,
-        master_item_id: MasterItemId::parse(get_s(item, "masterItemId")?)
-            .map_err(|_| MalformedItem("masterItemId"))?,
-        name: get_text(item, "name")?,
-        description: match item.get("description") {
-            None => None,
-            Some(_) => Some(get_text(item, "description")?),
-        },
-        currency: currency(item)?,
-        pin,
-        item_count: get_n(item, "itemCount")?,
-        version: get_n(item, keys::VERSION)?,
-        created_at: get_time(item, "createdAt")?,
-        updated_at: get_time(item, "updatedAt")?,
-    })
-}
-
-fn currency(item: &Attributes) -> Result<Currency, MalformedItem> {
-    Currency::parse(get_s(item, "currency")?).ok_or(MalformedItem("currency"))
-}
-
-fn item_attributes(entry: &Item) -> Attributes {
-    let mut item = keys::key(&entry.store_id, candidate_sort_key(&entry.item_id));
-    item.insert("itemId".into(), s(&entry.item_id.to_string()));
-    item.insert("vendor".into(), s(entry.vendor.as_str()));
-    item.insert("priceAmount".into(), n(entry.price.amount()));
-    item.insert("currency".into(), s(entry.price.currency().as_str()));
-    item.insert("status".into(), s(entry.status.as_str()));
-    item.insert(keys::VERSION.into(), n(entry.version));
-    item.insert("createdAt".into(), n(unix_millis(entry.created_at)));
-    item.insert("updatedAt".into(), n(unix_millis(entry.updated_at)));
-    item
-}
-
-fn item_from_attributes(item: &Attributes) -> Result<Item, MalformedItem> {
-    Ok(Item {
-        store_id: StoreId::parse(get_s(item, PARTITION_KEY)?)
-            .map_err(|_| MalformedItem(PARTITION_KEY))?,
-        item_id: ItemId::parse(get_s(item, "itemId")?).map_err(|_| MalformedItem("itemId"))?,
-        vendor: get_text(item, "vendor")?,
-        price: Money::new(get_n(item, "priceAmount")?, currency(item)?)
-            .map_err(|_| MalformedItem("priceAmount"))?,
-        status: ItemStatus::parse(get_s(item, "status")?).ok_or(MalformedItem("status"))?,
-        version: get_n(item, keys::VERSION)?,
-        created_at: get_time(item, "createdAt")?,
-        updated_at: get_time(item, "updatedAt")?,
-    })
-}
-
-fn weights_from_item(item: &Attributes) -> Result<ScoringWeights, MalformedItem> {
-    Ok(ScoringWeights {
-        price_weight: get_n(item, "priceWeight")?,
-        status_weight: get_n(item, "statusWeight")?,
-        active_score: get_n(item, "activeScore")?,
-        out_of_stock_score: get_n(item, "outOfStockScore")?,
-    })
-}
-
-/// Why each item of a cancelled transaction failed, with the item as it was (when asked).
-struct Cancelled(Vec<(Option<String>, Option<Attributes>)>);
-
-impl Cancelled {
-    fn failed(&self, index: usize) -> Option<Option<&Attributes>> {
-        match self.0.get(index) {
-            Some((Some(code), item)) if code == "ConditionalCheckFailed" => Some(item.as_ref()),
-            _ => None,
-        }
-    }
-}
-
-fn malformed(error: MalformedItem) -> ApiError {
-    StoreError::from(error).into()
-}
-
-pub const MASTER_NOT_FOUND: ApiError = ApiError::NotFound("master item not found");
-pub const ITEM_NOT_FOUND: ApiError = ApiError::NotFound("item not found");
+pub const MASTER_NOT_FOUND: StoreError = StoreError::NotFound(Entity::MasterItem);
+pub const ITEM_NOT_FOUND: StoreError = StoreError::NotFound(Entity::Item);
 
 #[derive(Clone, Debug)]
 pub struct CatalogStore {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl CatalogStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    async fn get(&self, store: &StoreId, sort_key: String) -> Result<Option<Attributes>, ApiError> {
-        Ok(get_consistent(&self.client, &self.table, store, sort_key).await?)
-    }
-
-    /// Runs a transaction, retrying transaction conflicts with backoff; a cancellation for
-    /// failed conditions comes back with its reasons for the caller to interpret.
-    async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Cancelled>, ApiError> {
-        for attempt in 1..=ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(Ok(())),
-                Err(error) => error,
-            };
-            if let SdkError::ServiceError(service) = &error
-                && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
-                    service.err()
-            {
-                let reasons: Vec<(Option<String>, Option<Attributes>)> = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| (r.code().map(str::to_owned), r.item().cloned()))
-                    .collect();
-                let codes: Vec<&str> = reasons.iter().filter_map(|(c, _)| c.as_deref()).collect();
-                if codes.contains(&"ConditionalCheckFailed") {
-                    return Ok(Err(Cancelled(reasons)));
-                }
-                if codes.contains(&"TransactionConflict") && attempt < ATTEMPTS {
-                    backoff(attempt).await;
-                    continue;
-                }
-            }
-            return Err(classify_transaction(error).into());
-        }
-        Err(StoreError::TransactionConflict.into())
-    }
-
-    fn put(&self, item: Attributes, condition: &str) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression(condition)
-                    .build()
-                    .expect("table, item and condition are set"),
-            )
-            .build()
+        self.table.client()
     }
 
     /// An UpdateItem of one versioned item: bumps `version` and `updatedAt` (with
@@ -272,9 +62,10 @@ impl CatalogStore {
         expected: u64,
         now: OffsetDateTime,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
+        self.table
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, sort_key)))
             .expression_attribute_names("#v", keys::VERSION)
             .expression_attribute_values(":one", n(1))
@@ -294,7 +85,7 @@ impl CatalogStore {
         currency: Option<Currency>,
     ) -> TransactWriteItem {
         let mut update = Update::builder()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
             .update_expression("ADD itemCount :delta")
             .expression_attribute_values(":delta", n(delta))
@@ -310,26 +101,28 @@ impl CatalogStore {
             .build()
     }
 
-    pub async fn create_master(&self, master: &MasterItem) -> Result<(), ApiError> {
-        self.client
+    pub async fn create_master(&self, master: &MasterItem) -> Result<(), StoreError> {
+        self.table
+            .client()
             .put_item()
-            .table_name(&self.table)
-            .set_item(Some(master_to_item(master)))
+            .table_name(self.table.name())
+            .set_item(Some(keys::master_item(master)))
             .condition_expression("attribute_not_exists(sk)")
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(e).into())
+            .map_err(classify)
     }
 
     pub async fn get_master(
         &self,
         store: &StoreId,
         id: &MasterItemId,
-    ) -> Result<Option<MasterItem>, ApiError> {
-        self.get(store, master_sort_key(id))
+    ) -> Result<Option<MasterItem>, StoreError> {
+        self.table
+            .get(store, master_sort_key(id))
             .await?
-            .map(|item| master_from_item(&item).map_err(malformed))
+            .map(|item| master_from_item(&item).map_err(StoreError::from))
             .transpose()
     }
 
@@ -339,16 +132,17 @@ impl CatalogStore {
         store: &StoreId,
         after: Option<String>,
         limit: usize,
-    ) -> Result<(Vec<MasterItem>, Option<String>), ApiError> {
+    ) -> Result<(Vec<MasterItem>, Option<String>), StoreError> {
         let start = after.map(|sort_key| {
             let mut key = keys::key(store, sort_key);
             key.insert(MASTER_LIST_KEY.into(), s(store.as_str()));
             key
         });
         let output = self
-            .client
+            .table
+            .client()
             .query()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .index_name(MASTERS_INDEX)
             .key_condition_expression("#list = :store")
             .expression_attribute_names("#list", MASTER_LIST_KEY)
@@ -364,7 +158,7 @@ impl CatalogStore {
             .iter()
             .map(master_from_item)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(malformed)?;
+            .map_err(StoreError::from)?;
         Ok((masters, next))
     }
 
@@ -376,7 +170,7 @@ impl CatalogStore {
         edit: &MasterItemEdit,
         expected: u64,
         now: OffsetDateTime,
-    ) -> Result<MasterItem, ApiError> {
+    ) -> Result<MasterItem, StoreError> {
         let mut sets = vec![VERSIONED_SETS];
         let mut update = self
             .versioned_update(store, master_sort_key(id), expected, now)
@@ -397,14 +191,14 @@ impl CatalogStore {
             .await
         {
             Ok(output) => {
-                master_from_item(&output.attributes.unwrap_or_default()).map_err(malformed)
+                master_from_item(&output.attributes.unwrap_or_default()).map_err(StoreError::from)
             }
             Err(error) => Err(match conditional_old_item(&error) {
                 Some(None) => MASTER_NOT_FOUND,
-                Some(Some(old)) => ApiError::PreconditionFailed {
-                    current: get_n(old, keys::VERSION).map_err(malformed)?,
+                Some(Some(old)) => StoreError::VersionMismatch {
+                    current: get_n(old, keys::VERSION)?,
                 },
-                None => classify(error).into(),
+                None => classify(error),
             }),
         }
     }
@@ -416,11 +210,12 @@ impl CatalogStore {
         store: &StoreId,
         id: &MasterItemId,
         expected: Option<u64>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let mut delete = self
-            .client
+            .table
+            .client()
             .delete_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(id))))
             .expression_attribute_values(":zero", n(0))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
@@ -436,28 +231,24 @@ impl CatalogStore {
             Err(error) => Err(match conditional_old_item(&error) {
                 Some(None) => MASTER_NOT_FOUND,
                 Some(Some(old)) => {
-                    let master = master_from_item(old).map_err(malformed)?;
+                    let master = master_from_item(old).map_err(StoreError::from)?;
                     if master.item_count > 0 {
-                        ApiError::conflict(
-                            "master_item_has_items",
-                            format!(
-                                "the master item still has {} item(s); delete them first",
-                                master.item_count
-                            ),
-                        )
+                        StoreError::MasterItemHasItems {
+                            items: master.item_count,
+                        }
                     } else {
-                        ApiError::PreconditionFailed {
+                        StoreError::VersionMismatch {
                             current: master.version,
                         }
                     }
                 }
-                None => classify(error).into(),
+                None => classify(error),
             }),
         }
     }
 
     /// Adds an item under its master item, in one transaction with the master's count.
-    pub async fn create_item(&self, item: &Item) -> Result<(), ApiError> {
+    pub async fn create_item(&self, item: &Item) -> Result<(), StoreError> {
         const NEW: &str = "attribute_not_exists(sk)";
         let items = vec![
             self.count_item(
@@ -466,22 +257,26 @@ impl CatalogStore {
                 1,
                 Some(item.price.currency()),
             ),
-            self.put(item_attributes(item), NEW),
+            self.table.put(keys::candidate_item(item), NEW, None),
         ];
-        match self.transact(items).await? {
+        match self.table.transact_retrying(items, ATTEMPTS).await {
             Ok(()) => Ok(()),
-            Err(cancelled) => Err(match cancelled.failed(0) {
+            Err(StoreError::ConditionFailed(cancelled)) => Err(match cancelled.at(0) {
                 Some(None) => MASTER_NOT_FOUND,
-                Some(Some(master)) => currency_mismatch(currency(master).map_err(malformed)?),
-                None => StoreError::Internal("new item ids collided".into()).into(),
+                Some(Some(master)) => StoreError::CurrencyMismatch {
+                    master_currency: currency(master)?,
+                },
+                None => StoreError::Internal("new item ids collided".into()),
             }),
+            Err(other) => Err(other),
         }
     }
 
-    pub async fn get_item(&self, store: &StoreId, id: &ItemId) -> Result<Option<Item>, ApiError> {
-        self.get(store, candidate_sort_key(id))
+    pub async fn get_item(&self, store: &StoreId, id: &ItemId) -> Result<Option<Item>, StoreError> {
+        self.table
+            .get(store, candidate_sort_key(id))
             .await?
-            .map(|item| item_from_attributes(&item).map_err(malformed))
+            .map(|item| item_from_attributes(&item).map_err(StoreError::from))
             .transpose()
     }
 
@@ -492,9 +287,10 @@ impl CatalogStore {
         store: &StoreId,
         master: &MasterItemId,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
+        self.table
+            .client()
             .query()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", PARTITION_KEY)
             .expression_attribute_names("#sk", SORT_KEY)
@@ -510,7 +306,7 @@ impl CatalogStore {
         master: &MasterItemId,
         after: Option<String>,
         limit: usize,
-    ) -> Result<Option<(Vec<Item>, Option<String>)>, ApiError> {
+    ) -> Result<Option<(Vec<Item>, Option<String>)>, StoreError> {
         let first_page = after.is_none();
         let output = self
             .master_query(store, master)
@@ -534,7 +330,7 @@ impl CatalogStore {
             .iter()
             .map(item_from_attributes)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(malformed)?;
+            .map_err(StoreError::from)?;
         Ok(Some((items, next)))
     }
 
@@ -543,7 +339,7 @@ impl CatalogStore {
         &self,
         store: &StoreId,
         master: &MasterItemId,
-    ) -> Result<Option<(MasterItem, Vec<Item>)>, ApiError> {
+    ) -> Result<Option<(MasterItem, Vec<Item>)>, StoreError> {
         let mut start = None;
         let mut rows = Vec::new();
         loop {
@@ -564,11 +360,11 @@ impl CatalogStore {
         let Some(first) = rows.next() else {
             return Ok(None);
         };
-        let master = master_from_item(&first).map_err(malformed)?;
+        let master = master_from_item(&first).map_err(StoreError::from)?;
         let items = rows
             .map(|row| item_from_attributes(&row))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(malformed)?;
+            .map_err(StoreError::from)?;
         Ok(Some((master, items)))
     }
 
@@ -582,7 +378,7 @@ impl CatalogStore {
         edit: &ItemEdit,
         expected: u64,
         now: OffsetDateTime,
-    ) -> Result<Item, ApiError> {
+    ) -> Result<Item, StoreError> {
         let mut sets = vec![VERSIONED_SETS];
         let mut condition = String::from(VERSIONED_CONDITION);
         let mut update = self.versioned_update(store, candidate_sort_key(id), expected, now);
@@ -609,20 +405,21 @@ impl CatalogStore {
             .send()
             .await;
         match result {
-            Ok(output) => {
-                item_from_attributes(&output.attributes.unwrap_or_default()).map_err(malformed)
-            }
+            Ok(output) => item_from_attributes(&output.attributes.unwrap_or_default())
+                .map_err(StoreError::from),
             Err(error) => Err(match conditional_old_item(&error) {
                 Some(None) => ITEM_NOT_FOUND,
                 Some(Some(old)) => {
-                    let current = get_n(old, keys::VERSION).map_err(malformed)?;
+                    let current = get_n(old, keys::VERSION).map_err(StoreError::from)?;
                     if current == expected {
-                        currency_mismatch(currency(old).map_err(malformed)?)
+                        StoreError::CurrencyMismatch {
+                            master_currency: currency(old)?,
+                        }
                     } else {
-                        ApiError::PreconditionFailed { current }
+                        StoreError::VersionMismatch { current }
                     }
                 }
-                None => classify(error).into(),
+                None => classify(error),
             }),
         }
     }
@@ -634,9 +431,9 @@ impl CatalogStore {
         store: &StoreId,
         id: &ItemId,
         expected: Option<u64>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let mut delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, candidate_sort_key(id))))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         delete = match expected {
@@ -652,16 +449,17 @@ impl CatalogStore {
                 .build(),
             self.count_item(store, &id.master(), -1, None),
         ];
-        match self.transact(items).await? {
+        match self.table.transact_retrying(items, ATTEMPTS).await {
             Ok(()) => Ok(()),
-            Err(cancelled) => Err(match cancelled.failed(0) {
+            Err(StoreError::ConditionFailed(cancelled)) => Err(match cancelled.at(0) {
                 Some(None) => ITEM_NOT_FOUND,
-                Some(Some(old)) => ApiError::PreconditionFailed {
-                    current: get_n(old, keys::VERSION).map_err(malformed)?,
+                Some(Some(old)) => StoreError::VersionMismatch {
+                    current: get_n(old, keys::VERSION)?,
                 },
                 // The item existed but its master did not: the count keeps that from happening.
-                None => StoreError::Internal("an item outlived its master item".into()).into(),
+                None => StoreError::Internal("an item outlived its master item".into()),
             }),
+            Err(other) => Err(other),
         }
     }
 
@@ -671,12 +469,12 @@ impl CatalogStore {
         store: &StoreId,
         master: &MasterItemId,
         pin: &Pin,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         if pin.item_id.master() != *master {
-            return Err(not_a_candidate());
+            return Err(StoreError::NotACandidate);
         }
         let candidate = ConditionCheck::builder()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, candidate_sort_key(&pin.item_id))))
             .condition_expression("attribute_exists(sk) AND #status IN (:active, :out)")
             .expression_attribute_names("#status", "status")
@@ -686,7 +484,7 @@ impl CatalogStore {
             .build()
             .expect("table, key and condition are set");
         let update = Update::builder()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
             .update_expression(
                 "SET pinnedItemId = :item, pinnedBy = :by, pinnedAt = :at, #v = #v + :one, updatedAt = :at",
@@ -705,19 +503,17 @@ impl CatalogStore {
                 .build(),
             TransactWriteItem::builder().update(update).build(),
         ];
-        match self.transact(items).await? {
+        match self.table.transact_retrying(items, ATTEMPTS).await {
             Ok(()) => Ok(()),
-            Err(cancelled) => Err(match (cancelled.failed(1), cancelled.failed(0)) {
-                (Some(_), _) => MASTER_NOT_FOUND,
-                (None, Some(None)) => not_a_candidate(),
-                (None, Some(Some(_))) => ApiError::conflict(
-                    "item_not_eligible",
-                    "an INACTIVE or DISCONTINUED item cannot be pinned",
-                ),
-                (None, None) => {
-                    StoreError::Internal("pin cancelled without a reason".into()).into()
-                }
-            }),
+            Err(StoreError::ConditionFailed(cancelled)) => {
+                Err(match (cancelled.at(1), cancelled.at(0)) {
+                    (Some(_), _) => MASTER_NOT_FOUND,
+                    (None, Some(None)) => StoreError::NotACandidate,
+                    (None, Some(Some(_))) => StoreError::ItemNotEligible,
+                    (None, None) => StoreError::Internal("pin cancelled without a reason".into()),
+                })
+            }
+            Err(other) => Err(other),
         }
     }
 
@@ -727,11 +523,12 @@ impl CatalogStore {
         store: &StoreId,
         master: &MasterItemId,
         now: OffsetDateTime,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let result = self
-            .client
+            .table
+            .client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
             .update_expression(
                 "REMOVE pinnedItemId, pinnedBy, pinnedAt SET #v = #v + :one, updatedAt = :now",
@@ -745,16 +542,16 @@ impl CatalogStore {
         match result {
             Ok(_) => Ok(()),
             Err(error) => Err(match classify(error) {
-                StoreError::ConditionFailed => MASTER_NOT_FOUND,
-                other => other.into(),
+                StoreError::ConditionFailed(_) => MASTER_NOT_FOUND,
+                other => other,
             }),
         }
     }
 
     /// The store's weights, or the defaults if it never set any.
-    pub async fn weights(&self, store: &StoreId) -> Result<ScoringWeights, ApiError> {
-        match self.get(store, WEIGHTS_SORT_KEY.into()).await? {
-            Some(item) => weights_from_item(&item).map_err(malformed),
+    pub async fn weights(&self, store: &StoreId) -> Result<ScoringWeights, StoreError> {
+        match self.table.get(store, WEIGHTS_SORT_KEY.into()).await? {
+            Some(item) => weights_from_item(&item).map_err(StoreError::from),
             None => Ok(ScoringWeights::default()),
         }
     }
@@ -763,34 +560,18 @@ impl CatalogStore {
         &self,
         store: &StoreId,
         weights: &ScoringWeights,
-    ) -> Result<(), ApiError> {
-        let mut item = keys::key(store, WEIGHTS_SORT_KEY.into());
-        item.insert("priceWeight".into(), n(weights.price_weight));
-        item.insert("statusWeight".into(), n(weights.status_weight));
-        item.insert("activeScore".into(), n(weights.active_score));
-        item.insert("outOfStockScore".into(), n(weights.out_of_stock_score));
-        self.client
+    ) -> Result<(), StoreError> {
+        let item = keys::weights_item(store, weights);
+        self.table
+            .client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .set_item(Some(item))
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(e).into())
+            .map_err(classify)
     }
-}
-
-fn not_a_candidate() -> ApiError {
-    ApiError::invalid_field("itemId", "is not an item of this master item")
-}
-
-fn currency_mismatch(master_currency: Currency) -> ApiError {
-    ApiError::invalid_field(
-        "price.currency",
-        format!(
-            "must be {master_currency}, the master item's currency: prices in different currencies are never compared"
-        ),
-    )
 }
 
 /// For a failed conditional write: `Some(old item, if it existed)`; `None` for other errors.
@@ -833,12 +614,13 @@ fn page_end(
     items: &mut Vec<Attributes>,
     limit: usize,
     last_evaluated: Option<Attributes>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, StoreError> {
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(keys::sort_key_of).transpose()
     } else {
         last_evaluated.as_ref().map(keys::sort_key_of).transpose()
     };
-    next.map(|key| key.map(str::to_owned)).map_err(malformed)
+    next.map(|key| key.map(str::to_owned))
+        .map_err(StoreError::from)
 }

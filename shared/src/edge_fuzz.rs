@@ -11,11 +11,11 @@ use crate::cursor::CursorKey;
 use crate::error::ApiError;
 use crate::http::parse_json;
 use crate::ids::{RequestId, StoreId};
-use crate::keys;
 use crate::supervisor_request::{
     Details, NewRequest, NewRequestBody, Priority, RequestEditBody, RequestType, ResponseBody,
     SupervisorRequest,
 };
+use crate::{codec, keys};
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
@@ -84,14 +84,14 @@ proptest! {
         let other = if ra.is_pending() { crate::supervisor_request::RequestStatus::NotPending } else { crate::supervisor_request::RequestStatus::Pending };
         prop_assert!(!keys::is_queue_sort_key_of(&ka, other));
         // A record read back equals the one written.
-        prop_assert_eq!(keys::request_from_item(&keys::record_item(&ra)).unwrap(), ra.clone());
-        prop_assert_eq!(keys::request_from_item(&keys::queue_item(&ra)).unwrap(), ra.clone());
+        prop_assert_eq!(codec::request_from_item(&keys::record_item(&ra)).unwrap(), ra.clone());
+        prop_assert_eq!(codec::request_from_item(&keys::queue_item(&ra)).unwrap(), ra.clone());
         // ... and so does an entry read with the projection lists use: it names every
         // attribute the request needs.
-        let projected: Vec<&str> = keys::REQUEST_PROJECTION.split(", ").collect();
+        let projected: Vec<&str> = codec::REQUEST_PROJECTION.split(", ").collect();
         let mut entry = keys::queue_item(&ra);
         entry.retain(|name, _| projected.contains(&name.as_str()));
-        prop_assert_eq!(keys::request_from_item(&entry).unwrap(), ra);
+        prop_assert_eq!(codec::request_from_item(&entry).unwrap(), ra);
     }
 
     #[test]
@@ -122,11 +122,11 @@ proptest! {
         json in json_value(),
     ) {
         for input in [bytes.clone(), json.to_string().into_bytes()] {
-            prop_assert!(client_error(parse_json::<NewRequestBody>(&input).and_then(|b| b.validate().map(|_| ()))));
-            prop_assert!(client_error(parse_json::<RequestEditBody>(&input).and_then(|b| b.validate().map(|_| ()))));
-            prop_assert!(client_error(parse_json::<ResponseBody>(&input).and_then(|b| b.validate().map(|_| ()))));
+            prop_assert!(client_error(parse_json::<NewRequestBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
+            prop_assert!(client_error(parse_json::<RequestEditBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
+            prop_assert!(client_error(parse_json::<ResponseBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
             prop_assert!(client_error(parse_json::<crate::catalog::NewItemBody>(&input).map(|_| ())));
-            prop_assert!(client_error(parse_json::<crate::catalog::ScoringWeights>(&input).and_then(|w| crate::catalog::parse_weights(w).map(|_| ()))));
+            prop_assert!(client_error(parse_json::<crate::catalog::ScoringWeightsBody>(&input).and_then(|w| w.validate().map(|_| ()).map_err(ApiError::from))));
         }
     }
 }

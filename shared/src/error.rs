@@ -1,27 +1,19 @@
 //! The one error type every handler returns, and its one mapping to an HTTP JSON response.
 //!
-//! Clients get a stable `code` and a message written for them; internal detail only reaches
-//! the log (and never a token or secret: nothing here formats request headers).
+//! Domain and store errors say what went wrong in their own words ([`Invalid`],
+//! [`InvalidId`], [`Refusal`], [`StoreError`]); the `From` impls here are the one place they
+//! become a status, a stable `code` and a message written for clients. Internal detail only
+//! reaches the log (and never a token or secret: nothing here formats request headers).
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// A field that failed validation, for 422 bodies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use crate::idempotency::InvalidIdempotencyKey;
+use crate::supervisor_request::Refusal;
+use crate::table::{Entity, StoreError};
+pub use crate::validation::FieldError;
+use crate::validation::{IdKind, Invalid, InvalidId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -188,4 +180,92 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a [FieldError]>,
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::validation(invalid.0)
+    }
+}
+
+impl From<InvalidId> for ApiError {
+    fn from(InvalidId(kind): InvalidId) -> Self {
+        let code = match kind {
+            IdKind::Store => "invalid_store_id",
+            IdKind::Request => "invalid_request_id",
+            IdKind::MasterItem => "invalid_master_item_id",
+            IdKind::Item => "invalid_item_id",
+        };
+        Self::bad_request(code, kind.rule())
+    }
+}
+
+impl From<InvalidIdempotencyKey> for ApiError {
+    fn from(error: InvalidIdempotencyKey) -> Self {
+        Self::bad_request("invalid_idempotency_key", error.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let code = match refusal {
+            Refusal::NotPending(_) => "request_not_pending",
+        };
+        Self::conflict(code, refusal.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(entity) => Self::NotFound(match entity {
+                Entity::Request => "supervisor request not found",
+                Entity::MasterItem => "master item not found",
+                Entity::Item => "item not found",
+            }),
+            StoreError::VersionMismatch { current } => Self::PreconditionFailed { current },
+            StoreError::MasterItemHasItems { items } => Self::conflict(
+                "master_item_has_items",
+                format!("the master item still has {items} item(s); delete them first"),
+            ),
+            StoreError::CurrencyMismatch { master_currency } => Self::invalid_field(
+                "price.currency",
+                format!(
+                    "must be {master_currency}, the master item's currency: prices in different currencies are never compared"
+                ),
+            ),
+            StoreError::NotACandidate => {
+                Self::invalid_field("itemId", "is not an item of this master item")
+            }
+            StoreError::ItemNotEligible => Self::conflict(
+                "item_not_eligible",
+                "an INACTIVE or DISCONTINUED item cannot be pinned",
+            ),
+            StoreError::ConditionFailed(_) | StoreError::TransactionConflict => Self::conflict(
+                "concurrent_modification",
+                "the request was changed concurrently; fetch it and try again",
+            ),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "store unavailable");
+                Self::Unavailable
+            }
+            StoreError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+/// What a non-HTTP function (the sweeper) reports to Lambda when the store fails it.
+impl From<StoreError> for lambda_http::lambda_runtime::Diagnostic {
+    fn from(error: StoreError) -> Self {
+        let error_type = match &error {
+            StoreError::ConditionFailed(_) => "StoreError::ConditionFailed",
+            StoreError::TransactionConflict => "StoreError::TransactionConflict",
+            StoreError::Unavailable(_) => "StoreError::Unavailable",
+            _ => "StoreError::Internal",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
 }

@@ -5,21 +5,22 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
+use crate::validation::FieldError;
 
 /// Largest request body accepted. Requests are small; API Gateway allows far more.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// A path parameter, parsed. A missing one means the route and handler disagree: a 400,
 /// never a panic.
-pub fn path_param<T>(
+pub fn path_param<T, E: Into<ApiError>>(
     request: &Request,
     name: &str,
-    parse: impl FnOnce(&str) -> Result<T, ApiError>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, ApiError> {
     let params = request.path_parameters_ref();
     match params.and_then(|params| params.first(name)) {
-        Some(raw) => parse(raw),
+        Some(raw) => parse(raw).map_err(Into::into),
         None => Err(ApiError::bad_request(
             "missing_path_parameter",
             format!("path parameter {name} is missing"),

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
-use crate::error::ApiError;
+use crate::validation::{IdKind, InvalidId};
 
 /// A store's id: 1–64 ASCII letters, digits, `-` or `_`.
 ///
@@ -18,7 +18,7 @@ pub struct StoreId(String);
 impl StoreId {
     pub const MAX_LEN: usize = 64;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
         let valid = !raw.is_empty()
             && raw.len() <= Self::MAX_LEN
             && raw
@@ -27,10 +27,7 @@ impl StoreId {
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ApiError::bad_request(
-                "invalid_store_id",
-                "storeId must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
-            ))
+            Err(InvalidId(IdKind::Store))
         }
     }
 
@@ -40,7 +37,7 @@ impl StoreId {
 }
 
 impl TryFrom<String> for StoreId {
-    type Error = ApiError;
+    type Error = InvalidId;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)
     }
@@ -69,7 +66,7 @@ fn canonical_ulid(raw: &str) -> Option<Ulid> {
 /// Declares an id newtype over a ULID: fixed-width, sortable by creation time, parsed only
 /// from its canonical upper-case form (one id, one spelling, one key).
 macro_rules! ulid_id {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $code:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -80,14 +77,8 @@ macro_rules! ulid_id {
                 Self(Ulid::new())
             }
 
-            pub fn parse(raw: &str) -> Result<Self, ApiError> {
-                if let Some(ulid) = canonical_ulid(raw) {
-                    return Ok(Self(ulid));
-                }
-                Err(ApiError::bad_request(
-                    $code,
-                    concat!($field, " must be a 26-character ULID"),
-                ))
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                canonical_ulid(raw).map(Self).ok_or(InvalidId($kind))
             }
 
             /// Spreads ids over `shards` partitions.
@@ -97,7 +88,7 @@ macro_rules! ulid_id {
         }
 
         impl TryFrom<String> for $name {
-            type Error = ApiError;
+            type Error = InvalidId;
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 Self::parse(&value)
             }
@@ -120,14 +111,12 @@ macro_rules! ulid_id {
 ulid_id!(
     /// A supervisor request's id.
     RequestId,
-    "requestId",
-    "invalid_request_id"
+    IdKind::Request
 );
 ulid_id!(
     /// A master item's id: one product of the store's catalogue.
     MasterItemId,
-    "masterItemId",
-    "invalid_master_item_id"
+    IdKind::MasterItem
 );
 /// A vendor item's id: its master item's id and its own ULID, `{masterItemId}-{ulid}`.
 ///
@@ -153,13 +142,8 @@ impl ItemId {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        let invalid = || {
-            ApiError::bad_request(
-                "invalid_item_id",
-                "itemId must be a master item's ULID, '-', and a ULID (53 characters)",
-            )
-        };
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        let invalid = || InvalidId(IdKind::Item);
         let (master, own) = raw.split_once('-').ok_or_else(invalid)?;
         let master = MasterItemId::parse(master).map_err(|_| invalid())?;
         let own = canonical_ulid(own).ok_or_else(invalid)?;
@@ -178,7 +162,7 @@ impl ItemId {
 }
 
 impl TryFrom<String> for ItemId {
-    type Error = ApiError;
+    type Error = InvalidId;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)

@@ -1,4 +1,6 @@
-//! The key schema of the `supervisor-requests` table: the one place that knows it.
+//! The key schema of both tables and their access patterns: the one place that knows them.
+//!
+//! ## The `supervisor-requests` table
 //!
 //! | item | `storeId` (PK) | `sk` (SK) | other keys |
 //! | --- | --- | --- | --- |
@@ -18,7 +20,7 @@
 //! | --- | --- | --- |
 //! | create a request (optionally idempotent) | `TransactWriteItems`: put entry + record (+ idempotency record) | `attribute_not_exists` on each (the idempotency record: or `expiresAt` past, since TTL deletes late) |
 //! | read a request by id | `GetItem` (consistent) | `storeId`, `sk = REQUEST#{id}` |
-//! | list the queue / the history | `Query`, forward, `Limit`, projection [`REQUEST_PROJECTION`] | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
+//! | list the queue / the history | `Query`, forward, `Limit`, projection [`crate::codec::REQUEST_PROJECTION`] | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |
 //! | edit, answer, time out (moves the entry when status or priority changes) | `GetItem` record, then `TransactWriteItems`: delete old entry + put new entry + put record | `version = :read` |
 //! | delete a request | `GetItem` record, then `TransactWriteItems`: delete entry + record | `version = :read` |
@@ -28,18 +30,50 @@
 //! The `byDeadline` index is sparse: only pending queue entries carry `sweepShard`, so the
 //! sweeper never reads history, and it never scans. Spreading pending entries over
 //! [`SWEEP_SHARDS`] partitions keeps one index partition from taking every store's writes.
+//!
+//! ## The `preferred-items` table
+//!
+//! Name from `ITEMS_TABLE`.
+//!
+//! | item | `storeId` (PK) | `sk` (SK) | other keys |
+//! | --- | --- | --- | --- |
+//! | master item | store id | `MASTER#{masterItemId}` | `masterListKey` = store id (sparse GSI `mastersByStore`) |
+//! | item | store id | `MASTER#{masterItemId}#ITEM#{ulid}` | — |
+//! | scoring weights | store id | `SCORING_WEIGHTS` | — |
+//!
+//! A master item sorts just before its candidates, so one Query on
+//! `begins_with(sk, "MASTER#{id}")` returns the master item (its currency and pin) and every
+//! candidate: the whole input of the preferred-item choice. Ids are fixed-width ULIDs, so one
+//! master's prefix never matches another's. An item's id is `{masterItemId}-{ulid}`
+//! ([`ItemId`]), so `/items/{itemId}` names the item's key by itself: reads, edits and
+//! deletes go straight to it, one request each, with no copy to keep in step. The master
+//! item counts its items (`itemCount`): creating an item increments
+//! it in the same transaction that checks the master exists and shares the item's currency,
+//! and a master item is deleted only while the count is 0, so no item is ever orphaned.
+//!
+//! | access pattern | DynamoDB call |
+//! | --- | --- |
+//! | create / read a master item | `PutItem` (`attribute_not_exists`) / `GetItem` |
+//! | list master items | `Query` on GSI `mastersByStore`, `masterListKey = store` |
+//! | edit a master item | `UpdateItem`, `version = :expected` |
+//! | delete a master item | `DeleteItem`, `itemCount = 0` (and `version`), else 409 |
+//! | create an item | `TransactWriteItems`: update master (`ADD itemCount 1`, exists, same currency) + put item |
+//! | read an item | `GetItem` (consistent) on `MASTER#{m}#ITEM#{ulid}`, both from the item id |
+//! | list a master's items | `Query`, `begins_with(sk, "MASTER#{m}")` (the master item comes first) |
+//! | edit an item | `UpdateItem`, `version = :expected` (and `currency = :new` for a new price) |
+//! | delete an item | `TransactWriteItems`: delete item (exists, `version` if sent) + update master (`ADD itemCount -1`) |
+//! | preferred item | `Query`, `begins_with(sk, "MASTER#{m}")`, and `GetItem` weights, concurrently |
+//! | pin / unpin | `TransactWriteItems`: check the candidate is eligible + update master / `UpdateItem` |
+//! | read / replace weights | `GetItem` / `PutItem` on `SCORING_WEIGHTS` |
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
-use crate::ids::{RequestId, StoreId};
+use crate::codec::{Attributes, MalformedItem, get_s, request_attributes, s};
+use crate::ids::{ItemId, MasterItemId, RequestId, StoreId};
 use crate::millis::unix_millis;
-use crate::supervisor_request::{
-    Decision, Priority, RequestStatus, RequestStatusCode, RequestType, SupervisorRequest,
-    SupervisorResponse, Text,
-};
+use crate::supervisor_request::{Priority, RequestStatus, SupervisorRequest};
 
 pub const PARTITION_KEY: &str = "storeId";
 pub const SORT_KEY: &str = "sk";
@@ -54,8 +88,6 @@ pub const SWEEP_SHARDS: u8 = 4;
 
 const RECORD_PREFIX: &str = "REQUEST#";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
-
-pub type Item = HashMap<String, AttributeValue>;
 
 /// `{status}#` — every queue entry of one status starts with this.
 pub fn status_prefix(status: RequestStatus) -> String {
@@ -100,10 +132,10 @@ pub fn idempotency_sort_key(key: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{key}")
 }
 
-pub fn key(store: &StoreId, sort_key: String) -> Item {
+pub fn key(store: &StoreId, sort_key: String) -> Attributes {
     HashMap::from([
         (PARTITION_KEY.to_owned(), s(store.as_str())),
-        (SORT_KEY.to_owned(), AttributeValue::S(sort_key)),
+        (SORT_KEY.to_owned(), s(&sort_key)),
     ])
 }
 
@@ -114,61 +146,20 @@ pub fn is_queue_sort_key_of(sort_key: &str, status: RequestStatus) -> bool {
         .is_some_and(|rest| rest.len() == 1 + 1 + 13 + 1 + ulid::ULID_LEN)
 }
 
-pub(crate) fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-pub(crate) fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// Attributes shared by the queue entry and the record.
-fn attributes(request: &SupervisorRequest) -> Item {
-    let mut item = HashMap::from([
-        (PARTITION_KEY.to_owned(), s(request.store_id.as_str())),
-        ("requestId".to_owned(), s(&request.request_id.to_string())),
-        ("requestType".to_owned(), s(request.request_type.as_str())),
-        ("priority".to_owned(), s(request.priority.as_str())),
-        ("details".to_owned(), s(request.details.as_str())),
-        ("status".to_owned(), s(request.status().as_str())),
-        ("statusCode".to_owned(), s(request.status_code.as_str())),
-        ("requestedBy".to_owned(), s(&request.requested_by)),
-        ("createdAt".to_owned(), n(unix_millis(request.created_at))),
-        (DEADLINE.to_owned(), n(unix_millis(request.deadline))),
-        ("updatedAt".to_owned(), n(unix_millis(request.updated_at))),
-        (VERSION.to_owned(), n(request.version)),
-    ]);
-    if let Some(response) = &request.response {
-        item.insert("decision".into(), s(response.decision.as_str()));
-        item.insert("respondedBy".into(), s(&response.responded_by));
-        item.insert("respondedAt".into(), n(unix_millis(response.responded_at)));
-        if let Some(note) = &response.note {
-            item.insert("responseNote".into(), s(note.as_str()));
-        }
-    }
-    item
-}
-
 /// The queue entry; pending entries also enter the sparse `byDeadline` index.
-pub fn queue_item(request: &SupervisorRequest) -> Item {
-    let mut item = attributes(request);
-    item.insert(SORT_KEY.into(), AttributeValue::S(queue_sort_key(request)));
+pub fn queue_item(request: &SupervisorRequest) -> Attributes {
+    let mut item = request_attributes(request);
+    item.insert(SORT_KEY.into(), s(&queue_sort_key(request)));
     if request.is_pending() {
         let shard = request.request_id.shard(SWEEP_SHARDS);
-        item.insert(
-            SWEEP_SHARD.into(),
-            AttributeValue::S(sweep_shard_key(shard)),
-        );
+        item.insert(SWEEP_SHARD.into(), s(&sweep_shard_key(shard)));
     }
     item
 }
 
-pub fn record_item(request: &SupervisorRequest) -> Item {
-    let mut item = attributes(request);
-    item.insert(
-        SORT_KEY.into(),
-        AttributeValue::S(record_sort_key(&request.request_id)),
-    );
+pub fn record_item(request: &SupervisorRequest) -> Attributes {
+    let mut item = request_attributes(request);
+    item.insert(SORT_KEY.into(), s(&record_sort_key(&request.request_id)));
     item
 }
 
@@ -176,87 +167,61 @@ pub fn sweep_shard_key(shard: u8) -> String {
     format!("PENDING#{shard}")
 }
 
-/// Why an item could not be read back: the table holds something the code never writes.
-#[derive(Debug, thiserror::Error)]
-#[error("malformed item: attribute {0}")]
-pub struct MalformedItem(pub(crate) &'static str);
-
-pub(crate) fn get_s<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, MalformedItem> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(MalformedItem(name)),
-    }
-}
-
-pub(crate) fn get_n<T: std::str::FromStr>(
-    item: &Item,
-    name: &'static str,
-) -> Result<T, MalformedItem> {
-    match item.get(name) {
-        Some(AttributeValue::N(value)) => value.parse().map_err(|_| MalformedItem(name)),
-        _ => Err(MalformedItem(name)),
-    }
-}
-
-pub(crate) fn get_time(item: &Item, name: &'static str) -> Result<OffsetDateTime, MalformedItem> {
-    let millis: i64 = get_n(item, name)?;
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .map_err(|_| MalformedItem(name))
-}
-
-pub(crate) fn get_text<const MAX: usize>(
-    item: &Item,
-    name: &'static str,
-) -> Result<Text<MAX>, MalformedItem> {
-    Text::parse(name, get_s(item, name)?.to_owned()).map_err(|_| MalformedItem(name))
-}
-
-/// Every attribute [`request_from_item`] reads, and nothing else: reads of requests ask
-/// DynamoDB for these alone, so a page of the queue leaves out the sort key, `status` and the
-/// index attributes (a fifth of each entry) instead of sending and parsing them.
-pub const REQUEST_PROJECTION: &str = "storeId, requestId, requestType, priority, details, \
-    statusCode, requestedBy, createdAt, deadline, updatedAt, version, decision, respondedBy, \
-    respondedAt, responseNote";
-
-/// Reads a queue entry or a record back into a request.
-pub fn request_from_item(item: &Item) -> Result<SupervisorRequest, MalformedItem> {
-    let priority = get_s(item, "priority")?;
-    let response = match item.get("decision") {
-        None => None,
-        Some(_) => Some(SupervisorResponse {
-            decision: Decision::parse(get_s(item, "decision")?).ok_or(MalformedItem("decision"))?,
-            responded_by: get_s(item, "respondedBy")?.to_owned(),
-            responded_at: get_time(item, "respondedAt")?,
-            note: match item.get("responseNote") {
-                None => None,
-                Some(_) => Some(get_text(item, "responseNote")?),
-            },
-        }),
-    };
-    Ok(SupervisorRequest {
-        store_id: StoreId::parse(get_s(item, PARTITION_KEY)?)
-            .map_err(|_| MalformedItem(PARTITION_KEY))?,
-        request_id: RequestId::parse(get_s(item, "requestId")?)
-            .map_err(|_| MalformedItem("requestId"))?,
-        request_type: RequestType::parse(get_s(item, "requestType")?)
-            .ok_or(MalformedItem("requestType"))?,
-        priority: Priority::ALL
-            .into_iter()
-            .find(|p| p.as_str() == priority)
-            .ok_or(MalformedItem("priority"))?,
-        details: get_text(item, "details")?,
-        status_code: RequestStatusCode::parse(get_s(item, "statusCode")?)
-            .ok_or(MalformedItem("statusCode"))?,
-        requested_by: get_s(item, "requestedBy")?.to_owned(),
-        created_at: get_time(item, "createdAt")?,
-        deadline: get_time(item, DEADLINE)?,
-        updated_at: get_time(item, "updatedAt")?,
-        version: get_n(item, VERSION)?,
-        response,
-    })
-}
-
 /// The sort key of an item returned by a Query, for cursors.
-pub fn sort_key_of(item: &Item) -> Result<&str, MalformedItem> {
+pub fn sort_key_of(item: &Attributes) -> Result<&str, MalformedItem> {
     get_s(item, SORT_KEY)
+}
+
+// --- the `preferred-items` table ---
+
+pub const MASTERS_INDEX: &str = "mastersByStore";
+pub const MASTER_LIST_KEY: &str = "masterListKey";
+pub const WEIGHTS_SORT_KEY: &str = "SCORING_WEIGHTS";
+
+pub fn master_sort_key(id: &MasterItemId) -> String {
+    format!("MASTER#{id}")
+}
+
+pub fn candidate_prefix(id: &MasterItemId) -> String {
+    format!("MASTER#{id}#ITEM#")
+}
+
+/// `MASTER#{masterItemId}#ITEM#{ulid}`: the item id names its master, so the key needs no read.
+pub fn candidate_sort_key(id: &ItemId) -> String {
+    format!("{}{}", candidate_prefix(&id.master()), id.own())
+}
+
+/// A master item with its keys; it also enters the sparse `mastersByStore` index.
+pub fn master_item(master: &crate::catalog::MasterItem) -> Attributes {
+    let mut item = crate::codec::master_attributes(master);
+    item.extend(key(
+        &master.store_id,
+        master_sort_key(&master.master_item_id),
+    ));
+    item.insert(MASTER_LIST_KEY.into(), s(master.store_id.as_str()));
+    item
+}
+
+/// An item (candidate) with its keys.
+pub fn candidate_item(entry: &crate::catalog::Item) -> Attributes {
+    let mut item = crate::codec::item_attributes(entry);
+    item.extend(key(&entry.store_id, candidate_sort_key(&entry.item_id)));
+    item
+}
+
+/// A store's scoring weights with their key.
+pub fn weights_item(store: &StoreId, weights: &crate::catalog::ScoringWeights) -> Attributes {
+    let mut item = crate::codec::weights_attributes(weights);
+    item.extend(key(store, WEIGHTS_SORT_KEY.into()));
+    item
+}
+
+/// An idempotency record with its key.
+pub fn idempotency_item(
+    store: &StoreId,
+    record: &crate::idempotency::IdempotencyRecord,
+) -> Attributes {
+    let mut item = crate::codec::idempotency_attributes(record);
+    item.extend(key(store, idempotency_sort_key(record.key.as_str())));
+    item
 }

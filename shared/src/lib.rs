@@ -1,8 +1,11 @@
 //! Store Services: what every function shares.
 //!
-//! - [`keys`]: the DynamoDB key schema and its access patterns, in one place.
-//! - [`supervisor_request`], [`ids`]: domain types that cannot hold invalid values.
-//! - [`store`]: the store over aws-sdk-dynamodb.
+//! - [`keys`]: the DynamoDB key schema of both tables and their access patterns, in one place;
+//!   [`codec`]: domain values to attributes and back.
+//! - [`supervisor_request`], [`catalog`], [`ids`]: domain types that cannot hold invalid
+//!   values; [`validation`]: what they say when input breaks a rule.
+//! - [`store`], [`catalog_store`]: the stores over aws-sdk-dynamodb, on [`table`]'s plumbing;
+//!   [`idempotency`]: the retry-safe create protocol.
 //! - [`error`]: the one error type and its one mapping to HTTP.
 //! - [`principal`]: the caller, as the authorizer established it, and the permission table.
 //! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
@@ -10,23 +13,31 @@
 pub mod auth;
 pub mod catalog;
 pub mod catalog_store;
+pub mod codec;
 pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod keys;
 pub mod lambda;
+/// Development only: counting DynamoDB requests (tests, benchmarks).
+#[cfg(feature = "dev")]
 pub mod metrics;
 pub mod millis;
 pub mod pagination;
 pub mod principal;
 pub mod routes;
+/// Development only: creating the tables (local runs, tests, benchmarks).
+#[cfg(feature = "dev")]
 pub mod schema;
 pub mod scoring;
 pub mod store;
 pub mod supervisor_request;
+pub mod table;
 pub mod text;
+pub mod validation;
 
 #[cfg(test)]
 mod edge_fuzz;

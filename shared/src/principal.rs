@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::http::path_param;
 use crate::ids::StoreId;
+use crate::supervisor_request::SupervisorRequest;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +116,17 @@ impl Principal {
             role,
             stores,
         })
+    }
+
+    /// Associates correct only the requests they raised; supervisors and admins any of
+    /// their store's.
+    pub fn may_edit(&self, request: &SupervisorRequest) -> Result<(), ApiError> {
+        if self.role == Role::Associate && request.requested_by != self.subject {
+            return Err(ApiError::Forbidden(
+                "associates may edit only the requests they raised",
+            ));
+        }
+        Ok(())
     }
 
     /// Allows `action` on `store`, or says why not.

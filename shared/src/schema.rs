@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 
-use crate::{catalog_store, keys};
+use crate::keys;
 
 fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
     AttributeDefinition::builder()
@@ -59,12 +59,8 @@ pub async fn ensure_items_table(client: &Client, table: &str) -> Result<(), Stri
     ensure_table(
         client,
         table,
-        &[(catalog_store::MASTER_LIST_KEY, ScalarAttributeType::S)],
-        index(
-            catalog_store::MASTERS_INDEX,
-            catalog_store::MASTER_LIST_KEY,
-            keys::SORT_KEY,
-        )?,
+        &[(keys::MASTER_LIST_KEY, ScalarAttributeType::S)],
+        index(keys::MASTERS_INDEX, keys::MASTER_LIST_KEY, keys::SORT_KEY)?,
     )
     .await
 }

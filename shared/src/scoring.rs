@@ -181,12 +181,12 @@ impl Entry<'_> {
 
 /// Ranks `candidates` priced in `currency`, best first; see the module doc for the formula.
 ///
-/// `weights` should have passed [`ScoringWeights::validate`]. Unvalidated weights never
+/// `weights` keep the rules of [`ScoringWeights::new`]. Weights that did not would never
 /// panic: values above 100 count as 100, and all-zero weights score everyone 0 (the tie
 /// break alone then orders them).
 pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Currency) -> Ranking {
     let cap = |value: u32| u128::from(value.min(ScoringWeights::MAX));
-    let (wp, ws) = (cap(weights.price_weight), cap(weights.status_weight));
+    let (wp, ws) = (cap(weights.price_weight()), cap(weights.status_weight()));
 
     let mut eligible = Vec::with_capacity(candidates.len());
     let mut ineligible = Vec::new();
@@ -252,6 +252,44 @@ pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Cu
     Ranking { ranked, ineligible }
 }
 
+/// How the preferred item was chosen.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Selection {
+    Pinned,
+    Scored,
+}
+
+/// Why a manager's pin does not decide the preferred item.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PinIgnored {
+    ItemDeleted,
+    ItemNotEligible,
+}
+
+/// A pin overrides the score while its item exists (`Some` status) and is eligible.
+pub fn judge_pin(pinned_item_status: Option<ItemStatus>) -> Result<(), PinIgnored> {
+    match pinned_item_status {
+        None => Err(PinIgnored::ItemDeleted),
+        Some(status) if !status.is_eligible() => Err(PinIgnored::ItemNotEligible),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The preferred item: the item of an honoured pin, else the best score; `None` when no
+/// candidate is eligible.
+pub fn select<'a>(
+    honoured_pin: Option<&str>,
+    ranking: &'a Ranking,
+) -> Option<(Selection, &'a Scored)> {
+    let pinned = honoured_pin.and_then(|id| ranking.ranked.iter().find(|s| s.item_id == id));
+    match pinned {
+        Some(pinned) => Some((Selection::Pinned, pinned)),
+        None => ranking.ranked.first().map(|best| (Selection::Scored, best)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,14 +322,7 @@ mod tests {
         active: u32,
         out_of_stock: u32,
     ) -> ScoringWeights {
-        ScoringWeights {
-            price_weight,
-            status_weight,
-            active_score: active,
-            out_of_stock_score: out_of_stock,
-        }
-        .validate()
-        .unwrap()
+        ScoringWeights::new(price_weight, status_weight, active, out_of_stock).unwrap()
     }
 
     fn h(hundredths: u32) -> Score {
@@ -550,22 +581,12 @@ mod tests {
 
     #[test]
     fn unvalidated_weights_do_not_panic() {
-        let zero = ScoringWeights {
-            price_weight: 0,
-            status_weight: 0,
-            active_score: 0,
-            out_of_stock_score: 0,
-        };
+        let zero = ScoringWeights::unchecked(0, 0, 0, 0);
         let ranking = rank(&[cand("b", 1, Active), cand("a", 2, Active)], &zero, usd());
         assert_eq!(ids(&ranking), ["b", "a"]);
         assert!(ranking.ranked.iter().all(|s| s.score == Score::ZERO));
 
-        let huge = ScoringWeights {
-            price_weight: u32::MAX,
-            status_weight: 1000,
-            active_score: u32::MAX,
-            out_of_stock_score: 500,
-        };
+        let huge = ScoringWeights::unchecked(u32::MAX, 1000, u32::MAX, 500);
         let max = Money::new(crate::catalog::MAX_AMOUNT_MINOR, usd()).unwrap();
         let candidates = [
             Candidate {
@@ -654,14 +675,7 @@ mod tests {
         (weight(), weight(), weight(), weight()).prop_filter_map(
             "invalid weights",
             |(price_weight, status_weight, a, b)| {
-                ScoringWeights {
-                    price_weight,
-                    status_weight,
-                    active_score: a.max(b),
-                    out_of_stock_score: a.min(b),
-                }
-                .validate()
-                .ok()
+                ScoringWeights::new(price_weight, status_weight, a.max(b), a.min(b)).ok()
             },
         )
     }

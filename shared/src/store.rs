@@ -1,128 +1,23 @@
 //! The supervisor-request store over aws-sdk-dynamodb.
 //!
-//! Every call goes through here; [`crate::keys`] says what the keys look like. Errors are
-//! classified once: throttling and unreachable stores become [`StoreError::Unavailable`]
-//! (the SDK has already made its bounded retries), failed conditions and transaction
-//! conflicts are reported so callers can decide what they mean.
-
-use std::fmt::Debug;
+//! Every call goes through here; [`crate::keys`] says what the keys look like and
+//! [`crate::codec`] what the attributes hold. Errors are classified once ([`crate::table`]):
+//! throttling and unreachable stores become [`StoreError::Unavailable`] (the SDK has already
+//! made its bounded retries), failed conditions and transaction conflicts are reported so
+//! callers can decide what they mean.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::error::ApiError;
+use crate::codec::{Attributes, REQUEST_PROJECTION, idempotency_from_item, request_from_item};
+use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
 use crate::ids::{RequestId, StoreId};
-use crate::keys::{self, Item};
+use crate::keys;
 use crate::millis::unix_millis;
 use crate::supervisor_request::{Priority, RequestStatus, SupervisorRequest};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition on a write did not hold: the item exists, is gone, or has another version.
-    #[error("condition failed")]
-    ConditionFailed,
-    /// Another transaction was writing the same items; retrying may succeed.
-    #[error("transaction conflict")]
-    TransactionConflict,
-    /// Throttled, timed out or unreachable after the SDK's retries.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("store error: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::ConditionFailed | StoreError::TransactionConflict => ApiError::conflict(
-                "concurrent_modification",
-                "the request was changed concurrently; fetch it and try again",
-            ),
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "store unavailable");
-                ApiError::Unavailable
-            }
-            StoreError::Internal(detail) => ApiError::Internal(detail),
-        }
-    }
-}
-
-impl From<keys::MalformedItem> for StoreError {
-    fn from(error: keys::MalformedItem) -> Self {
-        StoreError::Internal(error.to_string())
-    }
-}
-
-const RETRYABLE_CODES: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
-
-pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + Debug,
-    R: Debug,
-{
-    match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{error:?}"))
-        }
-        SdkError::ServiceError(service) => match service.err().code() {
-            Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
-            Some(code) if RETRYABLE_CODES.contains(&code) => {
-                StoreError::Unavailable(code.to_owned())
-            }
-            _ => StoreError::Internal(format!("{:?}", service.err())),
-        },
-        _ => StoreError::Internal(format!("{error:?}")),
-    }
-}
-
-pub(crate) fn classify_transaction<R: Debug>(
-    error: SdkError<TransactWriteItemsError, R>,
-) -> StoreError {
-    if let SdkError::ServiceError(service) = &error
-        && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
-    {
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .filter_map(|reason| reason.code())
-            .collect();
-        return if codes.contains(&"ConditionalCheckFailed") {
-            StoreError::ConditionFailed
-        } else if codes.contains(&"TransactionConflict") {
-            StoreError::TransactionConflict
-        } else if codes
-            .iter()
-            .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
-        {
-            StoreError::Unavailable(format!("transaction cancelled: {codes:?}"))
-        } else {
-            StoreError::Internal(format!("transaction cancelled: {codes:?}"))
-        };
-    }
-    classify(error)
-}
-
-/// An `Idempotency-Key` and what the first create with it answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyRecord {
-    pub key: String,
-    /// Hash of the caller and the body, to tell a retry from a different request.
-    pub fingerprint: String,
-    pub request_id: RequestId,
-    pub response_body: String,
-    pub expires_at: OffsetDateTime,
-}
+use crate::table::{Entity, StoreError, Table, backoff, classify};
 
 /// Which requests a list returns.
 #[derive(Clone, Debug)]
@@ -169,61 +64,23 @@ const MODIFY_ATTEMPTS: u32 = 6;
 
 #[derive(Clone, Debug)]
 pub struct RequestStore {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 impl RequestStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
-        &self.table
+        self.table.name()
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    fn put(&self, item: Item, condition: &str, version: Option<u64>) -> TransactWriteItem {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if let Some(version) = version {
-            put = put
-                .expression_attribute_names("#v", keys::VERSION)
-                .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
-        }
-        TransactWriteItem::builder()
-            .put(put.build().expect("table, item and condition are set"))
-            .build()
-    }
-
-    fn delete(&self, store: &StoreId, sort_key: String, version: u64) -> TransactWriteItem {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(keys::key(store, sort_key)))
-            .condition_expression("#v = :v")
-            .expression_attribute_names("#v", keys::VERSION)
-            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
-            .build()
-            .expect("table, key and condition are set");
-        TransactWriteItem::builder().delete(delete).build()
-    }
-
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify_transaction)
+        self.table.client()
     }
 
     /// Writes a new request (queue entry and record), and its idempotency record if any, in
@@ -235,15 +92,15 @@ impl RequestStore {
     ) -> Result<(), StoreError> {
         const NEW: &str = "attribute_not_exists(sk)";
         let mut items = vec![
-            self.put(keys::queue_item(request), NEW, None),
-            self.put(keys::record_item(request), NEW, None),
+            self.table.put(keys::queue_item(request), NEW, None),
+            self.table.put(keys::record_item(request), NEW, None),
         ];
         if let Some(record) = idempotency {
             // A record past its window counts as none: DynamoDB's TTL deletes it only
             // eventually (often days later), and the key is free again once it expires.
             let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(idempotency_item(&request.store_id, record)))
+                .table_name(self.table.name())
+                .set_item(Some(keys::idempotency_item(&request.store_id, record)))
                 .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
                 .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
                 .expression_attribute_values(
@@ -254,7 +111,7 @@ impl RequestStore {
                 .expect("table, item and condition are set");
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        self.transact(items).await
+        self.table.transact(items).await
     }
 
     /// The record an earlier create left under `key`, unless its window had passed at `now`
@@ -262,22 +119,17 @@ impl RequestStore {
     pub async fn idempotency_record(
         &self,
         store: &StoreId,
-        key: &str,
+        key: &IdempotencyKey,
         now: OffsetDateTime,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let item = self
-            .get_item(store, keys::idempotency_sort_key(key))
+            .table
+            .get(store, keys::idempotency_sort_key(key.as_str()))
             .await?;
-        let record = item.map(|item| idempotency_from_item(&item)).transpose()?;
-        Ok(record.filter(|record| record.expires_at.unix_timestamp() >= now.unix_timestamp()))
-    }
-
-    async fn get_item(
-        &self,
-        store: &StoreId,
-        sort_key: String,
-    ) -> Result<Option<Item>, StoreError> {
-        get_consistent(&self.client, &self.table, store, sort_key).await
+        let record = item
+            .map(|item| idempotency_from_item(key, &item))
+            .transpose()?;
+        Ok(record.filter(|record| record.is_live(now)))
     }
 
     /// One request by id: one consistent key read of its record.
@@ -286,10 +138,8 @@ impl RequestStore {
         store: &StoreId,
         id: &RequestId,
     ) -> Result<Option<SupervisorRequest>, StoreError> {
-        let item = self.get_item(store, keys::record_sort_key(id)).await?;
-        Ok(item
-            .map(|item| keys::request_from_item(&item))
-            .transpose()?)
+        let item = self.table.get(store, keys::record_sort_key(id)).await?;
+        Ok(item.map(|item| request_from_item(&item)).transpose()?)
     }
 
     /// Writes `after` over `before` in one transaction, moving the queue entry when its sort
@@ -305,42 +155,56 @@ impl RequestStore {
         let old_key = keys::queue_sort_key(before);
         let mut items = Vec::with_capacity(3);
         if old_key == keys::queue_sort_key(after) {
-            items.push(self.put(keys::queue_item(after), SAME_VERSION, version));
+            items.push(
+                self.table
+                    .put(keys::queue_item(after), SAME_VERSION, version),
+            );
         } else {
-            items.push(self.delete(&before.store_id, old_key, before.version));
-            items.push(self.put(keys::queue_item(after), "attribute_not_exists(sk)", None));
+            items.push(self.table.delete(&before.store_id, old_key, before.version));
+            items.push(
+                self.table
+                    .put(keys::queue_item(after), "attribute_not_exists(sk)", None),
+            );
         }
-        items.push(self.put(keys::record_item(after), SAME_VERSION, version));
-        self.transact(items).await
+        items.push(
+            self.table
+                .put(keys::record_item(after), SAME_VERSION, version),
+        );
+        self.table.transact(items).await
     }
 
     /// Deletes the queue entry and the record together.
     pub async fn remove(&self, request: &SupervisorRequest) -> Result<(), StoreError> {
         let store = &request.store_id;
-        self.transact(vec![
-            self.delete(store, keys::queue_sort_key(request), request.version),
-            self.delete(
-                store,
-                keys::record_sort_key(&request.request_id),
-                request.version,
-            ),
-        ])
-        .await
+        self.table
+            .transact(vec![
+                self.table
+                    .delete(store, keys::queue_sort_key(request), request.version),
+                self.table.delete(
+                    store,
+                    keys::record_sort_key(&request.request_id),
+                    request.version,
+                ),
+            ])
+            .await
     }
 
     /// Reads the current request, lets `decide` choose the change, and writes it; on a lost
     /// race it reads again and lets `decide` judge the new state (which may now refuse).
-    pub async fn modify(
+    ///
+    /// `decide` refuses in its own error type (a rule, a permission, a stale version); the
+    /// store's own failures convert into it.
+    pub async fn modify<E: From<StoreError>>(
         &self,
         store: &StoreId,
         id: &RequestId,
-        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change, ApiError>,
-    ) -> Result<Option<SupervisorRequest>, ApiError> {
+        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change, E>,
+    ) -> Result<Option<SupervisorRequest>, E> {
         for attempt in 1..=MODIFY_ATTEMPTS {
             let current = self
                 .get(store, id)
                 .await?
-                .ok_or(ApiError::NotFound("supervisor request not found"))?;
+                .ok_or(StoreError::NotFound(Entity::Request))?;
             let change = decide(&current)?;
             let result = match &change {
                 Change::Replace(next) => self.replace(&current, next).await,
@@ -353,7 +217,7 @@ impl RequestStore {
                         Change::Delete => None,
                     });
                 }
-                Err(StoreError::ConditionFailed) => {}
+                Err(StoreError::ConditionFailed(_)) => {}
                 Err(StoreError::TransactionConflict) if attempt < MODIFY_ATTEMPTS => {
                     backoff(attempt).await
                 }
@@ -451,9 +315,10 @@ impl RequestStore {
         limit: usize,
     ) -> Result<(Vec<SupervisorRequest>, Option<String>), StoreError> {
         let mut request = self
-            .client
+            .table
+            .client()
             .query()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .expression_attribute_names("#pk", keys::PARTITION_KEY)
             .expression_attribute_names("#sk", keys::SORT_KEY)
             .expression_attribute_values(":pk", AttributeValue::S(query.store.to_string()))
@@ -469,7 +334,7 @@ impl RequestStore {
                 .expression_attribute_values(":high", AttributeValue::S(high.to_owned())),
         };
         let output = request
-            .projection_expression(keys::REQUEST_PROJECTION)
+            .projection_expression(REQUEST_PROJECTION)
             .send()
             .await
             .map_err(classify)?;
@@ -478,7 +343,7 @@ impl RequestStore {
         items.truncate(limit);
         let requests = items
             .iter()
-            .map(keys::request_from_item)
+            .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         let next = if more {
             // The projection leaves the sort key out; the request spells it.
@@ -499,12 +364,13 @@ impl RequestStore {
         &self,
         shard: u8,
         now: OffsetDateTime,
-        start: Option<Item>,
-    ) -> Result<(Vec<SupervisorRequest>, Option<Item>), StoreError> {
+        start: Option<Attributes>,
+    ) -> Result<(Vec<SupervisorRequest>, Option<Attributes>), StoreError> {
         let output = self
-            .client
+            .table
+            .client()
             .query()
-            .table_name(&self.table)
+            .table_name(self.table.name())
             .index_name(keys::DEADLINE_INDEX)
             .key_condition_expression("#shard = :shard AND #deadline <= :now")
             .expression_attribute_names("#shard", keys::SWEEP_SHARD)
@@ -519,7 +385,7 @@ impl RequestStore {
             .items
             .unwrap_or_default()
             .iter()
-            .map(keys::request_from_item)
+            .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((requests, output.last_evaluated_key))
     }
@@ -528,96 +394,4 @@ impl RequestStore {
 enum KeyRange<'a> {
     Prefix(&'a str),
     Between(&'a str, &'a str),
-}
-
-/// One item by key, strongly consistent: what every read before a conditional write needs.
-pub(crate) async fn get_consistent(
-    client: &Client,
-    table: &str,
-    store: &StoreId,
-    sort_key: String,
-) -> Result<Option<Item>, StoreError> {
-    client
-        .get_item()
-        .table_name(table)
-        .set_key(Some(keys::key(store, sort_key)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map(|output| output.item)
-        .map_err(classify)
-}
-
-/// Jittered exponential backoff for transaction conflicts: 10 ms, 20 ms, 40 ms … plus up to
-/// as much again, so racing writers spread out.
-pub async fn backoff(attempt: u32) {
-    let base = 10u64 << attempt.min(6);
-    let jitter = fastrand::u64(0..=base);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
-}
-
-fn idempotency_item(store: &StoreId, record: &IdempotencyRecord) -> Item {
-    let mut item = keys::key(store, keys::idempotency_sort_key(&record.key));
-    item.insert(
-        "fingerprint".into(),
-        AttributeValue::S(record.fingerprint.clone()),
-    );
-    item.insert(
-        "requestId".into(),
-        AttributeValue::S(record.request_id.to_string()),
-    );
-    item.insert(
-        "responseBody".into(),
-        AttributeValue::S(record.response_body.clone()),
-    );
-    item.insert(
-        keys::EXPIRES_AT.into(),
-        AttributeValue::N(record.expires_at.unix_timestamp().to_string()),
-    );
-    item
-}
-
-fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, StoreError> {
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value.clone()),
-        _ => Err(StoreError::Internal(format!(
-            "idempotency record without {name}"
-        ))),
-    };
-    let sort_key = text(keys::SORT_KEY)?;
-    let expires_at = match item.get(keys::EXPIRES_AT) {
-        Some(AttributeValue::N(n)) => n
-            .parse()
-            .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok()),
-        _ => None,
-    }
-    .ok_or_else(|| StoreError::Internal("idempotency record without expiresAt".into()))?;
-    Ok(IdempotencyRecord {
-        key: sort_key
-            .split_once('#')
-            .map(|(_, key)| key.to_owned())
-            .unwrap_or_default(),
-        fingerprint: text("fingerprint")?,
-        request_id: RequestId::parse(&text("requestId")?)
-            .map_err(|_| StoreError::Internal("idempotency record with bad requestId".into()))?,
-        response_body: text("responseBody")?,
-        expires_at,
-    })
-}
-
-/// What a non-HTTP function (the sweeper) reports to Lambda when the store fails it.
-impl From<StoreError> for lambda_http::lambda_runtime::Diagnostic {
-    fn from(error: StoreError) -> Self {
-        let error_type = match &error {
-            StoreError::ConditionFailed => "StoreError::ConditionFailed",
-            StoreError::TransactionConflict => "StoreError::TransactionConflict",
-            StoreError::Unavailable(_) => "StoreError::Unavailable",
-            StoreError::Internal(_) => "StoreError::Internal",
-        };
-        Self {
-            error_type: error_type.into(),
-            error_message: error.to_string(),
-        }
-    }
 }

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::error::{ApiError, FieldError};
 use crate::ids::{RequestId, StoreId};
 use crate::millis::to_millis_precision;
 pub use crate::text::Text;
+use crate::validation::{FieldError, Fields, Invalid};
 
 /// How urgent a request is. The queue serves `URGENT` first.
 #[derive(
@@ -69,14 +69,11 @@ impl RequestStatus {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Option<Self> {
         match raw {
-            "PENDING" => Ok(Self::Pending),
-            "NOT_PENDING" => Ok(Self::NotPending),
-            _ => Err(ApiError::bad_request(
-                "invalid_query_parameter",
-                "status must be PENDING or NOT_PENDING",
-            )),
+            "PENDING" => Some(Self::Pending),
+            "NOT_PENDING" => Some(Self::NotPending),
+            _ => None,
         }
     }
 }
@@ -191,6 +188,33 @@ pub struct SupervisorResponse {
     pub note: Option<Note>,
 }
 
+/// How a request's life ended, if it has: one value, so an answered request always carries
+/// its answer and a pending or timed-out one never does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Answered(SupervisorResponse),
+    TimedOut,
+}
+
+impl Outcome {
+    pub fn status_code(&self) -> RequestStatusCode {
+        match self {
+            Self::Pending => RequestStatusCode::PendingResponse,
+            Self::Answered(_) => RequestStatusCode::ResponseReceived,
+            Self::TimedOut => RequestStatusCode::Timeout,
+        }
+    }
+}
+
+/// Why the life cycle refuses a change, in the domain's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Only a pending request can be edited or answered.
+    #[error("the request is {}", .0.as_str())]
+    NotPending(RequestStatusCode),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupervisorRequest {
     pub store_id: StoreId,
@@ -198,13 +222,12 @@ pub struct SupervisorRequest {
     pub request_type: RequestType,
     pub priority: Priority,
     pub details: Details,
-    pub status_code: RequestStatusCode,
+    pub outcome: Outcome,
     pub requested_by: String,
     pub created_at: OffsetDateTime,
     pub deadline: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub version: u64,
-    pub response: Option<SupervisorResponse>,
 }
 
 /// A validated create body.
@@ -238,32 +261,32 @@ impl SupervisorRequest {
             request_type: new.request_type,
             priority: new.priority,
             details: new.details,
-            status_code: RequestStatusCode::PendingResponse,
+            outcome: Outcome::Pending,
             requested_by,
             created_at,
             deadline: created_at + new.timeout.unwrap_or(default_timeout),
             updated_at: created_at,
             version: 1,
-            response: None,
         }
     }
 
+    pub fn status_code(&self) -> RequestStatusCode {
+        self.outcome.status_code()
+    }
+
     pub fn status(&self) -> RequestStatus {
-        self.status_code.status()
+        self.status_code().status()
     }
 
     pub fn is_pending(&self) -> bool {
         self.status() == RequestStatus::Pending
     }
 
-    fn require_pending(&self) -> Result<(), ApiError> {
+    fn require_pending(&self) -> Result<(), Refusal> {
         if self.is_pending() {
             Ok(())
         } else {
-            Err(ApiError::conflict(
-                "request_not_pending",
-                format!("the request is {}", self.status_code.as_str()),
-            ))
+            Err(Refusal::NotPending(self.status_code()))
         }
     }
 
@@ -276,7 +299,7 @@ impl SupervisorRequest {
     }
 
     /// Edits a pending request.
-    pub fn edit(&self, edit: &RequestEdit, now: OffsetDateTime) -> Result<Self, ApiError> {
+    pub fn edit(&self, edit: &RequestEdit, now: OffsetDateTime) -> Result<Self, Refusal> {
         self.require_pending()?;
         let mut next = self.next_version(now);
         if let Some(priority) = edit.priority {
@@ -295,11 +318,10 @@ impl SupervisorRequest {
         note: Option<Note>,
         responded_by: String,
         now: OffsetDateTime,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         self.require_pending()?;
         let mut next = self.next_version(now);
-        next.status_code = RequestStatusCode::ResponseReceived;
-        next.response = Some(SupervisorResponse {
+        next.outcome = Outcome::Answered(SupervisorResponse {
             decision,
             responded_by,
             responded_at: next.updated_at,
@@ -314,7 +336,7 @@ impl SupervisorRequest {
             return None;
         }
         let mut next = self.next_version(now);
-        next.status_code = RequestStatusCode::Timeout;
+        next.outcome = Outcome::TimedOut;
         Some(next)
     }
 
@@ -327,18 +349,21 @@ impl SupervisorRequest {
             priority: self.priority,
             details: self.details.as_str(),
             status: self.status(),
-            status_code: self.status_code,
+            status_code: self.status_code(),
             requested_by: &self.requested_by,
             created_at: self.created_at,
             deadline: self.deadline,
             updated_at: self.updated_at,
             version: self.version,
-            response: self.response.as_ref().map(|r| ResponseView {
-                decision: r.decision,
-                responded_by: &r.responded_by,
-                responded_at: r.responded_at,
-                note: r.note.as_ref().map(Note::as_str),
-            }),
+            response: match &self.outcome {
+                Outcome::Answered(r) => Some(ResponseView {
+                    decision: r.decision,
+                    responded_by: &r.responded_by,
+                    responded_at: r.responded_at,
+                    note: r.note.as_ref().map(Note::as_str),
+                }),
+                Outcome::Pending | Outcome::TimedOut => None,
+            },
         }
     }
 }
@@ -389,12 +414,12 @@ pub struct NewRequestBody {
 }
 
 impl NewRequestBody {
-    pub fn validate(self) -> Result<NewRequest, ApiError> {
-        let mut errors = Vec::new();
-        let details = Details::parse("details", self.details).map_err(|e| errors.push(e));
+    pub fn validate(self) -> Result<NewRequest, Invalid> {
+        let mut fields = Fields::default();
+        let details = fields.check(Details::parse("details", self.details));
         let timeout = match self.timeout_seconds {
             Some(seconds) if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&seconds) => {
-                errors.push(FieldError::new(
+                fields.push(FieldError::new(
                     "timeoutSeconds",
                     format!("must be between {MIN_TIMEOUT_SECONDS} and {MAX_TIMEOUT_SECONDS}"),
                 ));
@@ -403,15 +428,14 @@ impl NewRequestBody {
             Some(seconds) => Some(Duration::seconds(i64::from(seconds))),
             None => None,
         };
-        match details {
-            Ok(details) if errors.is_empty() => Ok(NewRequest {
+        fields.finish(|| {
+            Some(NewRequest {
                 request_type: self.request_type,
                 priority: self.priority,
-                details,
+                details: details?,
                 timeout,
-            }),
-            _ => Err(ApiError::validation(errors)),
-        }
+            })
+        })
     }
 }
 
@@ -429,18 +453,13 @@ pub struct RequestEditBody {
 }
 
 impl RequestEditBody {
-    pub fn validate(self) -> Result<(RequestEdit, Option<u64>), ApiError> {
+    pub fn validate(self) -> Result<(RequestEdit, Option<u64>), Invalid> {
         let details = match self.details {
-            Some(raw) => {
-                Some(Details::parse("details", raw).map_err(|e| ApiError::validation(vec![e]))?)
-            }
+            Some(raw) => Some(Details::parse("details", raw)?),
             None => None,
         };
         if self.priority.is_none() && details.is_none() {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "body",
-                "set priority, details, or both",
-            )]));
+            return Err(Invalid::field("body", "set priority, details, or both"));
         }
         Ok((
             RequestEdit {
@@ -462,9 +481,9 @@ pub struct ResponseBody {
 }
 
 impl ResponseBody {
-    pub fn validate(self) -> Result<(Decision, Option<Note>), ApiError> {
+    pub fn validate(self) -> Result<(Decision, Option<Note>), Invalid> {
         let note = match self.note {
-            Some(raw) => Some(Note::parse("note", raw).map_err(|e| ApiError::validation(vec![e]))?),
+            Some(raw) => Some(Note::parse("note", raw)?),
             None => None,
         };
         Ok((self.decision, note))
@@ -494,7 +513,7 @@ mod tests {
     #[test]
     fn new_requests_are_pending_with_millisecond_times_and_a_deadline() {
         let request = pending();
-        assert_eq!(request.status_code, RequestStatusCode::PendingResponse);
+        assert_eq!(request.outcome, Outcome::Pending);
         assert_eq!(request.created_at, datetime!(2026-11-23 10:00:00.123 UTC));
         assert_eq!(request.deadline, datetime!(2026-11-23 10:05:00.123 UTC));
         assert_eq!(request.version, 1);
@@ -539,7 +558,7 @@ mod tests {
         let timed_out = request
             .time_out(datetime!(2026-11-23 10:05:00.123 UTC))
             .unwrap();
-        assert_eq!(timed_out.status_code, RequestStatusCode::Timeout);
+        assert_eq!(timed_out.outcome, Outcome::TimedOut);
     }
 
     #[test]

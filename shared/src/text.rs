@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::error::FieldError;
+use crate::validation::FieldError;
 
 /// Free text bounded in length, not blank, without control characters other than newlines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

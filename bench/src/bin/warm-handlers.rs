@@ -178,7 +178,7 @@ fn main() {
     );
     let record = wire(&shared::keys::record_item(&request));
     // A page of the queue as DynamoDB answers the list's Query: only the projected attributes.
-    let projected: Vec<&str> = shared::keys::REQUEST_PROJECTION.split(", ").collect();
+    let projected: Vec<&str> = shared::codec::REQUEST_PROJECTION.split(", ").collect();
     let mut entry = shared::keys::queue_item(&request);
     entry.retain(|name, _| projected.contains(&name.as_str()));
     let entries: Vec<Value> = (0..10).map(|_| wire(&entry)).collect();

@@ -14,19 +14,14 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::App;
 use shared::catalog::{Currency, Item, ItemStatus, Money, PinView, ScoringWeights};
-use shared::catalog_store::MASTER_NOT_FOUND;
 use shared::error::ApiError;
 use shared::http::{json, path_param, respond};
 use shared::ids::{ItemId, MasterItemId};
 use shared::principal::{Action, authorize_store};
-use shared::scoring::{self, Candidate, IneligibleReason, Score, Scored, TIE_BREAK};
-
-#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum Selection {
-    Pinned,
-    Scored,
-}
+use shared::scoring::{
+    self, Candidate, IneligibleReason, PinIgnored, Score, Scored, Selection, TIE_BREAK,
+};
+use shared::table::{Entity, StoreError};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,13 +52,6 @@ struct IneligibleCandidate<'a> {
     price: Money,
     status: ItemStatus,
     reason: IneligibleReason,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum PinIgnored {
-    ItemDeleted,
-    ItemNotEligible,
 }
 
 #[derive(Serialize)]
@@ -101,7 +89,7 @@ async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiErro
         app.catalog.master_with_candidates(&store, &master_id),
         app.catalog.weights(&store)
     );
-    let (master, items) = found?.ok_or(MASTER_NOT_FOUND)?;
+    let (master, items) = found?.ok_or(StoreError::NotFound(Entity::MasterItem))?;
     let weights = weights?;
 
     let ids: Vec<String> = items.iter().map(|item| item.item_id.to_string()).collect();
@@ -124,11 +112,7 @@ async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiErro
 
     let pin = master.pin.as_ref().map(|pin| {
         let pinned = items.iter().find(|item| item.item_id == pin.item_id);
-        let ignored_because = match pinned {
-            None => Some(PinIgnored::ItemDeleted),
-            Some(item) if !item.status.is_eligible() => Some(PinIgnored::ItemNotEligible),
-            Some(_) => None,
-        };
+        let ignored_because = scoring::judge_pin(pinned.map(|item| item.status)).err();
         PinState {
             pin: PinView {
                 item_id: pin.item_id,
@@ -139,23 +123,20 @@ async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiErro
             ignored_because,
         }
     });
-    let pinned = pin
+    let honoured_pin = pin
         .as_ref()
         .filter(|state| state.honoured)
-        .and_then(|state| ranked.iter().find(|c| c.item_id == state.pin.item_id));
-    let (selection, preferred) = match (pinned, ranked.first()) {
-        (Some(pinned), _) => (Selection::Pinned, pinned),
-        (None, Some(best)) => (Selection::Scored, best),
-        (None, None) => {
-            return Err(ApiError::conflict(
-                "no_eligible_candidate",
-                format!(
-                    "no eligible candidate among {} item(s): none is ACTIVE or OUT_OF_STOCK",
-                    items.len()
-                ),
-            ));
-        }
+        .map(|state| state.pin.item_id.to_string());
+    let Some((selection, choice)) = scoring::select(honoured_pin.as_deref(), &ranking) else {
+        return Err(ApiError::conflict(
+            "no_eligible_candidate",
+            format!(
+                "no eligible candidate among {} item(s): none is ACTIVE or OUT_OF_STOCK",
+                items.len()
+            ),
+        ));
     };
+    let preferred = &ranked[choice.rank as usize - 1];
     let ineligible = ranking
         .ineligible
         .iter()

@@ -25,7 +25,12 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadRequests)?;
     let status = match query_param(event, "status")? {
-        Some(raw) => RequestStatus::parse(raw)?,
+        Some(raw) => RequestStatus::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query_parameter",
+                "status must be PENDING or NOT_PENDING",
+            )
+        })?,
         None => RequestStatus::Pending,
     };
     let since = instant(event, "since")?;

@@ -5,7 +5,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
-use shared::catalog::{ScoringWeights, parse_weights};
+use shared::catalog::ScoringWeightsBody;
 use shared::error::ApiError;
 use shared::http::{json, json_body, respond};
 use shared::principal::{Action, authorize_store};
@@ -16,7 +16,7 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 
 async fn put(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
-    let weights = parse_weights(json_body::<ScoringWeights>(event)?)?;
+    let weights = json_body::<ScoringWeightsBody>(event)?.validate()?;
     app.catalog.put_weights(&store, &weights).await?;
     tracing::info!(store = %store, "scoring weights replaced");
     json(StatusCode::OK, &weights)

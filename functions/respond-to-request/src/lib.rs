@@ -28,6 +28,7 @@ async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
             current
                 .respond(decision, note.clone(), principal.subject.clone(), now)
                 .map(Change::Replace)
+                .map_err(ApiError::from)
         })
         .await?
         .ok_or_else(|| ApiError::Internal("response returned no request".into()))?;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use shared::App;
 use shared::keys::SWEEP_SHARDS;
-use shared::store::StoreError;
+use shared::table::StoreError;
 use time::OffsetDateTime;
 
 /// The part of an EventBridge scheduled event the sweeper reads.
@@ -56,7 +56,7 @@ async fn sweep_shard(app: &App, shard: u8, now: OffsetDateTime) -> Result<SweepR
             };
             match app.requests.replace(&request, &timed_out).await {
                 Ok(()) => report.timed_out += 1,
-                Err(StoreError::ConditionFailed | StoreError::TransactionConflict) => {
+                Err(StoreError::ConditionFailed(_) | StoreError::TransactionConflict) => {
                     report.skipped += 1
                 }
                 Err(other) => return Err(other),

@@ -9,7 +9,7 @@ use shared::App;
 use shared::error::ApiError;
 use shared::http::{expected_version, json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
-use shared::principal::{Action, Role, authorize_store};
+use shared::principal::{Action, authorize_store};
 use shared::store::Change;
 use shared::supervisor_request::RequestEditBody;
 use time::OffsetDateTime;
@@ -27,17 +27,13 @@ async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let updated = app
         .requests
         .modify(&store, &id, |current| {
-            if principal.role == Role::Associate && current.requested_by != principal.subject {
-                return Err(ApiError::Forbidden(
-                    "associates may edit only the requests they raised",
-                ));
-            }
+            principal.may_edit(current)?;
             if current.version != expected {
                 return Err(ApiError::PreconditionFailed {
                     current: current.version,
                 });
             }
-            current.edit(&edit, now).map(Change::Replace)
+            Ok(Change::Replace(current.edit(&edit, now)?))
         })
         .await?
         .ok_or_else(|| ApiError::Internal("edit returned no request".into()))?;

@@ -864,7 +864,7 @@ async fn each_fixture_runs_its_function() {
         .unwrap()
         .to_owned();
     // Put a request under the fixtures' id so get, update, respond and delete find it.
-    let mut request = shared::keys::request_from_item(
+    let mut request = shared::codec::request_from_item(
         &partition_items(&app, "store-1")
             .await
             .into_iter()

@@ -225,6 +225,8 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
         "update-request" => update_request::handler(app, request).await,
         "delete-request" => delete_request::handler(app, request).await,
         "respond-to-request" => respond_to_request::handler(app, request).await,
+        "list-request-events" => list_request_events::handler(app, request).await,
+        "list-store-events" => list_store_events::handler(app, request).await,
         "create-master-item" => create_master_item::handler(app, request).await,
         "list-master-items" => list_master_items::handler(app, request).await,
         "get-master-item" => get_master_item::handler(app, request).await,

@@ -22,8 +22,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Error> {
     shared::lambda::init_logging();
     let app = App::from_env().await?;
-    shared::schema::ensure_requests_table(app.requests.client(), app.requests.table()).await?;
-    shared::schema::ensure_items_table(app.catalog.client(), app.catalog.table()).await?;
+    shared::schema::ensure_tables(&app).await?;
     let gateway = Arc::new(Gateway {
         app,
         authenticator: Authenticator::from_env()?,

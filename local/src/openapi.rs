@@ -3,6 +3,7 @@
 //! to the schemas here, and every route of [`ROUTES`] to an operation.
 
 use serde_json::{Map, Value, json};
+use shared::audit::EventType;
 use shared::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
 use shared::http::MAX_BODY_BYTES;
 use shared::pagination::MAX_LIMIT;
@@ -130,6 +131,28 @@ fn schemas() -> Value {
             "note": text(500)
         })),
         "SupervisorRequestPage": page("SupervisorRequest"),
+        "RequestEvent": object(
+            &["storeId", "requestId", "version", "type", "at", "actor", "changes"],
+            json!({
+                "storeId": { "type": "string", "pattern": STORE_ID },
+                "requestId": { "type": "string", "pattern": ULID },
+                "version": { "type": "integer", "minimum": 1, "description": "The request's version after the change (for a withdrawal or discard: one past its last)" },
+                "type": string_enum(EventType::ALL.map(EventType::as_str)),
+                "at": date_time,
+                "actor": object(&["subject", "role"], json!({
+                    "subject": { "type": "string" },
+                    "role": string_enum(["associate", "supervisor", "admin", "system"])
+                })),
+                "changes": { "type": "array", "items": object(&["field"], json!({
+                    "field": { "type": "string" },
+                    "from": { "type": ["string", "null"] },
+                    "to": { "type": ["string", "null"] }
+                })) },
+                "decision": schema_ref("Decision"),
+                "note": text(500)
+            }),
+        ),
+        "RequestEventPage": page("RequestEvent"),
         "Currency": {
             "type": "string",
             "enum": shared::catalog::Currency::codes().collect::<Vec<_>>(),
@@ -325,7 +348,33 @@ fn operation(function: &str) -> Option<Operation> {
             &[],
             &["If-Match"],
         ),
-        "delete-request" => op("Delete a request", REQ, None, 204, None, &[], &["If-Match"]),
+        "delete-request" => op(
+            "Withdraw (its creator) or discard (a supervisor) a pending request",
+            REQ,
+            None,
+            204,
+            None,
+            &[],
+            &["If-Match"],
+        ),
+        "list-request-events" => op(
+            "A request's audit trail, in order",
+            REQ,
+            None,
+            200,
+            Some("RequestEventPage"),
+            &["limit", "cursor"],
+            &[],
+        ),
+        "list-store-events" => op(
+            "The store's audit trail, newest first (admins)",
+            REQ,
+            None,
+            200,
+            Some("RequestEventPage"),
+            &["limit", "cursor"],
+            &[],
+        ),
         "respond-to-request" => op(
             "Approve or deny a pending request",
             REQ,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
+use crate::audit::{Actor, ActorRole, EventType, FieldChange, RequestEvent};
 use crate::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Pin, ScoringWeights};
 use crate::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord};
 use crate::ids::{ItemId, MasterItemId, RequestId, StoreId};
@@ -278,4 +279,51 @@ pub fn weights_from_item(item: &Attributes) -> Result<ScoringWeights, MalformedI
         get_n(item, "outOfStockScore")?,
     )
     .map_err(|_| MalformedItem("priceWeight"))
+}
+
+// --- audit events ---
+
+pub fn event_attributes(event: &RequestEvent) -> Attributes {
+    let mut item = HashMap::from([
+        (PARTITION_KEY.to_owned(), s(event.store_id.as_str())),
+        ("requestId".to_owned(), s(&event.request_id.to_string())),
+        (VERSION.to_owned(), n(event.version)),
+        ("type".to_owned(), s(event.event_type.as_str())),
+        ("at".to_owned(), n(unix_millis(event.at))),
+        ("actor".to_owned(), s(&event.actor.subject)),
+        ("actorRole".to_owned(), s(event.actor.role.as_str())),
+        (
+            "changes".to_owned(),
+            s(&serde_json::to_string(&event.changes).expect("field changes serialize")),
+        ),
+    ]);
+    if let Some(decision) = event.decision {
+        item.insert("decision".into(), s(decision.as_str()));
+    }
+    if let Some(note) = &event.note {
+        item.insert("note".into(), s(note.as_str()));
+    }
+    item
+}
+
+pub fn event_from_item(item: &Attributes) -> Result<RequestEvent, MalformedItem> {
+    let changes: Vec<FieldChange> =
+        serde_json::from_str(get_s(item, "changes")?).map_err(|_| MalformedItem("changes"))?;
+    Ok(RequestEvent {
+        store_id: store_id(item)?,
+        request_id: RequestId::parse(get_s(item, "requestId")?)
+            .map_err(|_| MalformedItem("requestId"))?,
+        version: get_n(item, VERSION)?,
+        event_type: EventType::parse(get_s(item, "type")?).ok_or(MalformedItem("type"))?,
+        at: get_time(item, "at")?,
+        actor: Actor {
+            subject: get_s(item, "actor")?.to_owned(),
+            role: ActorRole::parse(get_s(item, "actorRole")?).ok_or(MalformedItem("actorRole"))?,
+        },
+        changes,
+        decision: optional(item, "decision", |item, name| {
+            Decision::parse(get_s(item, name)?).ok_or(MalformedItem(name))
+        })?,
+        note: optional(item, "note", get_text)?,
+    })
 }

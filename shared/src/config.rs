@@ -21,6 +21,7 @@ use crate::store::RequestStore;
 
 pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
 pub const DEFAULT_ITEMS_TABLE: &str = "preferred-items";
+pub const DEFAULT_EVENTS_TABLE: &str = "supervisor-request-events";
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
 /// Attempts per DynamoDB call (the first and two retries) before a 503.
 pub const SDK_MAX_ATTEMPTS: u32 = 3;
@@ -101,12 +102,25 @@ impl App {
     /// - `ITEMS_TABLE` (default `preferred-items`)
     /// - `CURSOR_SECRET`: base64 of at least 32 random bytes; required
     /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
+    /// - `EVENTS_TABLE` (default `supervisor-request-events`): the audit trail
+    /// - `HISTORY_RETENTION_DAYS` (default 400): how long answered and timed-out requests
+    ///   and every event are kept before DynamoDB's TTL removes them
     /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
     pub async fn from_env() -> Result<Self, String> {
         let sdk = lambda_environment(sdk_config_loader()).load().await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
         let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());
+        let events_table = env::var("EVENTS_TABLE").unwrap_or_else(|_| DEFAULT_EVENTS_TABLE.into());
+        let retention = match env::var("HISTORY_RETENTION_DAYS") {
+            Ok(raw) => raw
+                .parse::<u16>()
+                .ok()
+                .filter(|days| *days > 0)
+                .map(|days| Duration::days(i64::from(days)))
+                .ok_or_else(|| "HISTORY_RETENTION_DAYS is not a number of days".to_owned())?,
+            Err(_) => crate::store::DEFAULT_HISTORY_RETENTION,
+        };
         let secret = env::var("CURSOR_SECRET")
             .map_err(|_| "CURSOR_SECRET is not set".to_owned())
             .and_then(|s| {
@@ -122,7 +136,7 @@ impl App {
         };
         Ok(Self {
             catalog: CatalogStore::new(client.clone(), items_table),
-            requests: RequestStore::new(client, table),
+            requests: RequestStore::new(client, table, events_table, retention),
             cursor_key: CursorKey::from_secret(&secret)?,
             default_request_timeout: Duration::seconds(i64::from(timeout)),
         })

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use crate::audit::{Actor, ActorRole, EventType, RequestEvent};
 use crate::auth::Authenticator;
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
@@ -70,7 +71,8 @@ proptest! {
             if answered {
                 // Half the answers carry a note, so every optional attribute is read back.
                 let note = (millis % 2 == 0).then(|| crate::supervisor_request::Note::parse("note", "n".into()).unwrap());
-                request.respond(crate::supervisor_request::Decision::Approved, note, "s".into(), created).unwrap()
+                let supervisor = Actor { subject: "s".into(), role: ActorRole::Supervisor };
+                request.respond(crate::supervisor_request::Decision::Approved, note, supervisor, created).unwrap().after.unwrap()
             } else {
                 request
             }
@@ -91,7 +93,10 @@ proptest! {
         let projected: Vec<&str> = codec::REQUEST_PROJECTION.split(", ").collect();
         let mut entry = keys::queue_item(&ra);
         entry.retain(|name, _| projected.contains(&name.as_str()));
-        prop_assert_eq!(codec::request_from_item(&entry).unwrap(), ra);
+        prop_assert_eq!(codec::request_from_item(&entry).unwrap(), ra.clone());
+        // An event read back equals the one written, with its decision and note.
+        let event = RequestEvent::of(EventType::Answered, Some(&rb), Some(&ra), Actor::deadline(), ra.updated_at);
+        prop_assert_eq!(codec::event_from_item(&keys::event_item(&event, 1)).unwrap(), event);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::idempotency::InvalidIdempotencyKey;
-use crate::supervisor_request::Refusal;
+use crate::supervisor_request::{Refusal, RequestStatusCode};
 use crate::table::{Entity, StoreError};
 pub use crate::validation::FieldError;
 use crate::validation::{IdKind, Invalid, InvalidId};
@@ -26,6 +26,12 @@ pub enum ApiError {
     /// 403: authenticated, but not allowed here.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403 with its own code: allowed here in general, but not this (a workflow rule).
+    #[error("{message}")]
+    Denied {
+        code: &'static str,
+        message: &'static str,
+    },
     /// 404: no such resource in this store.
     #[error("{0}")]
     NotFound(&'static str),
@@ -98,7 +104,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -113,7 +119,9 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Denied { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -209,7 +217,11 @@ impl From<InvalidIdempotencyKey> for ApiError {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         let code = match refusal {
+            Refusal::NotPending(RequestStatusCode::Timeout) | Refusal::TimedOut => {
+                "request_timed_out"
+            }
             Refusal::NotPending(_) => "request_not_pending",
+            Refusal::IsHistory(_) => "request_is_history",
         };
         Self::conflict(code, refusal.to_string())
     }

@@ -66,10 +66,31 @@
 //! | pin / unpin | `TransactWriteItems`: check the candidate is eligible + update master / `UpdateItem` |
 //! | read / replace weights | `GetItem` / `PutItem` on `SCORING_WEIGHTS` |
 
+//!
+//! ## The `supervisor-request-events` table (the audit trail)
+//!
+//! Name from `EVENTS_TABLE`. Events are immutable: every function may only put them
+//! (conditioned on the key not existing), never update or delete them (template.yaml's
+//! policies); DynamoDB's TTL on `expiresAt` ends them after the history retention.
+//!
+//! | item | `storeId` (PK) | `sk` (SK) | other keys |
+//! | --- | --- | --- | --- |
+//! | event | store id | `{requestId}#{version:010}` | `eventAt` = `{atMs:013}#{requestId}#{version:010}` (GSI `byTime`, PK `storeId`) |
+//!
+//! | access pattern | DynamoDB call |
+//! | --- | --- |
+//! | append an event | a `Put` (`attribute_not_exists(sk)`) inside the transaction of the change |
+//! | a request's events, in order | `Query`, forward, `begins_with(sk, "{requestId}#")` |
+//! | a store's events, newest first | `Query` on GSI `byTime`, backward, `storeId = :store` |
+//!
+//! One event per version: two writers racing for the same change (an answer and the
+//! sweeper) would both put `{requestId}#{version}`, so at most one transaction succeeds.
+
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
+use crate::audit::RequestEvent;
 use crate::codec::{Attributes, MalformedItem, get_s, request_attributes, s};
 use crate::ids::{ItemId, MasterItemId, RequestId, StoreId};
 use crate::millis::unix_millis;
@@ -223,5 +244,41 @@ pub fn idempotency_item(
 ) -> Attributes {
     let mut item = crate::codec::idempotency_attributes(record);
     item.extend(key(store, idempotency_sort_key(record.key.as_str())));
+    item
+}
+
+// --- the `supervisor-request-events` table ---
+
+pub const EVENTS_BY_TIME_INDEX: &str = "byTime";
+pub const EVENT_TIME: &str = "eventAt";
+
+/// `{requestId}#`: every event of one request, in version order.
+pub fn events_prefix(id: &RequestId) -> String {
+    format!("{id}#")
+}
+
+pub fn event_sort_key(id: &RequestId, version: u64) -> String {
+    format!("{id}#{version:010}")
+}
+
+/// Sorts a store's events by time (then request and version, for equal milliseconds).
+pub fn event_time_key(event: &RequestEvent) -> String {
+    format!(
+        "{:013}#{}#{:010}",
+        unix_millis(event.at).max(0),
+        event.request_id,
+        event.version
+    )
+}
+
+/// An event with its keys; `expires_at` (Unix seconds) ends it by TTL.
+pub fn event_item(event: &RequestEvent, expires_at: i64) -> Attributes {
+    let mut item = crate::codec::event_attributes(event);
+    item.extend(key(
+        &event.store_id,
+        event_sort_key(&event.request_id, event.version),
+    ));
+    item.insert(EVENT_TIME.into(), s(&event_time_key(event)));
+    item.insert(EXPIRES_AT.into(), crate::codec::n(expires_at));
     item
 }

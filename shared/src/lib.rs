@@ -10,6 +10,7 @@
 //! - [`principal`]: the caller, as the authorizer established it, and the permission table.
 //! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_store;

@@ -49,7 +49,10 @@ pub enum Action {
     ReadRequests,
     EditRequest,
     RespondToRequest,
+    /// Withdraw one's own pending request, or (supervisors) discard another's.
     DeleteRequest,
+    /// A store's whole audit trail.
+    ReadStoreEvents,
     /// Master items, items, the preferred item and the weights.
     ReadCatalog,
     /// Creating, editing and deleting master data and items; pins; weights.
@@ -61,9 +64,13 @@ impl Action {
     pub fn allowed_for(self, role: Role) -> bool {
         use Role::*;
         match self {
-            // Associates raise requests, follow them, and correct them while pending.
-            Self::CreateRequest | Self::ReadRequests | Self::EditRequest => true,
-            Self::RespondToRequest | Self::DeleteRequest => matches!(role, Supervisor | Admin),
+            // Associates raise requests, follow them, correct and withdraw them while
+            // pending (their own: `may_edit`, `may_remove`).
+            Self::CreateRequest | Self::ReadRequests | Self::EditRequest | Self::DeleteRequest => {
+                true
+            }
+            Self::RespondToRequest => matches!(role, Supervisor | Admin),
+            Self::ReadStoreEvents => role == Admin,
             Self::ReadCatalog => true,
             Self::ManageCatalog => role == Admin,
         }
@@ -124,6 +131,28 @@ impl Principal {
         if self.role == Role::Associate && request.requested_by != self.subject {
             return Err(ApiError::Forbidden(
                 "associates may edit only the requests they raised",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Separation of duties: nobody answers a request they raised, whatever their role.
+    pub fn may_answer(&self, request: &SupervisorRequest) -> Result<(), ApiError> {
+        if request.requested_by == self.subject {
+            return Err(ApiError::Denied {
+                code: "own_request",
+                message: "nobody may answer a request they raised; another supervisor must",
+            });
+        }
+        Ok(())
+    }
+
+    /// Its creator withdraws a pending request; supervisors and admins may also discard
+    /// anyone's. Associates may not remove someone else's.
+    pub fn may_remove(&self, request: &SupervisorRequest) -> Result<(), ApiError> {
+        if self.role == Role::Associate && request.requested_by != self.subject {
+            return Err(ApiError::Forbidden(
+                "associates may withdraw only the requests they raised",
             ));
         }
         Ok(())

@@ -44,6 +44,16 @@ pub const ROUTES: &[Route] = &[
         function: "respond-to-request",
     },
     Route {
+        method: "GET",
+        path: "/stores/{storeId}/supervisor-requests/{requestId}/events",
+        function: "list-request-events",
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/supervisor-request-events",
+        function: "list-store-events",
+    },
+    Route {
         method: "POST",
         path: "/stores/{storeId}/master-items",
         function: "create-master-item",

@@ -65,6 +65,29 @@ pub async fn ensure_items_table(client: &Client, table: &str) -> Result<(), Stri
     .await
 }
 
+/// Creates the audit trail's table unless it exists. Safe to call concurrently.
+pub async fn ensure_events_table(client: &Client, table: &str) -> Result<(), String> {
+    ensure_table(
+        client,
+        table,
+        &[(keys::EVENT_TIME, ScalarAttributeType::S)],
+        index(
+            keys::EVENTS_BY_TIME_INDEX,
+            keys::PARTITION_KEY,
+            keys::EVENT_TIME,
+        )?,
+    )
+    .await
+}
+
+/// Creates every table `app` uses that does not exist yet.
+pub async fn ensure_tables(app: &crate::App) -> Result<(), String> {
+    let client = app.requests.client();
+    ensure_requests_table(client, app.requests.table()).await?;
+    ensure_events_table(client, app.requests.events_table()).await?;
+    ensure_items_table(app.catalog.client(), app.catalog.table()).await
+}
+
 /// A table keyed `storeId`/`sk` with one index, on-demand, TTL on `expiresAt`.
 async fn ensure_table(
     client: &Client,

@@ -9,14 +9,17 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use crate::codec::{Attributes, REQUEST_PROJECTION, idempotency_from_item, request_from_item};
+use crate::audit::RequestEvent;
+use crate::codec::{
+    Attributes, REQUEST_PROJECTION, event_from_item, idempotency_from_item, n, request_from_item,
+};
 use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
 use crate::ids::{RequestId, StoreId};
 use crate::keys;
 use crate::millis::unix_millis;
-use crate::supervisor_request::{Priority, RequestStatus, SupervisorRequest};
+use crate::supervisor_request::{Priority, Refusal, RequestStatus, SupervisorRequest, Transition};
 use crate::table::{Entity, StoreError, Table, backoff, classify};
 
 /// Which requests a list returns.
@@ -29,6 +32,9 @@ pub struct ListQuery {
     /// Exclusive upper bound on creation time.
     pub until: Option<OffsetDateTime>,
     pub limit: usize,
+    /// The queue leaves out what is past its deadline at this instant: timed out, whether
+    /// or not the sweeper has moved it yet.
+    pub now: OffsetDateTime,
 }
 
 impl ListQuery {
@@ -52,25 +58,31 @@ pub struct Page {
     pub next: Option<ListPosition>,
 }
 
-/// What a read-modify-write of a request decides.
-#[allow(clippy::large_enum_variant)] // short-lived, one per write: boxing buys nothing
-pub enum Change {
-    Replace(SupervisorRequest),
-    Delete,
-}
-
 /// Attempts of a read-modify-write before giving up under contention.
 const MODIFY_ATTEMPTS: u32 = 6;
+
+/// How long answered and timed-out requests, and every event, are kept by default.
+pub const DEFAULT_HISTORY_RETENTION: Duration = Duration::days(400);
 
 #[derive(Clone, Debug)]
 pub struct RequestStore {
     table: Table,
+    events: Table,
+    /// How long history and events are kept: DynamoDB's TTL removes them after.
+    retention: Duration,
 }
 
 impl RequestStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        events_table: impl Into<String>,
+        retention: Duration,
+    ) -> Self {
         Self {
-            table: Table::new(client, table),
+            table: Table::new(client.clone(), table),
+            events: Table::new(client, events_table),
+            retention,
         }
     }
 
@@ -79,21 +91,51 @@ impl RequestStore {
         self.table.name()
     }
 
+    /// The audit trail's table name.
+    pub fn events_table(&self) -> &str {
+        self.events.name()
+    }
+
     pub fn client(&self) -> &Client {
         self.table.client()
     }
 
-    /// Writes a new request (queue entry and record), and its idempotency record if any, in
-    /// one transaction. `ConditionFailed` means the idempotency key is taken.
+    /// The queue entry and record of `request`; history also carries its TTL.
+    fn items(&self, request: &SupervisorRequest) -> [Attributes; 2] {
+        let mut items = [keys::queue_item(request), keys::record_item(request)];
+        if !request.is_pending() {
+            let expires = (request.updated_at + self.retention).unix_timestamp();
+            for item in &mut items {
+                item.insert(keys::EXPIRES_AT.into(), n(expires));
+            }
+        }
+        items
+    }
+
+    /// The put of an event: never over another (one event per version).
+    fn event(&self, event: &RequestEvent) -> TransactWriteItem {
+        let expires = (event.at + self.retention).unix_timestamp();
+        self.events.put(
+            keys::event_item(event, expires),
+            "attribute_not_exists(sk)",
+            None,
+        )
+    }
+
+    /// Writes a new request (queue entry and record), its `created` event, and its
+    /// idempotency record if any, in one transaction. `ConditionFailed` means the idempotency key is taken.
     pub async fn create(
         &self,
         request: &SupervisorRequest,
+        event: &RequestEvent,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         const NEW: &str = "attribute_not_exists(sk)";
+        let [queue_entry, record] = self.items(request);
         let mut items = vec![
-            self.table.put(keys::queue_item(request), NEW, None),
-            self.table.put(keys::record_item(request), NEW, None),
+            self.table.put(queue_entry, NEW, None),
+            self.table.put(record, NEW, None),
+            self.event(event),
         ];
         if let Some(record) = idempotency {
             // A record past its window counts as none: DynamoDB's TTL deletes it only
@@ -142,81 +184,76 @@ impl RequestStore {
         Ok(item.map(|item| request_from_item(&item)).transpose()?)
     }
 
-    /// Writes `after` over `before` in one transaction, moving the queue entry when its sort
-    /// key changes. Fails with `ConditionFailed` if either item is no longer at `before`'s
-    /// version, so concurrent writers can neither lose nor duplicate a request.
-    pub async fn replace(
+    /// Writes a transition of `before` and its event in one transaction: `after` over
+    /// `before` (moving the queue entry when its sort key changes), or both items deleted.
+    /// Fails with `ConditionFailed` if either item is no longer at `before`'s version, or
+    /// the event's version was taken, so concurrent writers can neither lose nor duplicate a
+    /// request or an event.
+    pub async fn apply(
         &self,
         before: &SupervisorRequest,
-        after: &SupervisorRequest,
+        transition: &Transition,
     ) -> Result<(), StoreError> {
         const SAME_VERSION: &str = "#v = :v";
         let version = Some(before.version);
+        let store = &before.store_id;
         let old_key = keys::queue_sort_key(before);
-        let mut items = Vec::with_capacity(3);
-        if old_key == keys::queue_sort_key(after) {
-            items.push(
-                self.table
-                    .put(keys::queue_item(after), SAME_VERSION, version),
-            );
-        } else {
-            items.push(self.table.delete(&before.store_id, old_key, before.version));
-            items.push(
-                self.table
-                    .put(keys::queue_item(after), "attribute_not_exists(sk)", None),
-            );
+        let mut items = Vec::with_capacity(4);
+        match &transition.after {
+            Some(after) => {
+                let [queue_entry, record] = self.items(after);
+                if old_key == keys::queue_sort_key(after) {
+                    items.push(self.table.put(queue_entry, SAME_VERSION, version));
+                } else {
+                    items.push(self.table.delete(store, old_key, before.version));
+                    items.push(
+                        self.table
+                            .put(queue_entry, "attribute_not_exists(sk)", None),
+                    );
+                }
+                items.push(self.table.put(record, SAME_VERSION, version));
+            }
+            None => {
+                items.push(self.table.delete(store, old_key, before.version));
+                items.push(self.table.delete(
+                    store,
+                    keys::record_sort_key(&before.request_id),
+                    before.version,
+                ));
+            }
         }
-        items.push(
-            self.table
-                .put(keys::record_item(after), SAME_VERSION, version),
-        );
+        items.push(self.event(&transition.event));
         self.table.transact(items).await
     }
 
-    /// Deletes the queue entry and the record together.
-    pub async fn remove(&self, request: &SupervisorRequest) -> Result<(), StoreError> {
-        let store = &request.store_id;
-        self.table
-            .transact(vec![
-                self.table
-                    .delete(store, keys::queue_sort_key(request), request.version),
-                self.table.delete(
-                    store,
-                    keys::record_sort_key(&request.request_id),
-                    request.version,
-                ),
-            ])
-            .await
-    }
-
-    /// Reads the current request, lets `decide` choose the change, and writes it; on a lost
-    /// race it reads again and lets `decide` judge the new state (which may now refuse).
+    /// Reads the current request, lets `decide` choose the transition, and writes it; on a
+    /// lost race it reads again and lets `decide` judge the new state (which may now refuse).
     ///
-    /// `decide` refuses in its own error type (a rule, a permission, a stale version); the
-    /// store's own failures convert into it.
-    pub async fn modify<E: From<StoreError>>(
+    /// A deadline is a deadline: a request found past it is timed out here, in the same
+    /// kind of transaction, and the change is refused with [`Refusal::TimedOut`] without
+    /// asking `decide`. `decide` refuses in its own error type (a rule, a permission, a stale
+    /// version); the store's own failures and refusals convert into it. Returns the request
+    /// after the change (`None` when removed).
+    pub async fn modify<E: From<StoreError> + From<Refusal>>(
         &self,
         store: &StoreId,
         id: &RequestId,
-        mut decide: impl FnMut(&SupervisorRequest) -> Result<Change, E>,
+        now: OffsetDateTime,
+        mut decide: impl FnMut(&SupervisorRequest) -> Result<Transition, E>,
     ) -> Result<Option<SupervisorRequest>, E> {
         for attempt in 1..=MODIFY_ATTEMPTS {
             let current = self
                 .get(store, id)
                 .await?
                 .ok_or(StoreError::NotFound(Entity::Request))?;
-            let change = decide(&current)?;
-            let result = match &change {
-                Change::Replace(next) => self.replace(&current, next).await,
-                Change::Delete => self.remove(&current).await,
+            let (transition, late) = match current.time_out(now) {
+                Some(timed_out) => (timed_out, true),
+                None => (decide(&current)?, false),
             };
-            match result {
-                Ok(()) => {
-                    return Ok(match change {
-                        Change::Replace(next) => Some(next),
-                        Change::Delete => None,
-                    });
-                }
+            match self.apply(&current, &transition).await {
+                Ok(()) if late => return Err(Refusal::TimedOut.into()),
+                Ok(()) => return Ok(transition.after),
+                // Changed under us (maybe answered, or timed out by the sweeper): judge again.
                 Err(StoreError::ConditionFailed(_)) => {}
                 Err(StoreError::TransactionConflict) if attempt < MODIFY_ATTEMPTS => {
                     backoff(attempt).await
@@ -333,6 +370,14 @@ impl RequestStore {
                 .expression_attribute_values(":low", AttributeValue::S(low.to_owned()))
                 .expression_attribute_values(":high", AttributeValue::S(high.to_owned())),
         };
+        if query.status == RequestStatus::Pending {
+            // Read units are spent on the expired entries the filter drops: at most what
+            // expired since the sweeper's last run.
+            request = request
+                .filter_expression("#deadline > :now")
+                .expression_attribute_names("#deadline", keys::DEADLINE)
+                .expression_attribute_values(":now", n(unix_millis(query.now)));
+        }
         let output = request
             .projection_expression(REQUEST_PROJECTION)
             .send()
@@ -349,7 +394,8 @@ impl RequestStore {
             // The projection leaves the sort key out; the request spells it.
             requests.last().map(keys::queue_sort_key)
         } else {
-            // Fewer than asked but more to read: DynamoDB stopped at its 1 MB page size.
+            // Fewer than asked but more to read: DynamoDB stopped at its 1 MB page size, or
+            // at `Limit` with expired entries filtered out.
             match output.last_evaluated_key {
                 Some(key) => Some(keys::sort_key_of(&key)?.to_owned()),
                 None => None,
@@ -388,6 +434,115 @@ impl RequestStore {
             .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((requests, output.last_evaluated_key))
+    }
+}
+
+/// Where a list of events continues: the sort key (of the request's events, or of the
+/// store's time index) of the last event returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPosition {
+    #[serde(rename = "k")]
+    pub after: String,
+}
+
+impl RequestStore {
+    /// A page of one request's events, oldest first (by version).
+    pub async fn events(
+        &self,
+        store: &StoreId,
+        id: &RequestId,
+        from: Option<EventPosition>,
+        limit: usize,
+    ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
+        let prefix = keys::events_prefix(id);
+        if let Some(position) = &from
+            && !position.after.starts_with(&prefix)
+        {
+            return Err(StoreError::Internal("cursor of another request".into()));
+        }
+        let query = self
+            .events
+            .client()
+            .query()
+            .table_name(self.events.name())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PARTITION_KEY)
+            .expression_attribute_names("#sk", keys::SORT_KEY)
+            .expression_attribute_values(":pk", AttributeValue::S(store.to_string()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .consistent_read(true)
+            .set_exclusive_start_key(from.map(|p| keys::key(store, p.after)));
+        self.event_page(query, limit, |event| {
+            keys::event_sort_key(&event.request_id, event.version)
+        })
+        .await
+    }
+
+    /// A page of a store's events, newest first, from the `byTime` index.
+    pub async fn store_events(
+        &self,
+        store: &StoreId,
+        from: Option<EventPosition>,
+        limit: usize,
+    ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
+        let start = from.map(|position| {
+            let (request, version) = position
+                .after
+                .rsplit_once('#')
+                .and_then(|(rest, version)| {
+                    let (_, request) = rest.split_once('#')?;
+                    Some((
+                        RequestId::parse(request).ok()?,
+                        version.parse::<u64>().ok()?,
+                    ))
+                })
+                .ok_or_else(|| StoreError::Internal("malformed event cursor".into()))?;
+            let mut key = keys::key(store, keys::event_sort_key(&request, version));
+            key.insert(keys::EVENT_TIME.into(), AttributeValue::S(position.after));
+            Ok::<_, StoreError>(key)
+        });
+        let query = self
+            .events
+            .client()
+            .query()
+            .table_name(self.events.name())
+            .index_name(keys::EVENTS_BY_TIME_INDEX)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PARTITION_KEY)
+            .expression_attribute_values(":pk", AttributeValue::S(store.to_string()))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start.transpose()?);
+        self.event_page(query, limit, keys::event_time_key).await
+    }
+
+    /// Runs an events Query for `limit` events and one more, to tell whether a page follows;
+    /// `position` names where the next page starts after an event.
+    async fn event_page(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        limit: usize,
+        position: impl Fn(&RequestEvent) -> String,
+    ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
+        let output = query
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = output.items.unwrap_or_default();
+        let more = items.len() > limit || output.last_evaluated_key.is_some();
+        items.truncate(limit);
+        let events = items
+            .iter()
+            .map(event_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if more {
+            events.last().map(|event| EventPosition {
+                after: position(event),
+            })
+        } else {
+            None
+        };
+        Ok((events, next))
     }
 }
 

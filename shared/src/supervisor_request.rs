@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::{Actor, EventType, RequestEvent};
 use crate::ids::{RequestId, StoreId};
 use crate::millis::to_millis_precision;
 pub use crate::text::Text;
@@ -213,6 +214,20 @@ pub enum Refusal {
     /// Only a pending request can be edited or answered.
     #[error("the request is {}", .0.as_str())]
     NotPending(RequestStatusCode),
+    /// The deadline has passed: no answer or edit is accepted any more.
+    #[error("the request's deadline has passed: it timed out")]
+    TimedOut,
+    /// Answered and timed-out requests are history, kept for the audit; never deleted.
+    #[error("the request is {}: answered and timed-out requests are history and are kept", .0.as_str())]
+    IsHistory(RequestStatusCode),
+}
+
+/// A change of a request and its audit event: the store writes both in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// The request after the change; `None` when it is removed (withdrawn or discarded).
+    pub after: Option<SupervisorRequest>,
+    pub event: RequestEvent,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,11 +297,50 @@ impl SupervisorRequest {
         self.status() == RequestStatus::Pending
     }
 
-    fn require_pending(&self) -> Result<(), Refusal> {
-        if self.is_pending() {
-            Ok(())
-        } else {
+    /// Whether the deadline has passed at `now`: from then on it is timed out, moved or not.
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        self.is_pending() && self.deadline <= now
+    }
+
+    /// Open to edits and answers: pending, and before its deadline.
+    fn require_open(&self, now: OffsetDateTime) -> Result<(), Refusal> {
+        if !self.is_pending() {
             Err(Refusal::NotPending(self.status_code()))
+        } else if self.is_expired_at(now) {
+            Err(Refusal::TimedOut)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn transition(
+        &self,
+        event_type: EventType,
+        after: Option<Self>,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> Transition {
+        let event = RequestEvent::of(
+            event_type,
+            Some(self),
+            after.as_ref(),
+            actor,
+            to_millis_precision(now),
+        );
+        Transition { after, event }
+    }
+
+    /// The request as a client must see it at `now`: past its deadline it is timed out,
+    /// whether or not the sweeper has moved it yet (no response shows it pending).
+    pub fn as_seen_at(&self, now: OffsetDateTime) -> Self {
+        if self.is_expired_at(now) {
+            Self {
+                outcome: Outcome::TimedOut,
+                updated_at: self.deadline.max(self.updated_at),
+                ..self.clone()
+            }
+        } else {
+            self.clone()
         }
     }
 
@@ -298,9 +352,14 @@ impl SupervisorRequest {
         }
     }
 
-    /// Edits a pending request.
-    pub fn edit(&self, edit: &RequestEdit, now: OffsetDateTime) -> Result<Self, Refusal> {
-        self.require_pending()?;
+    /// Edits a pending request before its deadline.
+    pub fn edit(
+        &self,
+        edit: &RequestEdit,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> Result<Transition, Refusal> {
+        self.require_open(now)?;
         let mut next = self.next_version(now);
         if let Some(priority) = edit.priority {
             next.priority = priority;
@@ -308,36 +367,54 @@ impl SupervisorRequest {
         if let Some(details) = &edit.details {
             next.details = details.clone();
         }
-        Ok(next)
+        Ok(self.transition(EventType::Edited, Some(next), actor, now))
     }
 
-    /// Answers a pending request.
+    /// Answers a pending request before its deadline.
     pub fn respond(
         &self,
         decision: Decision,
         note: Option<Note>,
-        responded_by: String,
+        actor: Actor,
         now: OffsetDateTime,
-    ) -> Result<Self, Refusal> {
-        self.require_pending()?;
+    ) -> Result<Transition, Refusal> {
+        self.require_open(now)?;
         let mut next = self.next_version(now);
         next.outcome = Outcome::Answered(SupervisorResponse {
             decision,
-            responded_by,
+            responded_by: actor.subject.clone(),
             responded_at: next.updated_at,
             note,
         });
-        Ok(next)
+        Ok(self.transition(EventType::Answered, Some(next), actor, now))
     }
 
-    /// Times out a pending request whose deadline has passed, or says it should not.
-    pub fn time_out(&self, now: OffsetDateTime) -> Option<Self> {
-        if !self.is_pending() || self.deadline > now {
+    /// Times out a pending request whose deadline has passed, or says it should not. It
+    /// timed out at its deadline, whenever the move is made.
+    pub fn time_out(&self, now: OffsetDateTime) -> Option<Transition> {
+        if !self.is_expired_at(now) {
             return None;
         }
-        let mut next = self.next_version(now);
+        let mut next = self.next_version(self.deadline);
         next.outcome = Outcome::TimedOut;
-        Some(next)
+        Some(self.transition(EventType::TimedOut, Some(next), Actor::deadline(), now))
+    }
+
+    /// Removes a pending request: its creator withdraws it, anyone else (a supervisor)
+    /// discards it. History is never removed.
+    pub fn withdraw(&self, actor: Actor, now: OffsetDateTime) -> Result<Transition, Refusal> {
+        if !self.is_pending() {
+            return Err(Refusal::IsHistory(self.status_code()));
+        }
+        if self.is_expired_at(now) {
+            return Err(Refusal::TimedOut);
+        }
+        let event_type = if actor.subject == self.requested_by {
+            EventType::Withdrawn
+        } else {
+            EventType::Discarded
+        };
+        Ok(self.transition(event_type, None, actor, now))
     }
 
     /// The JSON shape clients see.
@@ -519,32 +596,87 @@ mod tests {
         assert_eq!(request.version, 1);
     }
 
+    fn supervisor() -> Actor {
+        Actor {
+            subject: "sup".into(),
+            role: crate::audit::ActorRole::Supervisor,
+        }
+    }
+
+    const LOW: RequestEdit = RequestEdit {
+        priority: Some(Priority::Low),
+        details: None,
+    };
+
     #[test]
     fn a_request_leaves_the_queue_once() {
         let request = pending();
         let now = datetime!(2026-11-23 10:01:00 UTC);
         let answered = request
-            .respond(Decision::Approved, None, "sup".into(), now)
+            .respond(Decision::Approved, None, supervisor(), now)
             .unwrap();
+        assert_eq!(answered.event.event_type, EventType::Answered);
+        assert_eq!(answered.event.version, 2);
+        assert_eq!(answered.event.decision, Some(Decision::Approved));
+        let answered = answered.after.unwrap();
         assert_eq!(answered.status(), RequestStatus::NotPending);
         assert_eq!(answered.version, 2);
         assert!(
             answered
-                .respond(Decision::Denied, None, "sup".into(), now)
+                .respond(Decision::Denied, None, supervisor(), now)
                 .is_err()
         );
         assert!(answered.time_out(datetime!(2026-11-24 0:00 UTC)).is_none());
-        assert!(
-            answered
-                .edit(
-                    &RequestEdit {
-                        priority: Some(Priority::Low),
-                        details: None
-                    },
-                    now
-                )
-                .is_err()
+        assert!(answered.edit(&LOW, supervisor(), now).is_err());
+        assert_eq!(
+            answered.withdraw(supervisor(), now),
+            Err(Refusal::IsHistory(RequestStatusCode::ResponseReceived))
         );
+    }
+
+    #[test]
+    fn nothing_is_accepted_from_the_deadline_on() {
+        let request = pending();
+        let deadline = request.deadline;
+        let before = deadline - Duration::milliseconds(1);
+        assert!(request.edit(&LOW, supervisor(), before).is_ok());
+        assert!(
+            request
+                .respond(Decision::Approved, None, supervisor(), before)
+                .is_ok()
+        );
+        assert_eq!(request.as_seen_at(before), request);
+        assert_eq!(
+            request.edit(&LOW, supervisor(), deadline),
+            Err(Refusal::TimedOut)
+        );
+        assert_eq!(
+            request.respond(Decision::Approved, None, supervisor(), deadline),
+            Err(Refusal::TimedOut)
+        );
+        assert_eq!(
+            request.withdraw(supervisor(), deadline),
+            Err(Refusal::TimedOut)
+        );
+        let seen = request.as_seen_at(deadline);
+        assert_eq!(seen.outcome, Outcome::TimedOut);
+        assert_eq!(seen.version, request.version);
+    }
+
+    #[test]
+    fn a_withdrawal_by_the_creator_and_a_discard_by_anyone_else_are_recorded() {
+        let request = pending();
+        let now = datetime!(2026-11-23 10:01:00 UTC);
+        let creator = Actor {
+            subject: "associate-1".into(),
+            role: crate::audit::ActorRole::Associate,
+        };
+        let withdrawn = request.withdraw(creator, now).unwrap();
+        assert_eq!(withdrawn.after, None);
+        assert_eq!(withdrawn.event.event_type, EventType::Withdrawn);
+        assert_eq!(withdrawn.event.version, 2);
+        let discarded = request.withdraw(supervisor(), now).unwrap();
+        assert_eq!(discarded.event.event_type, EventType::Discarded);
     }
 
     #[test]
@@ -556,9 +688,13 @@ mod tests {
                 .is_none()
         );
         let timed_out = request
-            .time_out(datetime!(2026-11-23 10:05:00.123 UTC))
+            .time_out(datetime!(2026-11-23 10:07:00 UTC))
             .unwrap();
+        assert_eq!(timed_out.event.event_type, EventType::TimedOut);
+        assert_eq!(timed_out.event.actor, Actor::deadline());
+        let timed_out = timed_out.after.unwrap();
         assert_eq!(timed_out.outcome, Outcome::TimedOut);
+        assert_eq!(timed_out.updated_at, request.deadline);
     }
 
     #[test]

@@ -25,6 +25,8 @@ use time::Duration;
 /// The tables most tests share; each test uses its own store ids.
 pub const SHARED_TABLE: &str = "supervisor-requests-test";
 pub const SHARED_ITEMS_TABLE: &str = "preferred-items-test";
+/// Events are keyed by store and request, so every test can share one audit table.
+pub const SHARED_EVENTS_TABLE: &str = "supervisor-request-events-test";
 
 pub async fn client() -> aws_sdk_dynamodb::Client {
     client_with(|config| config).await
@@ -66,7 +68,7 @@ pub async fn app_with_faults() -> (App, RequestLog, faults::FaultInjector) {
             .interceptor(log.clone())
     })
     .await;
-    let app = app_with_client(client, SHARED_TABLE).await;
+    let app = app_with_client(client, SHARED_TABLE, SHARED_EVENTS_TABLE).await;
     log.take();
     (app, log, injector)
 }
@@ -75,42 +77,41 @@ pub async fn app_with_faults() -> (App, RequestLog, faults::FaultInjector) {
 pub async fn app_with_request_log() -> (App, RequestLog) {
     let log = RequestLog::default();
     let client = client_with(|config| config.interceptor(log.clone())).await;
-    let app = app_with_client(client, SHARED_TABLE).await;
+    let app = app_with_client(client, SHARED_TABLE, SHARED_EVENTS_TABLE).await;
     log.take();
     (app, log)
 }
 
 /// An app on the shared test table.
 pub async fn app() -> App {
-    app_on(SHARED_TABLE).await
+    app_with_client(client().await, SHARED_TABLE, SHARED_EVENTS_TABLE).await
 }
 
-/// An app on a table of its own, for tests that read across stores.
+/// An app on tables of its own, for tests that read across stores or use fixed ids.
 pub async fn app_with_fresh_table() -> App {
-    app_on(&format!(
-        "supervisor-requests-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    ))
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    app_with_client(
+        client().await,
+        &format!("supervisor-requests-{suffix}"),
+        &format!("supervisor-request-events-{suffix}"),
+    )
     .await
 }
 
-async fn app_on(table: &str) -> App {
-    app_with_client(client().await, table).await
-}
-
-async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str) -> App {
-    shared::schema::ensure_requests_table(&client, table)
-        .await
-        .expect("table");
-    shared::schema::ensure_items_table(&client, SHARED_ITEMS_TABLE)
-        .await
-        .expect("items table");
-    App {
+async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_table: &str) -> App {
+    let app = App {
         catalog: CatalogStore::new(client.clone(), SHARED_ITEMS_TABLE),
-        requests: RequestStore::new(client, table),
+        requests: RequestStore::new(
+            client,
+            table,
+            events_table,
+            shared::store::DEFAULT_HISTORY_RETENTION,
+        ),
         cursor_key: CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
         default_request_timeout: Duration::minutes(10),
-    }
+    };
+    shared::schema::ensure_tables(&app).await.expect("tables");
+    app
 }
 
 /// A store id no other test uses.

@@ -8,7 +8,9 @@
 //! `ITEMS_TABLE` set (`bench/cold_start.py --seed` runs it before every start). A function
 //! whose fixture names nothing (creates, lists of a store, weights, the sweeper) is left as is.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
+use shared::audit::{Actor, EventType, RequestEvent};
 use shared::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Name, Pin, Vendor};
 use shared::catalog_store::CatalogStore;
 use shared::error::ApiError;
@@ -33,9 +35,9 @@ fn fixture_value(function: &str, field: &str) -> String {
 async fn reset_request(requests: &RequestStore, function: &str) -> Result<(), ApiError> {
     let store = StoreId::parse(&fixture_value(function, "storeId")).expect("fixture store id");
     let id = RequestId::parse(&fixture_value(function, "requestId")).expect("fixture id");
-    if let Some(current) = requests.get(&store, &id).await? {
-        requests.remove(&current).await?;
-    }
+    // The fixtures' request starts again at version 1: what an earlier start left (its
+    // entries and its trail, which the product never deletes) goes, with plain deletes.
+    clear_trail(requests, &store, &id).await?;
     let mut request = SupervisorRequest::new(
         store,
         NewRequest {
@@ -50,7 +52,56 @@ async fn reset_request(requests: &RequestStore, function: &str) -> Result<(), Ap
         time::Duration::minutes(10),
     );
     request.request_id = id;
-    requests.create(&request, None).await?;
+    let created = RequestEvent::of(
+        EventType::Created,
+        None,
+        Some(&request),
+        Actor::deadline(),
+        request.created_at,
+    );
+    requests.create(&request, &created, None).await?;
+    Ok(())
+}
+
+/// Deletes every item of the request: its queue entry, its record and its events.
+async fn clear_trail(
+    requests: &RequestStore,
+    store: &StoreId,
+    id: &RequestId,
+) -> Result<(), ApiError> {
+    let client = requests.client();
+    for (table, prefix) in [
+        (requests.table(), None),
+        (requests.events_table(), Some(format!("{id}#"))),
+    ] {
+        let query = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("storeId = :s")
+            .expression_attribute_values(":s", AttributeValue::S(store.to_string()))
+            .send()
+            .await
+            .map_err(|e| ApiError::Internal(format!("{e:?}")))?;
+        for item in query.items() {
+            let sk = item["sk"]
+                .as_s()
+                .map_err(|_| ApiError::Internal("sk".into()))?;
+            let ours = match &prefix {
+                Some(prefix) => sk.starts_with(prefix.as_str()),
+                None => sk.ends_with(&id.to_string()),
+            };
+            if ours {
+                client
+                    .delete_item()
+                    .table_name(table)
+                    .key("storeId", AttributeValue::S(store.to_string()))
+                    .key("sk", AttributeValue::S(sk.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::Internal(format!("{e:?}")))?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -134,6 +185,8 @@ fn main() {
         let requests = RequestStore::new(
             client.clone(),
             table("REQUESTS_TABLE", shared::config::DEFAULT_REQUESTS_TABLE),
+            table("EVENTS_TABLE", shared::config::DEFAULT_EVENTS_TABLE),
+            shared::store::DEFAULT_HISTORY_RETENTION,
         );
         let catalog = CatalogStore::new(
             client,

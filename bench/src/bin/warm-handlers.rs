@@ -204,7 +204,12 @@ fn main() {
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         App {
             catalog: CatalogStore::new(client.clone(), "preferred-items"),
-            requests: RequestStore::new(client, "supervisor-requests"),
+            requests: RequestStore::new(
+                client,
+                "supervisor-requests",
+                shared::config::DEFAULT_EVENTS_TABLE,
+                shared::store::DEFAULT_HISTORY_RETENTION,
+            ),
             cursor_key: CursorKey::from_secret(&[7; 32]).unwrap(),
             default_request_timeout: time::Duration::minutes(10),
         }

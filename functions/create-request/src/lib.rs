@@ -2,11 +2,13 @@
 //!
 //! With an `Idempotency-Key` header, a retry of the same body by the same caller returns the
 //! first answer (same body, `Idempotent-Replayed: true`) and creates nothing; the same key
-//! with another body is refused with 422 (the protocol: `shared::idempotency`).
+//! with another body is refused with 422 (the protocol: `shared::idempotency`). The request
+//! and its `created` event are written in one transaction.
 
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use shared::App;
+use shared::audit::{Actor, EventType, RequestEvent};
 use shared::error::ApiError;
 use shared::http::{body_bytes, header_str, parse_json, request_location, respond};
 use shared::idempotency::{
@@ -39,12 +41,19 @@ async fn create(
         now,
         app.default_request_timeout,
     );
+    let event = RequestEvent::of(
+        EventType::Created,
+        None,
+        Some(&request),
+        Actor::from(&principal),
+        request.created_at,
+    );
     let location = request_location(&store, &request.request_id);
     let body =
         serde_json::to_string(&request.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
 
     let Some(key) = key else {
-        app.requests.create(&request, None).await?;
+        app.requests.create(&request, &event, None).await?;
         tracing::info!(store = %store, request_id = %request.request_id, "request created");
         return created(location, body, false);
     };
@@ -56,7 +65,7 @@ async fn create(
         now,
     );
     for attempt in 1..=ATTEMPTS {
-        match app.requests.create(&request, Some(&record)).await {
+        match app.requests.create(&request, &event, Some(&record)).await {
             Ok(()) => {
                 tracing::info!(store = %store, request_id = %request.request_id, "request created");
                 return created(record.location, record.response_body, false);

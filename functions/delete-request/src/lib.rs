@@ -1,13 +1,17 @@
-//! `DELETE /stores/{storeId}/supervisor-requests/{requestId}`: removes a request, pending or
-//! not, its queue entry and record together. An `If-Match` header, if sent, must match.
+//! `DELETE /stores/{storeId}/supervisor-requests/{requestId}`: removes a *pending* request,
+//! its queue entry and record together, and records who did it in the same transaction: a
+//! `withdrawn` event when its creator takes it back, `discarded` when a supervisor or admin
+//! removes someone else's. Answered and timed-out requests are history: 409
+//! `request_is_history`. An `If-Match` header, if sent, must match.
 
 use lambda_http::{Body, Request, Response};
 use shared::App;
+use shared::audit::Actor;
 use shared::error::ApiError;
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
-use shared::store::Change;
+use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
     respond(delete(app, &event).await)
@@ -17,14 +21,20 @@ async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let (principal, store) = authorize_store(event, Action::DeleteRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let expected = if_match_version(event.headers())?;
+    let now = OffsetDateTime::now_utc();
     app.requests
-        .modify(&store, &id, |current| match expected {
-            Some(version) if version != current.version => Err(ApiError::PreconditionFailed {
-                current: current.version,
-            }),
-            _ => Ok(Change::Delete),
+        .modify(&store, &id, now, |current| {
+            principal.may_remove(current)?;
+            if let Some(version) = expected
+                && version != current.version
+            {
+                return Err(ApiError::PreconditionFailed {
+                    current: current.version,
+                });
+            }
+            Ok(current.withdraw(Actor::from(&principal), now)?)
         })
         .await?;
-    tracing::info!(store = %store, request_id = %id, by = %principal.subject, "request deleted");
+    tracing::info!(store = %store, request_id = %id, by = %principal.subject, "request removed");
     no_content()
 }

@@ -1,5 +1,6 @@
 //! `GET /stores/{storeId}/supervisor-requests/{requestId}`: one request, with its version
-//! and `ETag`. One consistent key read.
+//! and `ETag`. One consistent key read. A pending request past its deadline is shown as
+//! `TIMEOUT` (what it is), even before the sweeper moves it.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -8,6 +9,8 @@ use shared::error::ApiError;
 use shared::http::{path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
+use shared::table::{Entity, StoreError};
+use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
     respond(get(app, &event).await)
@@ -20,6 +23,10 @@ async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         .requests
         .get(&store, &id)
         .await?
-        .ok_or(ApiError::NotFound("supervisor request not found"))?;
-    request_json(StatusCode::OK, &request)
+        .ok_or(StoreError::NotFound(Entity::Request))?;
+    // Past its deadline it is timed out, moved by the sweeper or not.
+    request_json(
+        StatusCode::OK,
+        &request.as_seen_at(OffsetDateTime::now_utc()),
+    )
 }

@@ -62,6 +62,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         since,
         until,
         limit,
+        now: OffsetDateTime::now_utc(),
     };
     let page = app.requests.list(&query, from).await?;
     json(

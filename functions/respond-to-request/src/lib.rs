@@ -1,15 +1,18 @@
 //! `POST /stores/{storeId}/supervisor-requests/{requestId}/response`: a supervisor approves or
-//! denies a pending request, moving it to history as `RESPONSE_RECEIVED` in one transaction.
-//! Of concurrent answers exactly one wins; the others get 409 `request_not_pending`.
+//! denies a pending request, moving it to history as `RESPONSE_RECEIVED` with its `answered`
+//! event in one transaction. Of concurrent answers exactly one wins; the others get 409
+//! `request_not_pending`. Nobody answers a request they raised (403 `own_request`). An answer
+//! at or after the deadline gets 409 `request_timed_out`, and the request is timed out by
+//! the same kind of transaction if the sweeper has not done it yet.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
+use shared::audit::Actor;
 use shared::error::ApiError;
 use shared::http::{json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
-use shared::store::Change;
 use shared::supervisor_request::ResponseBody;
 use time::OffsetDateTime;
 
@@ -24,11 +27,14 @@ async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let now = OffsetDateTime::now_utc();
     let answered = app
         .requests
-        .modify(&store, &id, |current| {
-            current
-                .respond(decision, note.clone(), principal.subject.clone(), now)
-                .map(Change::Replace)
-                .map_err(ApiError::from)
+        .modify(&store, &id, now, |current| {
+            principal.may_answer(current)?;
+            Ok::<_, ApiError>(current.respond(
+                decision,
+                note.clone(),
+                Actor::from(&principal),
+                now,
+            )?)
         })
         .await?
         .ok_or_else(|| ApiError::Internal("response returned no request".into()))?;

@@ -3,7 +3,8 @@
 //!
 //! "Now" is the event's `time`, so a run is reproducible from its event. A request answered
 //! between the index read and the write is left alone: the write is conditioned on the
-//! version that was read.
+//! version that was read, and its `timed_out` event to the next version, so a late answer
+//! racing the sweeper ends in exactly one outcome and one event.
 
 use serde::{Deserialize, Serialize};
 use shared::App;
@@ -54,7 +55,7 @@ async fn sweep_shard(app: &App, shard: u8, now: OffsetDateTime) -> Result<SweepR
             let Some(timed_out) = request.time_out(now) else {
                 continue;
             };
-            match app.requests.replace(&request, &timed_out).await {
+            match app.requests.apply(&request, &timed_out).await {
                 Ok(()) => report.timed_out += 1,
                 Err(StoreError::ConditionFailed(_) | StoreError::TransactionConflict) => {
                     report.skipped += 1

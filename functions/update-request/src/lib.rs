@@ -1,16 +1,17 @@
 //! `PATCH /stores/{storeId}/supervisor-requests/{requestId}`: edits the priority or details
 //! of a pending request. Optimistic concurrency: `If-Match: "<version>"` or `version` in the
 //! body is required; a stale one gets 412 and changes nothing. A new priority moves the queue
-//! entry, atomically. Associates may edit only the requests they raised.
+//! entry, atomically, with its `edited` event. Associates may edit only the requests they
+//! raised. An edit at or after the deadline gets 409 `request_timed_out`.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
+use shared::audit::Actor;
 use shared::error::ApiError;
 use shared::http::{expected_version, json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
-use shared::store::Change;
 use shared::supervisor_request::RequestEditBody;
 use time::OffsetDateTime;
 
@@ -26,14 +27,14 @@ async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
     let now = OffsetDateTime::now_utc();
     let updated = app
         .requests
-        .modify(&store, &id, |current| {
+        .modify(&store, &id, now, |current| {
             principal.may_edit(current)?;
             if current.version != expected {
                 return Err(ApiError::PreconditionFailed {
                     current: current.version,
                 });
             }
-            Ok(Change::Replace(current.edit(&edit, now)?))
+            Ok(current.edit(&edit, Actor::from(&principal), now)?)
         })
         .await?
         .ok_or_else(|| ApiError::Internal("edit returned no request".into()))?;

@@ -27,8 +27,12 @@ fn main() {
 
 async fn create_tables() -> Result<(), String> {
     let app = shared::App::from_env().await?;
-    shared::schema::ensure_requests_table(app.requests.client(), app.requests.table()).await?;
-    shared::schema::ensure_items_table(app.catalog.client(), app.catalog.table()).await?;
-    println!("{} and {} ready", app.requests.table(), app.catalog.table());
+    shared::schema::ensure_tables(&app).await?;
+    println!(
+        "{}, {} and {} ready",
+        app.requests.table(),
+        app.requests.events_table(),
+        app.catalog.table()
+    );
     Ok(())
 }

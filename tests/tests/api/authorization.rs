@@ -255,7 +255,8 @@ async fn each_role_may_do_exactly_what_the_table_says() {
         ("list-requests", [true, true, true]),
         ("update-request", [true, true, true]),
         ("respond-to-request", [false, true, true]),
-        ("delete-request", [false, true, true]),
+        // Associates withdraw their own pending requests; supervisors discard any.
+        ("delete-request", [true, true, true]),
     ];
     for (fixture, allowed) in table {
         for (role, allowed) in ["associate", "supervisor", "admin"]
@@ -263,13 +264,19 @@ async fn each_role_may_do_exactly_what_the_table_says() {
             .zip(allowed)
         {
             let store = fresh_store();
-            // The request is raised by the same principal, so "associates edit their own" holds.
+            // The request is raised by the same principal, so "associates edit their own"
+            // holds; but nobody answers their own, so answers are to someone else's.
+            let raiser = if fixture == "respond-to-request" {
+                ("user-2", "associate")
+            } else {
+                ("user-1", role)
+            };
             let created = parts(
                 create_request::handler(
                     &app,
                     event("create-request")
                         .store(&store)
-                        .principal("user-1", role, &[&store])
+                        .principal(raiser.0, raiser.1, &[&store])
                         .without_header("idempotency-key")
                         .build(),
                 )

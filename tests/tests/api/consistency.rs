@@ -174,3 +174,35 @@ fn the_schema_checker_rejects_what_the_document_does_not_allow() {
     assert!(!violations(&bad, weights).is_empty());
     assert!(response_schema("GET", "/stores/{storeId}/scoring-weights", 500).is_err());
 }
+
+/// The audit trail is append-only by policy: no function's IAM statement on the events
+/// table allows more than appending (PutItem, conditioned in code) and reading (Query).
+#[test]
+fn no_function_may_update_or_delete_an_audit_event() {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let mut statements_on_events = 0;
+    for statement in template.split("- Sid:").skip(1) {
+        let statement: Vec<&str> = statement
+            .lines()
+            .take_while(|line| !line.trim_start().starts_with("Events:"))
+            .collect();
+        let on_events = statement.iter().any(|line| {
+            line.contains("Resource:") && line.contains("SupervisorRequestEventsTable")
+        });
+        if !on_events {
+            continue;
+        }
+        statements_on_events += 1;
+        for action in statement
+            .iter()
+            .filter_map(|line| line.trim().strip_prefix("- dynamodb:"))
+        {
+            assert!(
+                matches!(action, "PutItem" | "Query"),
+                "dynamodb:{action} on the audit trail in {statement:?}"
+            );
+        }
+    }
+    // create, update, respond, delete, the sweeper append; two routes read.
+    assert_eq!(statements_on_events, 7);
+}

@@ -16,7 +16,9 @@ async fn create(app: &App, store: &str, priority: &str) -> String {
     let (status, body) = call_function(
         app,
         "create-request",
-        as_supervisor("create-request", store)
+        event("create-request")
+            .store(store)
+            .principal("associate-1", "associate", &[store])
             .without_header("idempotency-key")
             .json(json!({"requestType": "VOID", "priority": priority, "details": "fault test"}))
             .build(),
@@ -185,7 +187,12 @@ async fn an_unreachable_store_gives_503_not_500() {
         .await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let app = App {
-        requests: shared::store::RequestStore::new(client.clone(), "unreachable"),
+        requests: shared::store::RequestStore::new(
+            client.clone(),
+            "unreachable",
+            "unreachable-events",
+            shared::store::DEFAULT_HISTORY_RETENTION,
+        ),
         catalog: shared::catalog_store::CatalogStore::new(client, "unreachable-items"),
         cursor_key: shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap(),
         default_request_timeout: time::Duration::minutes(5),

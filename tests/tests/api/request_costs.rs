@@ -103,15 +103,40 @@ async fn supervisor_request_routes_make_the_expected_requests() {
     costs
         .run(
             "respond",
-            as_admin("respond-to-request", &store).request_id(&id),
+            // Nobody answers their own request: another admin does.
+            event("respond-to-request")
+                .store(&store)
+                .principal("admin-2", "admin", &[&store])
+                .request_id(&id),
             "respond-to-request",
+        )
+        .await;
+    let pending = costs
+        .run(
+            "create another",
+            as_admin("create-request", &store).without_header("idempotency-key"),
+            "create-request",
         )
         .await;
     costs
         .run(
-            "delete",
-            as_admin("delete-request", &store).request_id(&id),
+            "withdraw",
+            as_admin("delete-request", &store).request_id(pending["requestId"].as_str().unwrap()),
             "delete-request",
+        )
+        .await;
+    costs
+        .run(
+            "the request's events",
+            as_admin("list-request-events", &store).request_id(&id),
+            "list-request-events",
+        )
+        .await;
+    costs
+        .run(
+            "the store's events",
+            as_admin("list-store-events", &store),
+            "list-store-events",
         )
         .await;
 
@@ -124,7 +149,11 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         ("list with a creation-time range", vec!["Query"; 4]),
         ("patch", vec!["GetItem", "TransactWriteItems"]),
         ("respond", vec!["GetItem", "TransactWriteItems"]),
-        ("delete", vec!["GetItem", "TransactWriteItems"]),
+        ("create another", vec!["TransactWriteItems"]),
+        ("withdraw", vec!["GetItem", "TransactWriteItems"]),
+        // Every change wrote its event in its own transaction: reading them is one Query.
+        ("the request's events", vec!["Query"]),
+        ("the store's events", vec!["Query"]),
     ];
     costs.assert(&expected);
 }

@@ -858,13 +858,8 @@ async fn each_fixture_runs_its_function() {
     let (status, created) =
         parts(create_request::handler(&app, event("create-request").build()).await);
     assert_eq!(status, 201, "{created}");
-    let fixture_id = event("get-request").build();
-    let fixture_id = lambda_http::RequestExt::path_parameters(&fixture_id)
-        .first("requestId")
-        .unwrap()
-        .to_owned();
-    // Put a request under the fixtures' id so get, update, respond and delete find it.
-    let mut request = shared::codec::request_from_item(
+    // Put a request under the fixtures' ids so get, update, respond and delete find it.
+    let request = shared::codec::request_from_item(
         &partition_items(&app, "store-1")
             .await
             .into_iter()
@@ -872,8 +867,27 @@ async fn each_fixture_runs_its_function() {
             .unwrap(),
     )
     .unwrap();
-    request.request_id = shared::ids::RequestId::parse(&fixture_id).unwrap();
-    app.requests.create(&request, None).await.unwrap();
+    // The delete fixture names a request of its own: the others answer theirs.
+    for fixture in ["get-request", "delete-request"] {
+        let mut request = request.clone();
+        request.request_id = shared::ids::RequestId::parse(
+            lambda_http::RequestExt::path_parameters(&event(fixture).build())
+                .first("requestId")
+                .unwrap(),
+        )
+        .unwrap();
+        let created = shared::audit::RequestEvent::of(
+            shared::audit::EventType::Created,
+            None,
+            Some(&request),
+            shared::audit::Actor {
+                subject: request.requested_by.clone(),
+                role: shared::audit::ActorRole::Associate,
+            },
+            request.created_at,
+        );
+        app.requests.create(&request, &created, None).await.unwrap();
+    }
 
     assert_eq!(
         parts(get_request::handler(&app, event("get-request").build()).await).0,

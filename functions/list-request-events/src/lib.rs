@@ -1,0 +1,43 @@
+//! `GET /stores/{storeId}/supervisor-requests/{requestId}/events`: the audit trail of one
+//! request, in order (by version): created, edited, answered, timed out, withdrawn or
+//! discarded; each with who, what changed, and when. A withdrawn request's trail outlives
+//! it. One Query per page; `limit` and `cursor` as on every list.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::error::ApiError;
+use shared::http::{json, path_param, respond};
+use shared::ids::RequestId;
+use shared::pagination::{Cursors, ListBody, limit};
+use shared::principal::{Action, authorize_store};
+use shared::store::EventPosition;
+use shared::table::{Entity, StoreError};
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(list(app, &event).await)
+}
+
+async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::ReadRequests)?;
+    let id = path_param(event, "requestId", RequestId::parse)?;
+    let limit = limit(event)?;
+    let cursors = Cursors::new(
+        &app.cursor_key,
+        format!("list-request-events|{store}|{id}|{}", principal.subject),
+    );
+    let from = cursors.position::<EventPosition>(event)?;
+    let first_page = from.is_none();
+    let (events, next) = app.requests.events(&store, &id, from, limit).await?;
+    // Every request has at least its `created` event: none means no such request.
+    if first_page && events.is_empty() {
+        return Err(StoreError::NotFound(Entity::Request).into());
+    }
+    json(
+        StatusCode::OK,
+        &ListBody {
+            items: events.iter().map(|e| e.view()).collect(),
+            next_cursor: cursors.seal(next),
+        },
+    )
+}

@@ -1,0 +1,34 @@
+//! `GET /stores/{storeId}/supervisor-request-events`: every change of every request of the
+//! store, newest first, for admins (the auditor's view). One Query on the events table's
+//! time index per page; `limit` and `cursor` as on every list.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use shared::App;
+use shared::error::ApiError;
+use shared::http::{json, respond};
+use shared::pagination::{Cursors, ListBody, limit};
+use shared::principal::{Action, authorize_store};
+use shared::store::EventPosition;
+
+pub async fn handler(app: &App, event: Request) -> Response<Body> {
+    respond(list(app, &event).await)
+}
+
+async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+    let (principal, store) = authorize_store(event, Action::ReadStoreEvents)?;
+    let limit = limit(event)?;
+    let cursors = Cursors::new(
+        &app.cursor_key,
+        format!("list-store-events|{store}|{}", principal.subject),
+    );
+    let from = cursors.position::<EventPosition>(event)?;
+    let (events, next) = app.requests.store_events(&store, from, limit).await?;
+    json(
+        StatusCode::OK,
+        &ListBody {
+            items: events.iter().map(|e| e.view()).collect(),
+            next_cursor: cursors.seal(next),
+        },
+    )
+}

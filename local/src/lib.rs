@@ -8,6 +8,7 @@
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
 
 pub mod openapi;
+pub mod scheduler;
 
 use std::collections::HashMap;
 

@@ -23,16 +23,20 @@ async fn main() -> Result<(), Error> {
     shared::lambda::init_logging();
     let app = App::from_env().await?;
     shared::schema::ensure_tables(&app).await?;
+    let sweep_every = local_gateway::scheduler::interval_from_env()?;
     let gateway = Arc::new(Gateway {
         app,
         authenticator: Authenticator::from_env()?,
     });
+    // EventBridge Scheduler's twin: the real sweeper on the template's schedule.
+    let sweeper = Arc::clone(&gateway);
+    tokio::spawn(async move { local_gateway::scheduler::run(&sweeper.app, sweep_every).await });
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    print_banner(port)?;
+    print_banner(port, sweep_every)?;
 
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
@@ -89,7 +93,7 @@ async fn serve(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-fn print_banner(port: u16) -> Result<(), Error> {
+fn print_banner(port: u16, sweep_every: std::time::Duration) -> Result<(), Error> {
     let url = format!("http://127.0.0.1:{port}");
     let stores = vec!["store-1".to_owned()];
     let token = dev_token("dev-supervisor", "supervisor", &stores, 12 * 3600)?;
@@ -101,7 +105,8 @@ fn print_banner(port: u16) -> Result<(), Error> {
          -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  \
          -d '{{\"requestType\":\"PRICE_OVERRIDE\",\"priority\":\"HIGH\",\"details\":\"Shelf tag 2.49, till 2.99\"}}'\n\n\
          curl -s {url}/stores/store-1/supervisor-requests -H \"Authorization: Bearer $TOKEN\"\n\n\
-         Ctrl-C stops it; data stays in .local/dynamodb.\n",
+         The timeout sweeper runs every {sweep}s (SWEEP_INTERVAL_SECONDS). Ctrl-C stops it; data stays in .local/dynamodb.\n",
+        sweep = sweep_every.as_secs(),
         endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),
     );
     Ok(())

@@ -7,3 +7,4 @@ mod gateway;
 mod preferred_items;
 mod request_costs;
 mod supervisor_requests;
+mod workflow;

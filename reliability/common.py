@@ -190,6 +190,7 @@ class Stack:
                 "--stores", ",".join(stores),
                 "--sub", sub,
                 "--ttl", str(ttl),
+                "--hs256",  # the stack's gateway is configured with JWT_HS256_SECRET
             ],
             env=self.env,
             capture_output=True,

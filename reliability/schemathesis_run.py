@@ -65,7 +65,13 @@ EXCLUDED_CHECKS = {
 }
 
 SUPERVISOR_LIST = "GET /stores/{storeId}/supervisor-requests"
-LIST_OPERATIONS = {SUPERVISOR_LIST, "GET /stores/{storeId}/master-items", "GET /stores/{storeId}/master-items/{masterItemId}/items"}
+LIST_OPERATIONS = {
+    SUPERVISOR_LIST,
+    "GET /stores/{storeId}/supervisor-requests/{requestId}/events",
+    "GET /stores/{storeId}/supervisor-request-events",
+    "GET /stores/{storeId}/master-items",
+    "GET /stores/{storeId}/master-items/{masterItemId}/items",
+}
 PATCH_OPERATIONS = {
     "PATCH /stores/{storeId}/supervisor-requests/{requestId}",
     "PATCH /stores/{storeId}/master-items/{masterItemId}",
@@ -267,10 +273,11 @@ def run_schemathesis(cli: str, config: Path, url: str, args, token: str, report_
 # --- seeding ---------------------------------------------------------------------------------
 
 
-def seed_data(http: Http, request_store: str, catalog_store: str) -> dict:
-    """A little data for id-based routes to find; returns the ids by dictionary name."""
+def seed_data(http: Http, answerer: Http, request_store: str, catalog_store: str) -> dict:
+    """A little data for id-based routes to find; returns the ids by dictionary name.
+    `answerer` is another principal: nobody answers a request they raised."""
 
-    def call(method, path, body=None, expect=(200, 201)):
+    def call(method, path, body=None, expect=(200, 201), http=http):
         reply = http.request(method, path, body)
         if reply.status not in expect:
             raise harness.SetupError(f"seeding: {method} {path} -> {reply.status} {reply.body[:300]!r}")
@@ -281,7 +288,7 @@ def seed_data(http: Http, request_store: str, catalog_store: str) -> dict:
     for priority, kind in (("URGENT", "REFUND"), ("HIGH", "VOID"), ("NORMAL", "PRICE_OVERRIDE"), ("LOW", "OTHER")):
         created = call("POST", base, {"requestType": kind, "priority": priority, "details": f"seeded {kind.lower()}"})
         seeds["requests"].append(created["requestId"])
-    call("POST", f"{base}/{seeds['requests'][-1]}/response", {"decision": "APPROVED", "note": "seeded"})
+    call("POST", f"{base}/{seeds['requests'][-1]}/response", {"decision": "APPROVED", "note": "seeded"}, http=answerer)
 
     base = f"/stores/{catalog_store}"
     milk = call("POST", f"{base}/master-items", {"name": "Whole milk 1 l", "currency": "USD"})["masterItemId"]
@@ -473,8 +480,10 @@ def main() -> int:
         try:
             token = stack.token("admin", stores, "schemathesis")
             http = Http(stack.gateway.port, token, timeout=30)
-            seeds = seed_data(http, stores[0], stores[-1])
+            answerer = Http(stack.gateway.port, stack.token("admin", stores, "schemathesis-approver"), timeout=30)
+            seeds = seed_data(http, answerer, stores[0], stores[-1])
             http.close()
+            answerer.close()
             figures["seeded"] = seeds
             log(f"seeded {len(seeds['requests'])} requests in {stores[0]}, {len(seeds['masters'])} master items "
                 f"and {len(seeds['items'])} items in {stores[-1]}")

@@ -7,6 +7,7 @@
 //! send (path parameters, query string, headers, body, authorizer context), parses it with
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
 
+pub mod oidc;
 pub mod openapi;
 pub mod scheduler;
 
@@ -28,6 +29,8 @@ pub const MAX_GATEWAY_BODY_BYTES: usize = 1024 * 1024;
 pub struct Gateway {
     pub app: App,
     pub authenticator: Authenticator,
+    /// The local identity provider, served on the gateway's origin when configured.
+    pub issuer: Option<std::sync::Arc<oidc::LocalIssuer>>,
 }
 
 /// A request as it reached the gateway.
@@ -119,6 +122,18 @@ impl Gateway {
         if let Some(response) = documentation(incoming.method, incoming.path) {
             return response;
         }
+        if incoming.method == Method::GET
+            && let Some((status, document)) = self
+                .issuer
+                .as_ref()
+                .and_then(|issuer| issuer.answer(incoming.path))
+        {
+            return Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::Text(document.to_string()))
+                .expect("static response");
+        }
         let (route, path_parameters) = match routes::find(incoming.method.as_str(), incoming.path) {
             Ok(found) => found,
             Err(allowed) if allowed.is_empty() => {
@@ -178,7 +193,7 @@ impl Gateway {
             Ok(event) => event,
             Err(_) => return gateway_error(StatusCode::BAD_REQUEST, "Bad Request"),
         };
-        let decision = authorizer::handler(&self.authenticator, &authorizer_event);
+        let decision = authorizer::handler(&self.authenticator, &authorizer_event).await;
         if !decision.is_authorized {
             return gateway_error(StatusCode::FORBIDDEN, "Forbidden");
         }
@@ -301,18 +316,25 @@ fn percent_decode(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Mints a development token with the HS256 key of the local run (`JWT_HS256_SECRET`,
-/// `JWT_ISSUER`, `JWT_AUDIENCE` from the environment).
+/// How a development token is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevSigning {
+    /// The local issuer's RS256 key (`LOCAL_OIDC_KEY`): the production path.
+    Rs256,
+    /// The symmetric key `JWT_HS256_SECRET`, for a gateway configured with it.
+    Hs256,
+}
+
+/// Mints a development token for the local run (`JWT_ISSUER`, `JWT_AUDIENCE` and the key
+/// from the environment).
 pub fn dev_token(
     sub: &str,
     role: &str,
     stores: &[String],
     ttl_seconds: u64,
+    signing: DevSigning,
 ) -> Result<String, String> {
     let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let secret = STANDARD
-        .decode(var("JWT_HS256_SECRET")?.trim())
-        .map_err(|_| "JWT_HS256_SECRET is not base64".to_owned())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
@@ -327,5 +349,15 @@ pub fn dev_token(
         nbf: Some(now),
         iat: Some(now),
     };
-    Ok(shared::auth::mint_hs256(&secret, &claims))
+    match signing {
+        DevSigning::Rs256 => {
+            Ok(oidc::SigningKey::load_or_create(&var("LOCAL_OIDC_KEY")?)?.sign(&claims))
+        }
+        DevSigning::Hs256 => {
+            let secret = STANDARD
+                .decode(var("JWT_HS256_SECRET")?.trim())
+                .map_err(|_| "JWT_HS256_SECRET is not base64".to_owned())?;
+            Ok(shared::auth::mint_hs256(&secret, &claims))
+        }
+    }
 }

@@ -24,9 +24,19 @@ async fn main() -> Result<(), Error> {
     let app = App::from_env().await?;
     shared::schema::ensure_tables(&app).await?;
     let sweep_every = local_gateway::scheduler::interval_from_env()?;
+    // The identity provider's twin, when the run has a signing key: the authorizer fetches
+    // its discovery document and JWKS from this origin as it would from Cognito.
+    let issuer = match std::env::var("LOCAL_OIDC_KEY") {
+        Ok(path) => Some(Arc::new(local_gateway::oidc::LocalIssuer::new(
+            std::env::var("JWT_ISSUER")?,
+            local_gateway::oidc::SigningKey::load_or_create(&path)?,
+        ))),
+        Err(_) => None,
+    };
     let gateway = Arc::new(Gateway {
         app,
         authenticator: Authenticator::from_env()?,
+        issuer,
     });
     // EventBridge Scheduler's twin: the real sweeper on the template's schedule.
     let sweeper = Arc::clone(&gateway);
@@ -96,7 +106,12 @@ async fn serve(
 fn print_banner(port: u16, sweep_every: std::time::Duration) -> Result<(), Error> {
     let url = format!("http://127.0.0.1:{port}");
     let stores = vec!["store-1".to_owned()];
-    let token = dev_token("dev-supervisor", "supervisor", &stores, 12 * 3600)?;
+    let signing = match std::env::var_os("LOCAL_OIDC_KEY") {
+        Some(_) => local_gateway::DevSigning::Rs256,
+        None => local_gateway::DevSigning::Hs256,
+    };
+    // Within the default maximum token lifetime (JWT_MAX_LIFETIME_SECONDS, 24 h).
+    let token = dev_token("dev-supervisor", "supervisor", &stores, 12 * 3600, signing)?;
     println!(
         "\nStore Services is running at {url} (DynamoDB Local: {endpoint})\n\n\
          A supervisor token for store-1, valid 12 hours (more: make token ROLE=admin STORES=store-1,store-2):\n\n\

@@ -15,7 +15,8 @@ use crate::http::path_param;
 use crate::ids::StoreId;
 use crate::supervisor_request::SupervisorRequest;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Ordered by what a role may do: when a token maps to several, the highest counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Associate,

@@ -1,6 +1,7 @@
 //! The API Gateway HTTP API Lambda authorizer (REQUEST type, payload 2.0, simple responses).
 //!
-//! It verifies `Authorization: Bearer <JWT>` with [`shared::auth::Authenticator`] and, when
+//! It verifies `Authorization: Bearer <JWT>` with [`shared::auth::Authenticator`] (keys from
+//! the issuer's OIDC discovery, fetched at first need and kept while warm) and, when
 //! the token holds, passes `sub`, `role` and `stores` to the handlers as context. A bad token
 //! is a clean deny (`isAuthorized: false`), never an error, and neither is logged with the
 //! token: only the reason.
@@ -13,12 +14,15 @@ use serde_json::Value;
 use shared::auth::Authenticator;
 use shared::http::header_str;
 
-pub fn handler(
+pub async fn handler(
     authenticator: &Authenticator,
     event: &ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse<Value> {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
-    match authenticator.verify(header_str(&event.headers, AUTHORIZATION.as_str())) {
+    match authenticator
+        .verify(header_str(&event.headers, AUTHORIZATION.as_str()))
+        .await
+    {
         Ok(principal) => {
             tracing::info!(sub = %principal.subject, role = principal.role.as_str(), "allowed");
             response.is_authorized = true;

@@ -8,7 +8,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let authenticator: &'static Authenticator = Box::leak(Box::new(Authenticator::from_env()?));
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-            Ok::<_, std::convert::Infallible>(authorizer::handler(authenticator, &event.payload))
+            Ok::<_, std::convert::Infallible>(
+                authorizer::handler(authenticator, &event.payload).await,
+            )
         },
     ))
     .await

@@ -1,13 +1,19 @@
 //! `make token [ROLE=…] [STORES=a,b] [SUB=…] [TTL=seconds]`: prints a development token signed
-//! with the local run's HS256 key.
+//! with the local issuer's RS256 key (`LOCAL_OIDC_KEY`), or with `--hs256` the symmetric key
+//! `JWT_HS256_SECRET` (for a gateway configured with it, as the reliability runs are).
 
 fn main() {
     let mut role = "supervisor".to_owned();
     let mut stores = "store-1".to_owned();
     let mut sub = None;
     let mut ttl: u64 = 3600;
+    let mut signing = local_gateway::DevSigning::Rs256;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--hs256" {
+            signing = local_gateway::DevSigning::Hs256;
+            continue;
+        }
         let value = args
             .next()
             .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
@@ -28,7 +34,7 @@ fn main() {
     }
     let stores: Vec<String> = stores.split(',').map(str::to_owned).collect();
     let sub = sub.unwrap_or_else(|| format!("dev-{role}"));
-    match local_gateway::dev_token(&sub, &role, &stores, ttl) {
+    match local_gateway::dev_token(&sub, &role, &stores, ttl, signing) {
         Ok(token) => println!("{token}"),
         Err(error) => usage(&error),
     }
@@ -36,7 +42,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "mint-token: {problem}\nusage: mint-token [--role associate|supervisor|admin] [--stores a,b] [--sub id] [--ttl seconds]"
+        "mint-token: {problem}\nusage: mint-token [--role associate|supervisor|admin] [--stores a,b] [--sub id] [--ttl seconds] [--hs256]"
     );
     std::process::exit(2)
 }

@@ -77,8 +77,8 @@ fn authorizer_event(authorization: Option<&str>) -> ApiGatewayV2CustomAuthorizer
     request
 }
 
-#[test]
-fn rs256_and_es256_tokens_from_the_jwks_are_allowed_with_their_claims_as_context() {
+#[tokio::test]
+async fn rs256_and_es256_tokens_from_the_jwks_are_allowed_with_their_claims_as_context() {
     let authenticator = production();
     let rs = rs256(&claims("supervisor", &["store-1", "store-2"]));
     let es = sign(
@@ -87,21 +87,26 @@ fn rs256_and_es256_tokens_from_the_jwks_are_allowed_with_their_claims_as_context
         &claims("associate", &["store-3"]),
     );
 
-    let response = authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&rs))));
+    let response = authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&rs)))).await;
     assert!(response.is_authorized);
     assert_eq!(
         response.context,
         json!({"sub": "user-1", "role": "supervisor", "stores": "store-1,store-2"})
     );
-    let response = authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&es))));
+    let response = authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&es)))).await;
     assert!(response.is_authorized);
     assert_eq!(response.context["role"], "associate");
     // The scheme is case-insensitive, as HTTP says.
-    assert!(authenticator.verify(Some(&format!("bearer {rs}"))).is_ok());
+    assert!(
+        authenticator
+            .verify(Some(&format!("bearer {rs}")))
+            .await
+            .is_ok()
+    );
 }
 
-#[test]
-fn every_kind_of_bad_token_is_a_clean_deny() {
+#[tokio::test]
+async fn every_kind_of_bad_token_is_a_clean_deny() {
     let authenticator = production();
     let valid = claims("admin", &["store-1"]);
     let with = |change: &dyn Fn(&mut Value)| {
@@ -205,11 +210,12 @@ fn every_kind_of_bad_token_is_a_clean_deny() {
     ];
     for (header, expected) in cases {
         assert_eq!(
-            authenticator.verify(header.as_deref()),
+            authenticator.verify(header.as_deref()).await,
             Err(expected),
             "{header:?}"
         );
-        let response = authorizer::handler(&authenticator, &authorizer_event(header.as_deref()));
+        let response =
+            authorizer::handler(&authenticator, &authorizer_event(header.as_deref())).await;
         assert!(!response.is_authorized);
         assert_eq!(response.context, json!({}));
     }
@@ -217,28 +223,32 @@ fn every_kind_of_bad_token_is_a_clean_deny() {
     assert!(
         authenticator
             .verify(Some(&bearer(&with(&|c| c["exp"] = json!(now() - 5)))))
+            .await
             .is_ok()
     );
 }
 
-#[test]
-fn a_symmetric_key_is_used_only_when_configured_and_then_alone() {
+#[tokio::test]
+async fn a_symmetric_key_is_used_only_when_configured_and_then_alone() {
     let development = Authenticator::with_hs256_secret(HS_SECRET, ISSUER, AUDIENCE).unwrap();
     let valid = claims("associate", &["store-1"]);
     assert!(
         development
             .verify(Some(&bearer(&mint_hs256(HS_SECRET, &valid))))
+            .await
             .is_ok()
     );
     assert_eq!(
-        development.verify(Some(&bearer(&rs256(&valid)))),
+        development.verify(Some(&bearer(&rs256(&valid)))).await,
         Err(Denial::AlgorithmNotAllowed)
     );
     assert_eq!(
-        development.verify(Some(&bearer(&mint_hs256(
-            b"another-secret-of-at-least-32-bytes!",
-            &valid
-        )))),
+        development
+            .verify(Some(&bearer(&mint_hs256(
+                b"another-secret-of-at-least-32-bytes!",
+                &valid
+            ))))
+            .await,
         Err(Denial::BadSignature)
     );
     assert!(Authenticator::with_hs256_secret(b"short", ISSUER, AUDIENCE).is_err());
@@ -353,7 +363,8 @@ async fn the_authorizers_context_is_what_handlers_read() {
     let store = fresh_store();
     let authenticator = production();
     let token = rs256(&claims("associate", &[&store]));
-    let decision = authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&token))));
+    let decision =
+        authorizer::handler(&authenticator, &authorizer_event(Some(&bearer(&token)))).await;
     assert!(decision.is_authorized);
     let context = decision
         .context

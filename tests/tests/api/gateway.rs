@@ -3,29 +3,26 @@
 
 use integration_tests::{app, fresh_store, parts};
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
+use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
-use shared::auth::{Authenticator, Claims, mint_hs256};
+use shared::auth::{Authenticator, Claims, JwksLocation};
 
-const SECRET: &[u8] = b"local-gateway-test-secret-32-bytes!!";
-
-fn token(role: &str, store: &str) -> String {
+/// A token of the local issuer, as `make token` mints it.
+fn token(issuer: &LocalIssuer, role: &str, store: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    mint_hs256(
-        SECRET,
-        &Claims {
-            sub: "gateway-user".into(),
-            role: role.into(),
-            stores: vec![store.into()],
-            iss: "local".into(),
-            aud: "store-services".into(),
-            exp: now + 60,
-            nbf: None,
-            iat: None,
-        },
-    )
+    issuer.signing_key().sign(&Claims {
+        sub: "gateway-user".into(),
+        role: role.into(),
+        stores: vec![store.into()],
+        iss: issuer.issuer().into(),
+        aud: "store-services".into(),
+        exp: now + 60,
+        nbf: None,
+        iat: Some(now),
+    })
 }
 
 async fn call(
@@ -56,13 +53,25 @@ async fn call(
 
 #[tokio::test]
 async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
+    // The production path: the authorizer reads the issuer's discovery document and JWKS
+    // over HTTP, from the local issuer `make run` serves.
+    let issuer = LocalIssuer::spawn().await.unwrap();
     let gateway = Gateway {
         app: app().await,
-        authenticator: Authenticator::with_hs256_secret(SECRET, "local", "store-services").unwrap(),
+        authenticator: Authenticator::with_remote_keys(
+            JwksLocation::Discovery(format!(
+                "{}/.well-known/openid-configuration",
+                issuer.issuer()
+            )),
+            std::time::Duration::from_secs(60),
+            issuer.issuer(),
+            "store-services",
+        ),
+        issuer: None,
     };
     let store = fresh_store();
     let base = format!("/stores/{store}/supervisor-requests");
-    let bearer = format!("Bearer {}", token("associate", &store));
+    let bearer = format!("Bearer {}", token(&issuer, "associate", &store));
     let body = r#"{"requestType":"VOID","priority":"URGENT","details":"line 2 scanned twice"}"#;
 
     let (status, created) = call(&gateway, Method::POST, &base, "", Some(&bearer), body).await;
@@ -117,7 +126,7 @@ async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
             .0,
         403
     );
-    let other = format!("Bearer {}", token("admin", "another-store"));
+    let other = format!("Bearer {}", token(&issuer, "admin", "another-store"));
     assert_eq!(
         call(&gateway, Method::GET, &base, "", Some(&other), "")
             .await

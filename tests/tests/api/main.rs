@@ -4,6 +4,7 @@ mod authorization;
 mod consistency;
 mod faults;
 mod gateway;
+mod identity;
 mod preferred_items;
 mod request_costs;
 mod supervisor_requests;

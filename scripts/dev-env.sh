@@ -26,5 +26,9 @@ ENV
   # the production path (OIDC discovery, RS256) is the one that runs.
   export JWT_ISSUER="http://127.0.0.1:${PORT:-3000}"
   export LOCAL_OIDC_KEY="$ROOT/.local/oidc-rs256.pk8"
+  # The WebSocket API's twin listens on the next port; notify reaches its @connections
+  # management API through the SDK's endpoint override, as it reaches API Gateway in AWS.
+  export WS_PORT="${WS_PORT:-$(( ${PORT:-3000} + 1 ))}"
+  export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI="http://127.0.0.1:$WS_PORT"
   unset JWT_HS256_SECRET
 }

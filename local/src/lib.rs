@@ -10,6 +10,8 @@
 pub mod oidc;
 pub mod openapi;
 pub mod scheduler;
+pub mod streams;
+pub mod websocket;
 
 use std::collections::HashMap;
 

@@ -21,7 +21,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::lambda::init_logging();
-    let app = App::from_env().await?;
+    let sdk = shared::config::load_sdk_config().await;
+    let app = App::from_sdk_config(&sdk)?;
     shared::schema::ensure_tables(&app).await?;
     let sweep_every = local_gateway::scheduler::interval_from_env()?;
     // The identity provider's twin, when the run has a signing key: the authorizer fetches
@@ -46,7 +47,30 @@ async fn main() -> Result<(), Error> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    print_banner(port, sweep_every)?;
+
+    // The WebSocket API's twin (connections and the @connections management API) on the
+    // next port, and the stream → notify path that feeds it, exactly as in AWS: notify's
+    // management client is built from AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI.
+    let ws_port: u16 = std::env::var("WS_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(port + 1);
+    let ws_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], ws_port))).await?;
+    let websocket = Arc::new(local_gateway::websocket::WebSocketApi::default());
+    tokio::spawn(Arc::clone(&websocket).serve(Arc::clone(&gateway), ws_listener));
+    let management = aws_sdk_apigatewaymanagement::Client::new(&sdk);
+    let streams = local_gateway::streams::client(&sdk);
+    let notifier = Arc::clone(&gateway);
+    tokio::spawn(async move {
+        local_gateway::streams::run(
+            &notifier.app,
+            &management,
+            &streams,
+            std::time::Duration::from_millis(250),
+        )
+        .await
+    });
+    print_banner(port, ws_port, sweep_every)?;
 
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
@@ -103,7 +127,7 @@ async fn serve(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-fn print_banner(port: u16, sweep_every: std::time::Duration) -> Result<(), Error> {
+fn print_banner(port: u16, ws_port: u16, sweep_every: std::time::Duration) -> Result<(), Error> {
     let url = format!("http://127.0.0.1:{port}");
     let stores = vec!["store-1".to_owned()];
     let signing = match std::env::var_os("LOCAL_OIDC_KEY") {
@@ -120,6 +144,7 @@ fn print_banner(port: u16, sweep_every: std::time::Duration) -> Result<(), Error
          -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  \
          -d '{{\"requestType\":\"PRICE_OVERRIDE\",\"priority\":\"HIGH\",\"details\":\"Shelf tag 2.49, till 2.99\"}}'\n\n\
          curl -s {url}/stores/store-1/supervisor-requests -H \"Authorization: Bearer $TOKEN\"\n\n\
+         Live queue: ws://127.0.0.1:{ws_port}/?store=store-1&token=$TOKEN (the supervisor console: {url}/console)\n\n\
          The timeout sweeper runs every {sweep}s (SWEEP_INTERVAL_SECONDS). Ctrl-C stops it; data stays in .local/dynamodb.\n",
         sweep = sweep_every.as_secs(),
         endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),

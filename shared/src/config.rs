@@ -16,12 +16,14 @@ use base64::engine::general_purpose::STANDARD;
 use time::Duration;
 
 use crate::catalog_store::CatalogStore;
+use crate::connections::ConnectionStore;
 use crate::cursor::CursorKey;
 use crate::store::RequestStore;
 
 pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
 pub const DEFAULT_ITEMS_TABLE: &str = "preferred-items";
 pub const DEFAULT_EVENTS_TABLE: &str = "supervisor-request-events";
+pub const DEFAULT_CONNECTIONS_TABLE: &str = "websocket-connections";
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
 /// Attempts per DynamoDB call (the first and two retries) before a 503.
 pub const SDK_MAX_ATTEMPTS: u32 = 3;
@@ -30,6 +32,8 @@ pub const SDK_MAX_ATTEMPTS: u32 = 3;
 pub struct App {
     pub requests: RequestStore,
     pub catalog: CatalogStore,
+    /// The open WebSocket connections (live notifications).
+    pub connections: ConnectionStore,
     pub cursor_key: CursorKey,
     /// How long a request waits for an answer when its creator does not say.
     pub default_request_timeout: Duration,
@@ -96,6 +100,12 @@ fn lambda_environment(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoa
     }
 }
 
+/// The SDK configuration every function loads once at init: bounded retries and timeouts,
+/// the AWS roots, and on Lambda the environment's region and credentials.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    lambda_environment(sdk_config_loader()).load().await
+}
+
 impl App {
     /// Reads the environment:
     /// - `REQUESTS_TABLE` (default `supervisor-requests`)
@@ -103,12 +113,18 @@ impl App {
     /// - `CURSOR_SECRET`: base64 of at least 32 random bytes; required
     /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
     /// - `EVENTS_TABLE` (default `supervisor-request-events`): the audit trail
+    /// - `CONNECTIONS_TABLE` (default `websocket-connections`): live notifications
     /// - `HISTORY_RETENTION_DAYS` (default 400): how long answered and timed-out requests
     ///   and every event are kept before DynamoDB's TTL removes them
     /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
     pub async fn from_env() -> Result<Self, String> {
-        let sdk = lambda_environment(sdk_config_loader()).load().await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        Self::from_sdk_config(&load_sdk_config().await)
+    }
+
+    /// As [`App::from_env`], on an SDK configuration loaded already (a function that calls
+    /// another AWS service too builds its client from the same one).
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+        let client = aws_sdk_dynamodb::Client::new(sdk);
         let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
         let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());
         let events_table = env::var("EVENTS_TABLE").unwrap_or_else(|_| DEFAULT_EVENTS_TABLE.into());
@@ -136,6 +152,10 @@ impl App {
         };
         Ok(Self {
             catalog: CatalogStore::new(client.clone(), items_table),
+            connections: ConnectionStore::new(
+                client.clone(),
+                env::var("CONNECTIONS_TABLE").unwrap_or_else(|_| DEFAULT_CONNECTIONS_TABLE.into()),
+            ),
             requests: RequestStore::new(client, table, events_table, retention),
             cursor_key: CursorKey::from_secret(&secret)?,
             default_request_timeout: Duration::seconds(i64::from(timeout)),

@@ -282,3 +282,17 @@ pub fn event_item(event: &RequestEvent, expires_at: i64) -> Attributes {
     item.insert(EXPIRES_AT.into(), crate::codec::n(expires_at));
     item
 }
+
+// --- the `websocket-connections` table ---
+//
+// | item | `connectionId` (PK) | other keys |
+// | --- | --- | --- |
+// | an open WebSocket connection | API Gateway's connection id | `storeId` (GSI `byStore`, SK `connectionId`); `expiresAt` (TTL: 2 h, API Gateway's own limit) |
+//
+// | access pattern | DynamoDB call |
+// | --- | --- |
+// | `$connect` / `$disconnect`, a 410 Gone | `PutItem` / `DeleteItem` by `connectionId` |
+// | who listens to a store | `Query` on GSI `byStore`, `storeId = :store` |
+
+pub const CONNECTION_ID: &str = "connectionId";
+pub const CONNECTIONS_BY_STORE_INDEX: &str = "byStore";

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod catalog_store;
 pub mod codec;
 pub mod config;
+pub mod connections;
 pub mod cursor;
 pub mod error;
 pub mod http;
@@ -27,6 +28,7 @@ pub mod lambda;
 #[cfg(feature = "dev")]
 pub mod metrics;
 pub mod millis;
+pub mod notification;
 pub mod pagination;
 pub mod principal;
 pub mod routes;

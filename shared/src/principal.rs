@@ -159,6 +159,13 @@ impl Principal {
         Ok(())
     }
 
+    /// Whether a change of `request` is news for this principal: supervisors and admins of
+    /// its store follow the whole queue; an associate, the requests they raised.
+    pub fn follows(&self, request: &SupervisorRequest) -> bool {
+        self.stores.contains(&request.store_id)
+            && (self.role != Role::Associate || request.requested_by == self.subject)
+    }
+
     /// Allows `action` on `store`, or says why not.
     pub fn authorize(&self, store: &StoreId, action: Action) -> Result<(), ApiError> {
         if !self.stores.contains(store) {

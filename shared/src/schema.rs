@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification,
 };
 
 use crate::keys;
@@ -40,7 +41,9 @@ fn index(name: &str, partition: &str, sort: &str) -> Result<GlobalSecondaryIndex
         .map_err(|e| e.to_string())
 }
 
-/// Creates the supervisor-requests table unless it exists. Safe to call concurrently.
+/// Creates the supervisor-requests table unless it exists, with its stream of new and old
+/// images (live notifications); a table made before streams gets one. Safe to call
+/// concurrently.
 pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), String> {
     ensure_table(
         client,
@@ -51,7 +54,56 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         ],
         index(keys::DEADLINE_INDEX, keys::SWEEP_SHARD, keys::DEADLINE)?,
     )
-    .await
+    .await?;
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| format!("describe table {table}: {e:?}"))?;
+    let streaming = described
+        .table
+        .and_then(|t| t.stream_specification)
+        .is_some_and(|spec| spec.stream_enabled);
+    if !streaming {
+        client
+            .update_table()
+            .table_name(table)
+            .stream_specification(stream_of_images())
+            .send()
+            .await
+            .map_err(|e| format!("enable the stream of {table}: {e:?}"))?;
+        wait_until_active(client, table).await?;
+    }
+    Ok(())
+}
+
+fn stream_of_images() -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .expect("enabled and view type are set")
+}
+
+/// Creates the WebSocket connections table unless it exists: keyed by `connectionId`, a
+/// `byStore` index, TTL on `expiresAt`.
+pub async fn ensure_connections_table(client: &Client, table: &str) -> Result<(), String> {
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(keys::CONNECTION_ID, ScalarAttributeType::S))
+        .attribute_definitions(attribute(keys::PARTITION_KEY, ScalarAttributeType::S))
+        .key_schema(key(keys::CONNECTION_ID, KeyType::Hash))
+        .global_secondary_indexes(index(
+            keys::CONNECTIONS_BY_STORE_INDEX,
+            keys::PARTITION_KEY,
+            keys::CONNECTION_ID,
+        )?)
+        .send()
+        .await;
+    created_or_exists(client, table, created.map(|_| ())).await
 }
 
 /// Creates the preferred-items table unless it exists. Safe to call concurrently.
@@ -85,6 +137,7 @@ pub async fn ensure_tables(app: &crate::App) -> Result<(), String> {
     let client = app.requests.client();
     ensure_requests_table(client, app.requests.table()).await?;
     ensure_events_table(client, app.requests.events_table()).await?;
+    ensure_connections_table(client, app.connections.table()).await?;
     ensure_items_table(app.catalog.client(), app.catalog.table()).await
 }
 
@@ -107,10 +160,18 @@ async fn ensure_table(
     for (name, kind) in index_attributes {
         create = create.attribute_definitions(attribute(name, kind.clone()));
     }
-    let created = create.send().await;
+    created_or_exists(client, table, create.send().await.map(|_| ())).await
+}
+
+/// After a CreateTable: wait until it can be used, and give a new table its TTL. Someone
+/// else may have created it (maybe a moment ago).
+async fn created_or_exists<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    client: &Client,
+    table: &str,
+    created: Result<(), aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<(), String> {
     match created {
-        Ok(_) => {}
-        // Someone else created it (maybe a moment ago): wait until it can be used.
+        Ok(()) => {}
         Err(error) if error.code() == Some("ResourceInUseException") => {
             return wait_until_active(client, table).await;
         }

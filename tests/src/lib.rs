@@ -100,6 +100,10 @@ pub async fn app_with_fresh_table() -> App {
 
 async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_table: &str) -> App {
     let app = App {
+        connections: shared::connections::ConnectionStore::new(
+            client.clone(),
+            "websocket-connections-test",
+        ),
         catalog: CatalogStore::new(client.clone(), SHARED_ITEMS_TABLE),
         requests: RequestStore::new(
             client,

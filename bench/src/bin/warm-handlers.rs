@@ -203,6 +203,10 @@ fn main() {
             .await;
         let client = aws_sdk_dynamodb::Client::new(&sdk);
         App {
+            connections: shared::connections::ConnectionStore::new(
+                client.clone(),
+                "websocket-connections-test",
+            ),
             catalog: CatalogStore::new(client.clone(), "preferred-items"),
             requests: RequestStore::new(
                 client,

@@ -193,6 +193,10 @@ async fn an_unreachable_store_gives_503_not_500() {
             "unreachable-events",
             shared::store::DEFAULT_HISTORY_RETENTION,
         ),
+        connections: shared::connections::ConnectionStore::new(
+            client.clone(),
+            "websocket-connections-test",
+        ),
         catalog: shared::catalog_store::CatalogStore::new(client, "unreachable-items"),
         cursor_key: shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap(),
         default_request_timeout: time::Duration::minutes(5),

@@ -5,6 +5,7 @@ mod consistency;
 mod faults;
 mod gateway;
 mod identity;
+mod live;
 mod preferred_items;
 mod request_costs;
 mod supervisor_requests;

@@ -1,0 +1,170 @@
+//! DynamoDB Streams → WebSocket: tells those listening that a request changed.
+//!
+//! Triggered by the requests table's stream (new and old images), filtered to request
+//! records (`sk` begins with `REQUEST#`; the template's filter, and here again). Each
+//! record's change becomes one message (`request.created`, `.updated`, `.answered`,
+//! `.timed_out`, `.withdrawn`, with the request as the API shows it), posted to every
+//! connection of the store whose principal follows the request: supervisors and admins get
+//! the whole queue, an associate the requests they raised. Nothing of one store reaches
+//! another store's connections.
+//!
+//! Posts go out concurrently, each with its own timeout, so one slow or dead connection holds
+//! up no other; a connection API Gateway answers 410 Gone for is removed. A record that fails
+//! (the connections cannot be read) is reported in `batchItemFailures`, so Lambda retries it
+//! alone (bisecting the batch on errors) without re-sending the rest.
+
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_apigatewaymanagement::Client as Management;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use shared::App;
+use shared::codec::{Attributes, request_from_item};
+use shared::connections::Connection;
+use shared::keys;
+use shared::notification::{Message, MessageType};
+use shared::supervisor_request::SupervisorRequest;
+use time::OffsetDateTime;
+
+/// Longest a post to one connection may take before it is given up.
+const POST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the batch did, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: u32,
+    pub gone: u32,
+    pub failed: u32,
+}
+
+pub async fn handler(app: &App, management: &Management, event: Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    let mut total = Delivery::default();
+    for record in &event.records {
+        match notify(app, management, record).await {
+            Ok(delivery) => {
+                total.sent += delivery.sent;
+                total.gone += delivery.gone;
+                total.failed += delivery.failed;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, event_id = %record.event_id, "record not delivered");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    tracing::info!(
+        records = event.records.len(),
+        sent = total.sent,
+        gone = total.gone,
+        failed = total.failed,
+        failures = response.batch_item_failures.len(),
+        "notified"
+    );
+    response
+}
+
+fn image(item: &serde_dynamo::Item) -> Result<Option<SupervisorRequest>, String> {
+    if item.is_empty() {
+        return Ok(None);
+    }
+    let attributes: Attributes = item
+        .inner()
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone().into()))
+        .collect();
+    request_from_item(&attributes)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+fn is_request_record(record: &EventRecord) -> bool {
+    matches!(
+        record.change.keys.get(keys::SORT_KEY),
+        Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with("REQUEST#")
+    )
+}
+
+async fn notify(
+    app: &App,
+    management: &Management,
+    record: &EventRecord,
+) -> Result<Delivery, String> {
+    if !is_request_record(record) {
+        return Ok(Delivery::default());
+    }
+    let old = image(&record.change.old_image)?;
+    let new = image(&record.change.new_image)?;
+    let Some(message_type) = MessageType::of_change(old.as_ref(), new.as_ref()) else {
+        return Ok(Delivery::default());
+    };
+    let request = new
+        .as_ref()
+        .or(old.as_ref())
+        .expect("a change has an image");
+    let body =
+        serde_json::to_vec(&Message::new(message_type, request)).map_err(|e| e.to_string())?;
+    let listeners: Vec<Connection> = app
+        .connections
+        .listening_to(&request.store_id, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|connection| connection.listener.follows(request))
+        .collect();
+    let posts = listeners
+        .iter()
+        .map(|connection| post(app, management, connection, &body));
+    let mut delivery = Delivery::default();
+    for outcome in futures_util::future::join_all(posts).await {
+        match outcome {
+            Posted::Sent => delivery.sent += 1,
+            Posted::Gone => delivery.gone += 1,
+            Posted::Failed => delivery.failed += 1,
+        }
+    }
+    Ok(delivery)
+}
+
+enum Posted {
+    Sent,
+    Gone,
+    Failed,
+}
+
+async fn post(app: &App, management: &Management, connection: &Connection, body: &[u8]) -> Posted {
+    let sent = tokio::time::timeout(
+        POST_TIMEOUT,
+        management
+            .post_to_connection()
+            .connection_id(&connection.connection_id)
+            .data(Blob::new(body))
+            .send(),
+    )
+    .await;
+    match sent {
+        Ok(Ok(_)) => Posted::Sent,
+        Ok(Err(error))
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_gone_exception()) =>
+        {
+            // The client is gone without a $disconnect: forget it.
+            if let Err(error) = app.connections.delete(&connection.connection_id).await {
+                tracing::warn!(error = %error, "could not remove a gone connection");
+            }
+            Posted::Gone
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(error = ?error, "post to a connection failed");
+            Posted::Failed
+        }
+        Err(_) => {
+            tracing::warn!("post to a connection timed out");
+            Posted::Failed
+        }
+    }
+}

@@ -1,0 +1,16 @@
+use aws_lambda_events::dynamodb::Event;
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::lambda::init_logging();
+    let sdk = shared::config::load_sdk_config().await;
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_sdk_config(&sdk)?));
+    // The WebSocket API's management endpoint: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI.
+    let management: &'static aws_sdk_apigatewaymanagement::Client =
+        Box::leak(Box::new(aws_sdk_apigatewaymanagement::Client::new(&sdk)));
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| async move {
+        Ok::<_, std::convert::Infallible>(notify::handler(app, management, event.payload).await)
+    }))
+    .await
+}

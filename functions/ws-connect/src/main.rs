@@ -1,0 +1,18 @@
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use shared::auth::Authenticator;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::lambda::init_logging();
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let authenticator: &'static Authenticator = Box::leak(Box::new(Authenticator::from_env()?));
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            Ok::<_, std::convert::Infallible>(
+                ws_connect::handler(app, authenticator, &event.payload).await,
+            )
+        },
+    ))
+    .await
+}

@@ -1,0 +1,382 @@
+//! The live queue: DynamoDB Local's stream → the real `notify` handler → the local WebSocket
+//! API, with real WebSocket clients. Nothing on the path is mocked.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use integration_tests::{Event, app_with_fresh_table, call_function, event, fresh_store};
+use local_gateway::Gateway;
+use local_gateway::oidc::LocalIssuer;
+use local_gateway::websocket::WebSocketApi;
+use serde_json::{Value, json};
+use shared::auth::{Authenticator, Claims, JwksLocation};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a message may take to arrive before a test gives up (generous: CI machines).
+const PATIENCE: Duration = Duration::from_secs(15);
+
+struct Live {
+    gateway: Arc<Gateway>,
+    issuer: Arc<LocalIssuer>,
+    ws: String,
+    management: aws_sdk_apigatewaymanagement::Client,
+}
+
+impl Live {
+    /// The gateway's app on tables of its own, the local issuer, the WebSocket API on a free
+    /// port, and the stream reader feeding `notify`; returns once a change reaches a client.
+    async fn start() -> Self {
+        let issuer = LocalIssuer::spawn().await.unwrap();
+        let gateway = Arc::new(Gateway {
+            app: app_with_fresh_table().await,
+            authenticator: Authenticator::with_remote_keys(
+                JwksLocation::Discovery(format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.issuer()
+                )),
+                Duration::from_secs(60),
+                issuer.issuer(),
+                "store-services",
+            ),
+            issuer: None,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let api = Arc::new(WebSocketApi::default());
+        tokio::spawn(api.serve(Arc::clone(&gateway), listener));
+        let sdk = shared::config::sdk_config_loader().load().await;
+        let management = aws_sdk_apigatewaymanagement::Client::from_conf(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&sdk)
+                .endpoint_url(format!("http://127.0.0.1:{port}"))
+                .build(),
+        );
+        let streams = local_gateway::streams::client(&sdk);
+        let (reader, notifier) = (Arc::clone(&gateway), management.clone());
+        tokio::spawn(async move {
+            local_gateway::streams::run(&reader.app, &notifier, &streams, Duration::from_millis(50))
+                .await
+        });
+        let live = Self {
+            gateway,
+            issuer,
+            ws: format!("ws://127.0.0.1:{port}"),
+            management,
+        };
+        live.wait_until_flowing().await;
+        live
+    }
+
+    /// The reader starts at the stream's end: probe a store of its own until a change made
+    /// after that reaches a listener.
+    async fn wait_until_flowing(&self) {
+        let probe = fresh_store();
+        let mut listener = self.connect(&probe, "prober", "supervisor").await;
+        for _ in 0..30 {
+            self.create(&probe, "probe-raiser").await;
+            if tokio::time::timeout(Duration::from_millis(500), listener.next())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+        panic!("the stream never reached a listener");
+    }
+
+    fn token(&self, sub: &str, role: &str, stores: &[&str]) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        self.issuer.signing_key().sign(&Claims {
+            sub: sub.into(),
+            role: role.into(),
+            stores: stores.iter().map(|s| (*s).to_owned()).collect(),
+            iss: self.issuer.issuer().into(),
+            aud: "store-services".into(),
+            exp: now + 600,
+            nbf: None,
+            iat: Some(now),
+        })
+    }
+
+    async fn try_connect(&self, query: &str) -> Result<Client, u16> {
+        match connect_async(format!("{}/?{query}", self.ws)).await {
+            Ok((client, _)) => Ok(client),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    async fn connect(&self, store: &str, sub: &str, role: &str) -> Client {
+        let token = self.token(sub, role, &[store]);
+        self.try_connect(&format!("store={store}&token={token}"))
+            .await
+            .unwrap()
+    }
+
+    fn as_(&self, fixture: &str, store: &str, sub: &str, role: &str) -> Event {
+        event(fixture).store(store).principal(sub, role, &[store])
+    }
+
+    async fn create(&self, store: &str, by: &str) -> String {
+        let (status, body) = call_function(
+            &self.gateway.app,
+            "create-request",
+            self.as_("create-request", store, by, "associate")
+                .without_header("idempotency-key")
+                .json(json!({"requestType": "VOID", "details": "line 3 twice"}))
+                .build(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["requestId"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The next message a client gets, as JSON.
+async fn next(client: &mut Client) -> Value {
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, client.next())
+            .await
+            .expect("a message within the patience")
+            .expect("the connection is open")
+            .expect("a frame");
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+fn summary(message: &Value) -> (String, String) {
+    (
+        message["type"].as_str().unwrap().to_owned(),
+        message["request"]["requestId"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_change_reaches_exactly_those_who_may_see_it() {
+    let live = Live::start().await;
+    let (store, other_store) = (fresh_store(), fresh_store());
+    let mut supervisor_1 = live.connect(&store, "sup-1", "supervisor").await;
+    let mut supervisor_2 = live.connect(&store, "sup-2", "supervisor").await;
+    let mut elsewhere = live.connect(&other_store, "sup-3", "supervisor").await;
+    let mut raiser = live.connect(&store, "assoc-1", "associate").await;
+    let mut bystander = live.connect(&store, "assoc-2", "associate").await;
+
+    let id = live.create(&store, "assoc-1").await;
+    let created = ("request.created".to_owned(), id.clone());
+    assert_eq!(summary(&next(&mut supervisor_1).await), created);
+    assert_eq!(summary(&next(&mut supervisor_2).await), created);
+    let mine = next(&mut raiser).await;
+    assert_eq!(summary(&mine), created);
+    assert_eq!(mine["request"]["statusCode"], "PENDING_RESPONSE");
+
+    let (status, _) = call_function(
+        &live.gateway.app,
+        "respond-to-request",
+        live.as_("respond-to-request", &store, "sup-1", "supervisor")
+            .request_id(&id)
+            .json(json!({"decision": "DENIED", "note": "no receipt"}))
+            .build(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answer = next(&mut raiser).await;
+    assert_eq!(
+        summary(&answer),
+        ("request.answered".to_owned(), id.clone())
+    );
+    assert_eq!(answer["request"]["response"]["decision"], "DENIED");
+    assert_eq!(
+        summary(&next(&mut supervisor_2).await).0,
+        "request.answered"
+    );
+
+    // Nothing of the first store reached the other store's supervisor, nor the associate who
+    // did not raise it: the first message each gets is of their own.
+    let theirs = live.create(&other_store, "assoc-9").await;
+    assert_eq!(
+        summary(&next(&mut elsewhere).await),
+        ("request.created".to_owned(), theirs)
+    );
+    let own = live.create(&store, "assoc-2").await;
+    assert_eq!(
+        summary(&next(&mut bystander).await),
+        ("request.created".to_owned(), own)
+    );
+}
+
+#[tokio::test]
+async fn connections_without_a_valid_token_or_store_are_refused_at_connect() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let token = live.token("sup-1", "supervisor", &[&store]);
+    assert_eq!(
+        live.try_connect(&format!("store={store}")).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        live.try_connect(&format!("store={store}&token=not.a.token"))
+            .await
+            .err(),
+        Some(401)
+    );
+    let other = fresh_store();
+    assert_eq!(
+        live.try_connect(&format!("store={other}&token={token}"))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(
+        live.try_connect(&format!("store=a%23b&token={token}"))
+            .await
+            .err(),
+        Some(400)
+    );
+}
+
+#[tokio::test]
+async fn junk_frames_are_answered_with_an_error_and_the_connection_lives_on() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let mut client = live.connect(&store, "sup-1", "supervisor").await;
+    client.send(Message::text("{not json")).await.unwrap();
+    assert_eq!(next(&mut client).await["message"], "Forbidden");
+    client
+        .send(Message::binary(vec![0xff, 0x00, 0x13]))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut client).await["message"], "Forbidden");
+    let id = live.create(&store, "assoc-1").await;
+    assert_eq!(summary(&next(&mut client).await).1, id);
+}
+
+async fn listening(live: &Live, store: &str) -> Vec<String> {
+    live.gateway
+        .app
+        .connections
+        .listening_to(
+            &shared::ids::StoreId::parse(store).unwrap(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.connection_id)
+        .collect()
+}
+
+/// Polls `check` until it holds, within the patience.
+async fn eventually<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < PATIENCE, "did not happen in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn disconnected_and_gone_connections_are_forgotten() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let mut client = live.connect(&store, "sup-1", "supervisor").await;
+    assert_eq!(listening(&live, &store).await.len(), 1);
+    client.close(None).await.unwrap();
+    eventually(|| async { listening(&live, &store).await.is_empty() }).await;
+
+    // A connection whose client vanished without $disconnect: the management API answers
+    // 410 Gone, and notify removes its record.
+    let ghost = shared::connections::Connection {
+        connection_id: "ghost-connection".into(),
+        listener: shared::principal::Principal {
+            subject: "sup-2".into(),
+            role: shared::principal::Role::Supervisor,
+            stores: vec![shared::ids::StoreId::parse(&store).unwrap()],
+        },
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    live.gateway.app.connections.put(&ghost).await.unwrap();
+    let mut witness = live.connect(&store, "sup-3", "supervisor").await;
+    live.create(&store, "assoc-1").await;
+    next(&mut witness).await;
+    eventually(|| async {
+        !listening(&live, &store)
+            .await
+            .contains(&"ghost-connection".to_owned())
+    })
+    .await;
+}
+
+/// A DynamoDB stream record as Lambda delivers it, of a request record's change.
+fn record(
+    sequence: &str,
+    new_image: shared::codec::Attributes,
+) -> aws_lambda_events::dynamodb::EventRecord {
+    let convert = |item: shared::codec::Attributes| -> serde_dynamo::Item {
+        item.into_iter()
+            .map(|(name, value)| (name, serde_dynamo::AttributeValue::from(value)))
+            .collect::<std::collections::HashMap<_, _>>()
+            .into()
+    };
+    let mut change = aws_lambda_events::dynamodb::StreamRecord::default();
+    let keys: shared::codec::Attributes = new_image
+        .iter()
+        .filter(|(name, _)| *name == "storeId" || *name == "sk")
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    change.keys = convert(keys);
+    change.new_image = convert(new_image);
+    change.sequence_number = Some(sequence.into());
+    let mut record = aws_lambda_events::dynamodb::EventRecord::default();
+    record.event_id = format!("event-{sequence}");
+    record.event_name = "INSERT".into();
+    record.change = change;
+    record
+}
+
+#[tokio::test]
+async fn a_failing_record_is_reported_and_does_not_hold_up_the_rest() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let mut supervisor = live.connect(&store, "sup-1", "supervisor").await;
+    let request = shared::supervisor_request::SupervisorRequest::new(
+        shared::ids::StoreId::parse(&store).unwrap(),
+        shared::supervisor_request::NewRequest {
+            request_type: shared::supervisor_request::RequestType::Void,
+            priority: shared::supervisor_request::Priority::Urgent,
+            details: shared::supervisor_request::Details::parse("d", "till 4".into()).unwrap(),
+            timeout: None,
+        },
+        "assoc-1".into(),
+        time::OffsetDateTime::now_utc(),
+        time::Duration::minutes(10),
+    );
+    let good = shared::keys::record_item(&request);
+    let mut broken = good.clone();
+    broken.remove("details");
+    let mut event = aws_lambda_events::dynamodb::Event::default();
+    event.records = vec![record("100", broken), record("200", good)];
+    let response = notify::handler(&live.gateway.app, &live.management, event).await;
+    let failed: Vec<Option<String>> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, [Some("100".to_owned())]);
+    assert_eq!(
+        summary(&next(&mut supervisor).await),
+        ("request.created".to_owned(), request.request_id.to_string())
+    );
+}

@@ -380,3 +380,35 @@ async fn a_failing_record_is_reported_and_does_not_hold_up_the_rest() {
         ("request.created".to_owned(), request.request_id.to_string())
     );
 }
+
+/// The fixtures of the live path run their functions as they are: `sam local invoke` and
+/// `cargo lambda invoke` get the same events.
+#[tokio::test]
+async fn each_live_fixture_runs_its_function() {
+    let live = Live::start().await;
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/../events/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let connect: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest =
+        serde_json::from_str(&fixture("ws-connect")).unwrap();
+    // Its token is a placeholder (`make token` prints a real one): refused, cleanly.
+    let refused =
+        ws_connect::handler(&live.gateway.app, &live.gateway.authenticator, &connect).await;
+    assert_eq!(refused.status_code, 401);
+    let disconnect: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest =
+        serde_json::from_str(&fixture("ws-disconnect")).unwrap();
+    assert_eq!(
+        ws_disconnect::handler(&live.gateway.app, &disconnect)
+            .await
+            .status_code,
+        200
+    );
+    let stream: aws_lambda_events::dynamodb::Event =
+        serde_json::from_str(&fixture("notify")).unwrap();
+    let response = notify::handler(&live.gateway.app, &live.management, stream).await;
+    assert!(response.batch_item_failures.is_empty());
+}

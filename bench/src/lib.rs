@@ -20,3 +20,25 @@ pub async fn local_client() -> aws_sdk_dynamodb::Client {
         .await;
     aws_sdk_dynamodb::Client::new(&sdk)
 }
+
+/// An API Gateway event from `events/<fixture>.json` for `store`, as the authorizer would pass
+/// it for `sub` in `role`, with `body`.
+pub fn api_event(
+    fixture: &str,
+    store: &str,
+    sub: &str,
+    role: &str,
+    body: &str,
+) -> lambda_http::Request {
+    let path = format!("{}/../events/{fixture}.json", env!("CARGO_MANIFEST_DIR"));
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture")).unwrap();
+    event["pathParameters"]["storeId"] = store.into();
+    event["requestContext"]["authorizer"]["lambda"] =
+        serde_json::json!({"sub": sub, "role": role, "stores": store});
+    event["body"] = body.into();
+    if let Some(headers) = event["headers"].as_object_mut() {
+        headers.remove("idempotency-key");
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
+}

@@ -7,6 +7,7 @@
 //! send (path parameters, query string, headers, body, authorizer context), parses it with
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
 
+pub mod live;
 pub mod oidc;
 pub mod openapi;
 pub mod scheduler;

@@ -56,20 +56,14 @@ async fn main() -> Result<(), Error> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(port + 1);
     let ws_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], ws_port))).await?;
-    let websocket = Arc::new(local_gateway::websocket::WebSocketApi::default());
-    tokio::spawn(Arc::clone(&websocket).serve(Arc::clone(&gateway), ws_listener));
-    let management = aws_sdk_apigatewaymanagement::Client::new(&sdk);
-    let streams = local_gateway::streams::client(&sdk);
-    let notifier = Arc::clone(&gateway);
-    tokio::spawn(async move {
-        local_gateway::streams::run(
-            &notifier.app,
-            &management,
-            &streams,
-            std::time::Duration::from_millis(250),
-        )
-        .await
-    });
+    local_gateway::live::start(
+        Arc::clone(&gateway),
+        &sdk,
+        ws_listener,
+        None,
+        std::time::Duration::from_millis(250),
+    )
+    .await?;
     print_banner(port, ws_port, sweep_every)?;
 
     let shutdown = tokio::signal::ctrl_c();

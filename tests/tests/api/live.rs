@@ -8,7 +8,6 @@ use futures_util::{SinkExt, StreamExt};
 use integration_tests::{Event, app_with_fresh_table, call_function, event, fresh_store};
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
-use local_gateway::websocket::WebSocketApi;
 use serde_json::{Value, json};
 use shared::auth::{Authenticator, Claims, JwksLocation};
 use tokio::net::TcpStream;
@@ -47,25 +46,21 @@ impl Live {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let api = Arc::new(WebSocketApi::default());
-        tokio::spawn(api.serve(Arc::clone(&gateway), listener));
         let sdk = shared::config::sdk_config_loader().load().await;
-        let management = aws_sdk_apigatewaymanagement::Client::from_conf(
-            aws_sdk_apigatewaymanagement::config::Builder::from(&sdk)
-                .endpoint_url(format!("http://127.0.0.1:{port}"))
-                .build(),
-        );
-        let streams = local_gateway::streams::client(&sdk);
-        let (reader, notifier) = (Arc::clone(&gateway), management.clone());
-        tokio::spawn(async move {
-            local_gateway::streams::run(&reader.app, &notifier, &streams, Duration::from_millis(50))
-                .await
-        });
+        let started = local_gateway::live::start(
+            Arc::clone(&gateway),
+            &sdk,
+            listener,
+            Some(format!("http://127.0.0.1:{port}")),
+            Duration::from_millis(50),
+        )
+        .await
+        .unwrap();
         let live = Self {
             gateway,
             issuer,
             ws: format!("ws://127.0.0.1:{port}"),
-            management,
+            management: started.management,
         };
         live.wait_until_flowing().await;
         live

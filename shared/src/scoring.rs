@@ -3,20 +3,26 @@
 //! Only eligible candidates are scored: status `ACTIVE` or `OUT_OF_STOCK`, priced in the
 //! requested currency. The others are listed in [`Ranking::ineligible`] with the reason.
 //!
-//! With `min`/`max` the lowest/highest eligible price, `wp`/`ws` the price/status weights and
-//! `s` the status score (0–100):
+//! With `min` the lowest eligible price, `wp`/`ws` the price/status weights and `s` the
+//! status score (0–100):
 //!
 //! ```text
-//! price factor = (max - price) / (max - min)        (1 when max == min: nobody is dearer)
+//! price factor = min / price                 (1 for the cheapest; 1 for a price of 0)
 //! total        = (wp * price factor + ws * s / 100) / (wp + ws)        shown on a 0–100 scale
 //! ```
 //!
-//! Every eligible total shares the denominator `D = (max - min) * 100 * (wp + ws)` (or
-//! `100 * (wp + ws)` when max == min), so ranking compares the exact integer numerators
-//! `N = wp * (max - price) * 100 + ws * s * (max - min)` (or `wp * 100 + ws * s`) as `u128`:
-//! no float and no rounded value ever decides an order. Only the displayed [`Score`]s are
-//! rounded, half up, to hundredths; so a displayed total may differ by 0.01 from the sum of
-//! its displayed contributions.
+//! The price factor is proportional to the cheapest price: an item 10 % dearer loses a tenth
+//! of the price weight, whatever the other prices. (Min–max normalisation, the earlier rule,
+//! turned any gap, however small, into the whole price weight, so a cent's difference let an
+//! out-of-stock item beat an active one.) With the default weights an active item within
+//! 20 % of the cheapest always beats an out-of-stock one (a property test holds it).
+//!
+//! A total is `N / D` with `N = wp * pn * 100 + ws * s * pd` and `D = 100 * (wp + ws) * pd`,
+//! where the price factor is `pn / pd` (`min / price`, or `1 / 1`). Ranking compares totals
+//! exactly by cross-multiplying in `u128` (`N_a * pd_b` against `N_b * pd_a`; the common
+//! `100 * (wp + ws)` cancels): no float and no rounded value ever decides an order. Only the
+//! displayed [`Score`]s are rounded, half up, to hundredths; so a displayed total may differ
+//! by 0.01 from the sum of its displayed contributions.
 //!
 //! Ties break in this order ([`TIE_BREAK`]): higher exact total, then lower price amount,
 //! then higher status score, then `itemId` ascending (byte order). The result therefore does
@@ -155,12 +161,13 @@ struct Entry<'c> {
     item_id: &'c str,
     amount: u64,
     status_score: u32,
-    /// `wp * (max - price) * 100`: the price part of the exact numerator `N`.
+    /// `wp * pn * 100`: the price part of the exact numerator `N`.
     price_part: u128,
-    /// `ws * s * (max - min)`: the status part of `N`.
+    /// `ws * s * pd`: the status part of `N`.
     status_part: u128,
-    /// `max - price`, or 1 when max == min.
+    /// The price factor `pn / pd`: `min / price`, or 1 / 1 for a price of 0.
     price_num: u128,
+    price_den: u128,
 }
 
 impl Entry<'_> {
@@ -168,11 +175,11 @@ impl Entry<'_> {
         self.price_part + self.status_part
     }
 
-    /// Best first: see [`TIE_BREAK`].
+    /// Best first: see [`TIE_BREAK`]. Totals `N / (c * pd)` compare exactly as `N_a * pd_b`
+    /// against `N_b * pd_a` (at most about 2e16 * 1e12: far inside `u128`).
     fn order(&self, other: &Self) -> Ordering {
-        other
-            .numerator()
-            .cmp(&self.numerator())
+        (other.numerator() * self.price_den)
+            .cmp(&(self.numerator() * other.price_den))
             .then_with(|| self.amount.cmp(&other.amount))
             .then_with(|| other.status_score.cmp(&self.status_score))
             .then_with(|| self.item_id.cmp(other.item_id))
@@ -204,6 +211,7 @@ pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Cu
                     price_part: 0,
                     status_part: 0,
                     price_num: 0,
+                    price_den: 1,
                 });
                 continue;
             }
@@ -216,20 +224,15 @@ pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Cu
     // Ties on id (duplicate ids) are broken by the reason, so the order is total.
     ineligible.sort_unstable();
 
-    let min = eligible.iter().map(|e| e.amount).min().unwrap_or(0);
-    let max = eligible.iter().map(|e| e.amount).max().unwrap_or(0);
-    // With one price, every candidate is the cheapest: price factor 1 = 1/1.
-    let spread = u128::from(max - min);
-    let price_den = spread.max(1);
-    let den = price_den * 100 * (wp + ws);
+    let min = u128::from(eligible.iter().map(|e| e.amount).min().unwrap_or(0));
     for entry in &mut eligible {
-        entry.price_num = if spread == 0 {
-            1
-        } else {
-            u128::from(max - entry.amount)
+        // Free is the cheapest there is: factor 1 (and no division by zero).
+        (entry.price_num, entry.price_den) = match u128::from(entry.amount) {
+            0 => (1, 1),
+            price => (min, price),
         };
         entry.price_part = wp * entry.price_num * 100;
-        entry.status_part = ws * u128::from(entry.status_score) * price_den;
+        entry.status_part = ws * u128::from(entry.status_score) * entry.price_den;
     }
     // Entries equal under `order` are equal in every output field, so an unstable sort is
     // still deterministic (and needs no buffer).
@@ -238,14 +241,17 @@ pub fn rank(candidates: &[Candidate<'_>], weights: &ScoringWeights, currency: Cu
     let ranked = eligible
         .iter()
         .enumerate()
-        .map(|(index, entry)| Scored {
-            item_id: entry.item_id.to_owned(),
-            rank: u32::try_from(index + 1).unwrap_or(u32::MAX),
-            score: Score::of_ratio(entry.numerator(), den),
-            price_factor: Score::of_ratio(entry.price_num, price_den),
-            status_factor: Score::of_ratio(u128::from(entry.status_score), 100),
-            price_contribution: Score::of_ratio(entry.price_part, den),
-            status_contribution: Score::of_ratio(entry.status_part, den),
+        .map(|(index, entry)| {
+            let den = 100 * (wp + ws) * entry.price_den;
+            Scored {
+                item_id: entry.item_id.to_owned(),
+                rank: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                score: Score::of_ratio(entry.numerator(), den),
+                price_factor: Score::of_ratio(entry.price_num, entry.price_den),
+                status_factor: Score::of_ratio(u128::from(entry.status_score), 100),
+                price_contribution: Score::of_ratio(entry.price_part, den),
+                status_contribution: Score::of_ratio(entry.status_part, den),
+            }
         })
         .collect();
 
@@ -335,14 +341,14 @@ mod tests {
 
     use ItemStatus::{Active, Discontinued, Inactive, OutOfStock};
 
-    /// Weights 70/30, active 100, out of stock 25; prices 900..=1200, so the spread is 300.
+    /// Weights 70/30, active 100, out of stock 25; the cheapest price is 900.
     ///
-    /// | item | price | status | price factor      | total                          |
-    /// |------|-------|--------|-------------------|--------------------------------|
-    /// | b    | 900   | OOS    | 300/300 = 100     | 70 + 30 * 0.25 = 77.5          |
-    /// | a    | 1000  | ACTIVE | 200/300 = 66.67   | 70 * 2/3 + 30 = 76.666… → 76.67 |
-    /// | d    | 1100  | ACTIVE | 100/300 = 33.33   | 70 * 1/3 + 30 = 53.333… → 53.33 |
-    /// | c    | 1200  | ACTIVE | 0                 | 30                             |
+    /// | item | price | status | price factor          | total                             |
+    /// |------|-------|--------|-----------------------|-----------------------------------|
+    /// | a    | 1000  | ACTIVE | 900/1000 = 90         | 70 * 0.9 + 30 = 93                |
+    /// | d    | 1100  | ACTIVE | 900/1100 = 81.82      | 70 * 9/11 + 30 = 87.2727… → 87.27 |
+    /// | c    | 1200  | ACTIVE | 900/1200 = 75         | 70 * 0.75 + 30 = 82.5             |
+    /// | b    | 900   | OOS    | 900/900 = 100         | 70 + 30 * 0.25 = 77.5             |
     #[test]
     fn worked_example_scores_by_hand() {
         let candidates = [
@@ -354,10 +360,10 @@ mod tests {
         let ranking = rank(&candidates, &ScoringWeights::default(), usd());
         assert!(ranking.ineligible.is_empty());
         let expected = [
-            ("b", 1, 7750, 10000, 2500, 7000, 750),
-            ("a", 2, 7667, 6667, 10000, 4667, 3000),
-            ("d", 3, 5333, 3333, 10000, 2333, 3000),
-            ("c", 4, 3000, 0, 10000, 0, 3000),
+            ("a", 1, 9300, 9000, 10000, 6300, 3000),
+            ("d", 2, 8727, 8182, 10000, 5727, 3000),
+            ("c", 3, 8250, 7500, 10000, 5250, 3000),
+            ("b", 4, 7750, 10000, 2500, 7000, 750),
         ];
         assert_eq!(ranking.ranked.len(), expected.len());
         for (scored, (id, rank, score, pf, sf, pc, sc)) in ranking.ranked.iter().zip(expected) {
@@ -513,16 +519,16 @@ mod tests {
 
     #[test]
     fn ranking_uses_exact_totals_not_rounded_scores() {
-        // 50/50, active 100, out of stock 99, prices 0..=1_000_000.
-        // active at 500_000: 25 + 50 = 75 exactly.
-        // oos at 490_001: 50 * 509_999 / 1e6 + 49.5 = 74.99995, displayed 75.00 as well.
+        // 50/50, active 100, out of stock 99, the cheapest at 1000.
+        // active at 2000: 50 * 1/2 + 50 = 75 exactly.
+        // oos at 1961: 50 * 1000/1961 + 49.5 = 74.9971…, displayed 75.00 as well.
         // Rounded, they tie and the lower price would win; exactly, the active one is higher.
         let w = weights(50, 50, 100, 99);
         let candidates = [
-            cand("lo", 0, Active),
-            cand("hi", 1_000_000, Active),
-            cand("z-active", 500_000, Active),
-            cand("a-oos", 490_001, OutOfStock),
+            cand("lo", 1000, Active),
+            cand("hi", 4000, Active),
+            cand("z-active", 2000, Active),
+            cand("a-oos", 1961, OutOfStock),
         ];
         let ranking = rank(&candidates, &w, usd());
         assert_eq!(ids(&ranking), ["lo", "z-active", "a-oos", "hi"]);
@@ -533,49 +539,25 @@ mod tests {
     #[test]
     fn display_rounds_half_up_to_hundredths() {
         let w = weights(100, 0, 100, 25);
-        // Spread 20_000: one unit below max is 1/20_000 = 0.005 → 0.01 (half up).
+        // 1/20_000 of the cheapest = 0.005 on the 0–100 scale → 0.01 (half up).
         let ranking = rank(
-            &[
-                cand("a", 0, Active),
-                cand("b", 19_999, Active),
-                cand("c", 20_000, Active),
-            ],
+            &[cand("a", 1, Active), cand("b", 20_000, Active)],
             &w,
             usd(),
         );
         assert_eq!(ranking.ranked[1].price_factor, h(1));
         assert_eq!(ranking.ranked[1].score, h(1));
-        // Spread 40_000: 1/40_000 = 0.0025 → 0.00.
+        // 1/40_000 = 0.0025 → 0.00.
         let ranking = rank(
-            &[
-                cand("a", 0, Active),
-                cand("b", 39_999, Active),
-                cand("c", 40_000, Active),
-            ],
+            &[cand("a", 1, Active), cand("b", 40_000, Active)],
             &w,
             usd(),
         );
         assert_eq!(ranking.ranked[1].price_factor, Score::ZERO);
         // 2/3 → 66.67, 1/3 → 33.33.
-        let ranking = rank(
-            &[
-                cand("a", 0, Active),
-                cand("b", 100, Active),
-                cand("c", 300, Active),
-            ],
-            &w,
-            usd(),
-        );
+        let ranking = rank(&[cand("a", 200, Active), cand("b", 300, Active)], &w, usd());
         assert_eq!(ranking.ranked[1].score, h(6667));
-        let ranking = rank(
-            &[
-                cand("a", 0, Active),
-                cand("b", 200, Active),
-                cand("c", 300, Active),
-            ],
-            &w,
-            usd(),
-        );
+        let ranking = rank(&[cand("a", 100, Active), cand("b", 300, Active)], &w, usd());
         assert_eq!(ranking.ranked[1].score, h(3333));
     }
 
@@ -629,12 +611,12 @@ mod tests {
         assert_eq!(
             value["ranked"][1],
             json!({
-                "itemId": "a",
+                "itemId": "c",
                 "rank": 2,
-                "score": 76.67,
-                "priceFactor": 66.67,
+                "score": 82.5,
+                "priceFactor": 75.0,
                 "statusFactor": 100.0,
-                "priceContribution": 46.67,
+                "priceContribution": 52.5,
                 "statusContribution": 30.0,
             })
         );
@@ -763,6 +745,27 @@ mod tests {
                 (None, None) => {}
                 other => prop_assert!(false, "eligibility changed with the price: {other:?}"),
             }
+        }
+
+        /// With the default weights, an active item within 20 % of the cheapest price beats
+        /// every out-of-stock one, whatever the other prices.
+        #[test]
+        fn prop_in_stock_within_a_fifth_beats_out_of_stock(
+            cheapest in 1u64..1_000_000,
+            markup in 0u64..=20,
+            others in prop::collection::vec(0u64..2_000_000, 0..5),
+        ) {
+            let active = cheapest + cheapest * markup / 100;
+            let mut candidates = vec![
+                cand("active", active, Active),
+                cand("oos-cheapest", cheapest, OutOfStock),
+            ];
+            let ids: Vec<String> = (0..others.len()).map(|n| format!("oos-{n}")).collect();
+            for (id, price) in ids.iter().zip(&others) {
+                candidates.push(cand(id, (*price).max(cheapest), OutOfStock));
+            }
+            let ranking = rank(&candidates, &ScoringWeights::default(), usd());
+            prop_assert_eq!(ranking.ranked[0].item_id.as_str(), "active");
         }
 
         #[test]

@@ -380,14 +380,15 @@ async fn the_preferred_item_explains_its_score_and_follows_the_weights() {
 
     let (status, body) = preferred(&app, &store, &master).await;
     assert_eq!(status, 200, "{body}");
-    // Defaults: price 70, status 30; ACTIVE 100, OUT_OF_STOCK 25.
-    // Valley: 70 * 0.5 + 30 * 1 = 65; Budget: 70 * 1 + 30 * 0.25 = 77.5; Creamery: 0 + 30 = 30.
+    // Defaults: price 70, status 30; ACTIVE 100, OUT_OF_STOCK 25; the cheapest is 300.
+    // Valley: 70 * 300/350 + 30 = 90; Creamery: 70 * 0.75 + 30 = 82.5;
+    // Budget: 70 * 1 + 30 * 0.25 = 77.5. A little dearer and in stock beats out of stock.
     assert_eq!(body["selection"], "SCORED");
-    assert_eq!(body["preferred"]["itemId"], cheap_out.as_str());
-    assert_eq!(body["preferred"]["score"], json!(77.5));
+    assert_eq!(body["preferred"]["itemId"], mid_active.as_str());
+    assert_eq!(body["preferred"]["score"], json!(90.0));
     assert_eq!(
         body["preferred"]["breakdown"],
-        json!({"priceFactor": 100.0, "statusFactor": 25.0, "priceContribution": 70.0, "statusContribution": 7.5})
+        json!({"priceFactor": 85.71, "statusFactor": 100.0, "priceContribution": 60.0, "statusContribution": 30.0})
     );
     let order: Vec<&str> = body["candidates"]
         .as_array()
@@ -398,12 +399,13 @@ async fn the_preferred_item_explains_its_score_and_follows_the_weights() {
     assert_eq!(
         order,
         vec![
-            cheap_out.as_str(),
             mid_active.as_str(),
-            dear_active.as_str()
+            dear_active.as_str(),
+            cheap_out.as_str()
         ]
     );
-    assert_eq!(body["candidates"][1]["score"], json!(65.0));
+    assert_eq!(body["candidates"][1]["score"], json!(82.5));
+    assert_eq!(body["candidates"][2]["score"], json!(77.5));
     assert_eq!(body["ineligible"][0]["itemId"], gone.as_str());
     assert_eq!(
         body["ineligible"][0]["reason"],

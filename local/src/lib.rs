@@ -86,13 +86,55 @@ fn static_response(content_type: &str, body: Body) -> Response<Body> {
         .expect("static response")
 }
 
-/// `/openapi.json` and `/docs`: served by the gateway itself, without the authorizer, like
-/// documentation hosted beside an API.
+/// The supervisor console (`local/console/`): static files, no build step. It calls only the
+/// public API and the WebSocket API, so the same files work against a deployed stack.
+const CONSOLE_PAGE: &str = include_str!("../console/index.html");
+const CONSOLE_SCRIPT: &str = include_str!("../console/console.js");
+const CONSOLE_STYLE: &str = include_str!("../console/console.css");
+
+/// The console handles a token: its own scripts and styles only, no framing, no referrer;
+/// it may call any API and WebSocket URL it is given.
+const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self' http: https: ws: wss:; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+fn console_response(content_type: &str, text: &'static str) -> Response<Body> {
+    let mut response = static_response(content_type, Body::Text(text.into()));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", CONSOLE_POLICY),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-cache"),
+    ] {
+        headers.insert(name, value.parse().expect("static header"));
+    }
+    response
+}
+
+/// `/openapi.json`, `/docs` and `/console`: served by the gateway itself, without the
+/// authorizer, like documentation and a static site hosted beside an API.
 fn documentation(method: &Method, path: &str) -> Option<Response<Body>> {
     if method != Method::GET {
         return None;
     }
     match path {
+        // The page's assets are relative to its directory.
+        "/console" => Some(
+            Response::builder()
+                .status(StatusCode::PERMANENT_REDIRECT)
+                .header("location", "/console/")
+                .body(Body::Empty)
+                .expect("static response"),
+        ),
+        "/console/" | "/console/index.html" => {
+            Some(console_response("text/html; charset=utf-8", CONSOLE_PAGE))
+        }
+        "/console/console.js" => Some(console_response(
+            "text/javascript; charset=utf-8",
+            CONSOLE_SCRIPT,
+        )),
+        "/console/console.css" => Some(console_response("text/css; charset=utf-8", CONSOLE_STYLE)),
         "/openapi.json" => Some(static_response(
             "application/json",
             Body::Text(openapi::document().to_string()),
@@ -233,6 +275,67 @@ impl Gateway {
                 gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             })
     }
+}
+
+/// Serves the gateway over HTTP/1.1 on `listener` (`make run`, and tests that need a real
+/// port, e.g. for a browser); returns only when accepting fails.
+pub async fn serve_http(
+    gateway: std::sync::Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Error {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => return error,
+        };
+        let gateway = std::sync::Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                serve_one(std::sync::Arc::clone(&gateway), request)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn serve_one(
+    gateway: std::sync::Arc<Gateway>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<hyper::body::Bytes>>, std::convert::Infallible> {
+    use http_body_util::{BodyExt, Full, Limited};
+    use hyper::body::Bytes;
+
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_GATEWAY_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(hyper::Response::builder()
+                .status(413)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from_static(
+                    br#"{"message":"Request Entity Too Large"}"#,
+                )))
+                .expect("static response"));
+        }
+    };
+    let response = gateway
+        .handle(Incoming {
+            method: &parts.method,
+            path: parts.uri.path(),
+            raw_query: parts.uri.query().unwrap_or(""),
+            headers: &parts.headers,
+            body: &body,
+        })
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
 /// Calls the handler of `route`'s function; `None` if the gateway has none for it.

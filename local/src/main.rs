@@ -1,17 +1,10 @@
 //! `make run`: serves the API on loopback through the real authorizer and handlers, against
 //! the DynamoDB Local that `scripts/run` started. Stops cleanly on Ctrl-C.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming as HyperBody};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use lambda_http::Body;
-use local_gateway::{Gateway, Incoming, MAX_GATEWAY_BODY_BYTES, dev_token};
+use local_gateway::{Gateway, dev_token};
 use shared::App;
 use shared::auth::Authenticator;
 use tokio::net::TcpListener;
@@ -66,59 +59,13 @@ async fn main() -> Result<(), Error> {
     .await?;
     print_banner(port, ws_port, sweep_every)?;
 
-    let shutdown = tokio::signal::ctrl_c();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
-                let gateway = Arc::clone(&gateway);
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| serve(Arc::clone(&gateway), request));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-            _ = &mut shutdown => {
-                eprintln!("\nStopped.");
-                return Ok(());
-            }
+    tokio::select! {
+        error = local_gateway::serve_http(gateway, listener) => Err(error.into()),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\nStopped.");
+            Ok(())
         }
     }
-}
-
-async fn serve(
-    gateway: Arc<Gateway>,
-    request: hyper::Request<HyperBody>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_GATEWAY_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Ok(hyper::Response::builder()
-                .status(413)
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from_static(
-                    br#"{"message":"Request Entity Too Large"}"#,
-                )))
-                .expect("static response"));
-        }
-    };
-    let response = gateway
-        .handle(Incoming {
-            method: &parts.method,
-            path: parts.uri.path(),
-            raw_query: parts.uri.query().unwrap_or(""),
-            headers: &parts.headers,
-            body: &body,
-        })
-        .await;
-    let (parts, body) = response.into_parts();
-    let bytes = match body {
-        Body::Text(text) => Bytes::from(text),
-        Body::Binary(bytes) => Bytes::from(bytes),
-        _ => Bytes::new(),
-    };
-    Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
 fn print_banner(port: u16, ws_port: u16, sweep_every: std::time::Duration) -> Result<(), Error> {
@@ -138,7 +85,8 @@ fn print_banner(port: u16, ws_port: u16, sweep_every: std::time::Duration) -> Re
          -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n  \
          -d '{{\"requestType\":\"PRICE_OVERRIDE\",\"priority\":\"HIGH\",\"details\":\"Shelf tag 2.49, till 2.99\"}}'\n\n\
          curl -s {url}/stores/store-1/supervisor-requests -H \"Authorization: Bearer $TOKEN\"\n\n\
-         Live queue: ws://127.0.0.1:{ws_port}/?store=store-1&token=$TOKEN (the supervisor console: {url}/console)\n\n\
+         The supervisor console, signed in: {url}/console/#store=store-1&token={token}\n\n\
+         Live queue: ws://127.0.0.1:{ws_port}/?store=store-1&token=$TOKEN\n\n\
          The timeout sweeper runs every {sweep}s (SWEEP_INTERVAL_SECONDS). Ctrl-C stops it; data stays in .local/dynamodb.\n",
         sweep = sweep_every.as_secs(),
         endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_default(),

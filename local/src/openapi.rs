@@ -391,7 +391,7 @@ fn operation(function: &str) -> Option<Operation> {
             201,
             Some("MasterItem"),
             &[],
-            &[],
+            &["Idempotency-Key"],
         ),
         "list-master-items" => op(
             "List master items",
@@ -436,7 +436,7 @@ fn operation(function: &str) -> Option<Operation> {
             201,
             Some("Item"),
             &[],
-            &[],
+            &["Idempotency-Key"],
         ),
         "list-items" => op(
             "List a master item's items",
@@ -524,7 +524,7 @@ fn header_parameter(name: &str) -> Value {
             json!({ "type": "string", "pattern": "^(W/)?\"?[0-9]{1,19}\"?$" }),
         ),
         _ => (
-            "Makes retries of this create safe for 24 h",
+            "Makes retries of this create safe for 24 h; a key belongs to its caller",
             json!({ "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" }),
         ),
     };

@@ -15,6 +15,7 @@ use crate::catalog::{
 use crate::codec::{
     Attributes, currency, get_n, item_from_attributes, master_from_item, n, s, weights_from_item,
 };
+use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::keys::{
     self, MASTER_LIST_KEY, MASTERS_INDEX, PARTITION_KEY, SORT_KEY, WEIGHTS_SORT_KEY,
@@ -101,17 +102,43 @@ impl CatalogStore {
             .build()
     }
 
-    pub async fn create_master(&self, master: &MasterItem) -> Result<(), StoreError> {
+    /// One PutItem; with an idempotency record, one transaction putting both
+    /// (`ConditionFailed`: the key is taken).
+    pub async fn create_master(
+        &self,
+        master: &MasterItem,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
+        const NEW: &str = "attribute_not_exists(sk)";
+        if let Some(record) = idempotency {
+            return self
+                .table
+                .transact(vec![
+                    self.table.put(keys::master_item(master), NEW, None),
+                    idempotency::put(&self.table, &master.store_id, record),
+                ])
+                .await;
+        }
         self.table
             .client()
             .put_item()
             .table_name(self.table.name())
             .set_item(Some(keys::master_item(master)))
-            .condition_expression("attribute_not_exists(sk)")
+            .condition_expression(NEW)
             .send()
             .await
             .map(|_| ())
             .map_err(classify)
+    }
+
+    /// The record an earlier create left under `key`, unless its window had passed at `now`.
+    pub async fn idempotency_record(
+        &self,
+        store: &StoreId,
+        key: &IdempotencyKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        idempotency::find(&self.table, store, key, now).await
     }
 
     pub async fn get_master(
@@ -248,9 +275,13 @@ impl CatalogStore {
     }
 
     /// Adds an item under its master item, in one transaction with the master's count.
-    pub async fn create_item(&self, item: &Item) -> Result<(), StoreError> {
+    pub async fn create_item(
+        &self,
+        item: &Item,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
         const NEW: &str = "attribute_not_exists(sk)";
-        let items = vec![
+        let mut items = vec![
             self.count_item(
                 &item.store_id,
                 &item.item_id.master(),
@@ -259,8 +290,15 @@ impl CatalogStore {
             ),
             self.table.put(keys::candidate_item(item), NEW, None),
         ];
+        if let Some(record) = idempotency {
+            items.push(idempotency::put(&self.table, &item.store_id, record));
+        }
         match self.table.transact_retrying(items, ATTEMPTS).await {
             Ok(()) => Ok(()),
+            // The key is taken: the caller's protocol decides (replay or refuse).
+            Err(StoreError::ConditionFailed(cancelled)) if cancelled.at(2).is_some() => {
+                Err(StoreError::ConditionFailed(cancelled))
+            }
             Err(StoreError::ConditionFailed(cancelled)) => Err(match cancelled.at(0) {
                 Some(None) => MASTER_NOT_FOUND,
                 Some(Some(master)) => StoreError::CurrencyMismatch {

@@ -208,6 +208,20 @@ impl From<InvalidId> for ApiError {
     }
 }
 
+impl From<crate::idempotency::IdempotencyError> for ApiError {
+    fn from(error: crate::idempotency::IdempotencyError) -> Self {
+        use crate::idempotency::IdempotencyError;
+        match error {
+            IdempotencyError::Store(error) => error.into(),
+            IdempotencyError::Reused(invalid) => invalid.into(),
+            IdempotencyError::InFlight => Self::conflict(
+                "idempotency_key_in_use",
+                "a create with this Idempotency-Key is still in flight; retry shortly",
+            ),
+        }
+    }
+}
+
 impl From<InvalidIdempotencyKey> for ApiError {
     fn from(error: InvalidIdempotencyKey) -> Self {
         Self::bad_request("invalid_idempotency_key", error.to_string())

@@ -206,3 +206,56 @@ pub fn with_location(
     response.headers_mut().insert(header::LOCATION, value);
     Ok(response)
 }
+
+/// The `Idempotency-Key` header, scoped to the caller; `None` when not sent.
+pub fn idempotency_key(
+    request: &Request,
+    subject: &str,
+) -> Result<Option<crate::idempotency::IdempotencyKey>, ApiError> {
+    let headers = request.headers();
+    if !headers.contains_key(crate::idempotency::HEADER) {
+        return Ok(None);
+    }
+    let raw = header_str(headers, crate::idempotency::HEADER).unwrap_or_default();
+    Ok(Some(crate::idempotency::IdempotencyKey::parse(
+        raw, subject,
+    )?))
+}
+
+/// A 201 with the created resource's JSON `body`, `Location`, its `ETag` (version 1: it was
+/// just created), and `Idempotent-Replayed: true` when an earlier create's answer is replayed.
+pub fn created(location: &str, body: String, replayed: bool) -> Result<Response<Body>, ApiError> {
+    let mut response = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ETAG, "\"1\"")
+        .header(header::LOCATION, location);
+    if replayed {
+        response = response.header("idempotent-replayed", "true");
+    }
+    response
+        .body(Body::Text(body))
+        .map_err(|_| ApiError::Internal("unprintable Location".into()))
+}
+
+/// Creates under an optional `Idempotency-Key`: the answer is the first create's (201 with
+/// `body` at `location`), replayed when this call is a retry of it.
+pub async fn create_idempotently(
+    key: Option<crate::idempotency::IdempotencyKey>,
+    fingerprint: impl FnOnce() -> crate::idempotency::Fingerprint,
+    location: String,
+    body: String,
+    now: time::OffsetDateTime,
+    creator: &impl crate::idempotency::IdempotentCreate,
+) -> Result<Response<Body>, ApiError> {
+    use crate::idempotency::{Created, IdempotencyRecord, create_once};
+    let Some(key) = key else {
+        creator.create(None).await?;
+        return created(&location, body, false);
+    };
+    let record = IdempotencyRecord::new(key, fingerprint(), location, body, now);
+    match create_once(&record, creator).await? {
+        Created::First => created(&record.location, record.response_body, false),
+        Created::Replay(first) => created(&first.location, first.response_body, true),
+    }
+}

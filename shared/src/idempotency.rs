@@ -1,14 +1,21 @@
-//! Safe retries of creates: the `Idempotency-Key` protocol in one place.
+//! Safe retries of creates: the `Idempotency-Key` protocol in one place, for every create
+//! (supervisor requests, master items, items).
 //!
-//! A create sent with a key stores, in the same transaction as what it creates, a record of
-//! the key, a fingerprint of the caller and the body, and the answer it gave. A retry finds
-//! the record ([`next_action`]): the same fingerprint replays the first answer; another one
-//! is refused. A record lives for [`WINDOW`]; DynamoDB's TTL removes it only eventually, so a
-//! record past its window counts as none ([`IdempotencyRecord::is_live`], and the create's
-//! condition in the store).
+//! A key belongs to its caller: two callers may use the same key without meeting. A create
+//! sent with a key stores, in the same transaction as what it creates, a record of the key,
+//! a fingerprint of the caller and the body, and the answer it gave. A retry finds the record
+//! ([`next_action`]): the same fingerprint replays the first answer; another one is refused.
+//! [`create_once`] runs the whole exchange. A record lives for [`WINDOW`]; DynamoDB's TTL
+//! removes it only eventually, so a record past its window counts as none
+//! ([`IdempotencyRecord::is_live`], and the condition of [`put`]).
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use time::{Duration, OffsetDateTime};
 
+use crate::codec::{idempotency_from_item, n};
+use crate::ids::StoreId;
+use crate::keys;
+use crate::table::{StoreError, Table, backoff};
 use crate::validation::Invalid;
 
 /// The header's name, lower-case as HTTP/2 and API Gateway deliver it.
@@ -17,9 +24,13 @@ pub const HEADER: &str = "idempotency-key";
 pub const WINDOW: Duration = Duration::hours(24);
 const MAX_KEY_LEN: usize = 128;
 
-/// A client's `Idempotency-Key`: 1–128 printable ASCII characters.
+/// A client's `Idempotency-Key` (1–128 printable ASCII characters), scoped to its caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+pub struct IdempotencyKey {
+    /// A digest of the caller's subject: subjects may hold any character, sort keys not.
+    caller: String,
+    key: String,
+}
 
 /// The header was sent but is not a usable key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -27,18 +38,28 @@ pub struct IdempotencyKey(String);
 pub struct InvalidIdempotencyKey;
 
 impl IdempotencyKey {
-    pub fn parse(raw: &str) -> Result<Self, InvalidIdempotencyKey> {
+    /// `raw` as `subject` sent it.
+    pub fn parse(raw: &str, subject: &str) -> Result<Self, InvalidIdempotencyKey> {
         if !raw.is_empty() && raw.len() <= MAX_KEY_LEN && raw.bytes().all(|b| b.is_ascii_graphic())
         {
-            Ok(Self(raw.to_owned()))
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
+            Ok(Self {
+                caller: hex(&digest.as_ref()[..12]),
+                key: raw.to_owned(),
+            })
         } else {
             Err(InvalidIdempotencyKey)
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// `{caller}#{key}`: unique per caller within a store.
+    pub fn scoped(&self) -> String {
+        format!("{}#{}", self.caller, self.key)
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What makes two creates "the same request": the same caller sending the same bytes.
@@ -51,14 +72,7 @@ impl Fingerprint {
         context.update(subject.as_bytes());
         context.update(&[0]);
         context.update(body);
-        Self(
-            context
-                .finish()
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
+        Self(hex(context.finish().as_ref()))
     }
 
     /// A fingerprint read back from the table.
@@ -130,6 +144,102 @@ pub fn next_action(
     }
 }
 
+/// The put of `record` into `table`, for the create's transaction: it fails (and with it the
+/// create) when the caller's key is taken by a record still in its window.
+pub(crate) fn put(table: &Table, store: &StoreId, record: &IdempotencyRecord) -> TransactWriteItem {
+    // A record past its window counts as none: DynamoDB's TTL deletes it only eventually
+    // (often days later), and the key is free again once it expires.
+    let now = record.expires_at - WINDOW;
+    let put = Put::builder()
+        .table_name(table.name())
+        .set_item(Some(keys::idempotency_item(store, record)))
+        .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
+        .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
+        .expression_attribute_values(":now", n(now.unix_timestamp()))
+        .build()
+        .expect("table, item and condition are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+/// The record an earlier create left under `key` in `table`, unless its window had passed at
+/// `now` (whole seconds, as [`put`]'s condition compares).
+pub(crate) async fn find(
+    table: &Table,
+    store: &StoreId,
+    key: &IdempotencyKey,
+    now: OffsetDateTime,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    let item = table
+        .get(store, keys::idempotency_sort_key(&key.scoped()))
+        .await?;
+    let record = item
+        .map(|item| idempotency_from_item(key, &item))
+        .transpose()?;
+    Ok(record.filter(|record| record.is_live(now)))
+}
+
+/// What came of a create under a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Created {
+    /// This call created it.
+    First,
+    /// An earlier call did: answer as it did.
+    Replay(IdempotencyRecord),
+}
+
+/// Why a create under a key did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key was used with another body.
+    #[error(transparent)]
+    Reused(#[from] Invalid),
+    /// A create with this key is still in flight.
+    #[error("a create with this Idempotency-Key is still in flight")]
+    InFlight,
+}
+
+const ATTEMPTS: u32 = 5;
+
+/// A create that can be made idempotent: it writes the record it is given (if any) in the
+/// same transaction as what it creates, failing with `ConditionFailed` when the key is
+/// taken, and it reads records back from the same table.
+pub trait IdempotentCreate {
+    fn create(
+        &self,
+        record: Option<&IdempotencyRecord>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn find(
+        &self,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+}
+
+/// Runs the create with `record` until it lands, or the first answer under the key can be
+/// replayed.
+pub async fn create_once(
+    record: &IdempotencyRecord,
+    creator: &impl IdempotentCreate,
+) -> Result<Created, IdempotencyError> {
+    for attempt in 1..=ATTEMPTS {
+        match creator.create(Some(record)).await {
+            Ok(()) => return Ok(Created::First),
+            // The key is taken, or a create with it is in flight: answer as the first did.
+            Err(StoreError::ConditionFailed(_) | StoreError::TransactionConflict) => {
+                match next_action(&record.fingerprint, creator.find(&record.key).await?)? {
+                    NextAction::Replay(first) => return Ok(Created::Replay(first)),
+                    // An expired record reads as none: the next attempt replaces it.
+                    NextAction::Retry => backoff(attempt).await,
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(IdempotencyError::InFlight)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +247,7 @@ mod tests {
 
     fn record(subject: &str, body: &[u8]) -> IdempotencyRecord {
         IdempotencyRecord::new(
-            IdempotencyKey::parse("k-1").unwrap(),
+            IdempotencyKey::parse("k-1", subject).unwrap(),
             Fingerprint::of(subject, body),
             "/stores/s/supervisor-requests/x".into(),
             "{}".into(),
@@ -147,10 +257,15 @@ mod tests {
 
     #[test]
     fn keys_are_printable_ascii_of_bounded_length() {
-        assert!(IdempotencyKey::parse("").is_err());
-        assert!(IdempotencyKey::parse("has space").is_err());
-        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
-        assert!(IdempotencyKey::parse(&"k".repeat(128)).is_ok());
+        assert!(IdempotencyKey::parse("", "alice").is_err());
+        assert!(IdempotencyKey::parse("has space", "alice").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(129), "alice").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(128), "alice").is_ok());
+        // One key, two callers: two keys.
+        assert_ne!(
+            IdempotencyKey::parse("k", "alice").unwrap().scoped(),
+            IdempotencyKey::parse("k", "bob").unwrap().scoped()
+        );
     }
 
     #[test]

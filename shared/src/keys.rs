@@ -6,7 +6,7 @@
 //! | --- | --- | --- | --- |
 //! | queue entry | store id | `{status}#{rank}#{createdMs:013}#{requestId}` | pending only: `sweepShard`, `deadline` (GSI `byDeadline`) |
 //! | request record | store id | `REQUEST#{requestId}` | — |
-//! | idempotency record | store id | `IDEMPOTENCY#{key}` | `expiresAt` (TTL) |
+//! | idempotency record | store id | `IDEMPOTENCY#{caller}#{key}` (caller: a digest of its subject) | `expiresAt` (TTL) |
 //!
 //! `status` is `PENDING` or `NOT_PENDING`, `rank` the priority digit (1 = `URGENT` … 4 =
 //! `LOW`), `createdMs` the creation time in Unix milliseconds, zero-padded to 13 digits. Fixed
@@ -24,7 +24,7 @@
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |
 //! | edit, answer, time out (moves the entry when status or priority changes) | `GetItem` record, then `TransactWriteItems`: delete old entry + put new entry + put record | `version = :read` |
 //! | delete a request | `GetItem` record, then `TransactWriteItems`: delete entry + record | `version = :read` |
-//! | replay an idempotent create | `GetItem` (consistent) | `storeId`, `sk = IDEMPOTENCY#{key}` |
+//! | replay an idempotent create | `GetItem` (consistent) | `storeId`, `sk = IDEMPOTENCY#{caller}#{key}` |
 //! | find expired pending requests, all stores | `Query` on GSI `byDeadline`, per shard | `sweepShard = "PENDING#{n}"`, `deadline <= :now` |
 //!
 //! The `byDeadline` index is sparse: only pending queue entries carry `sweepShard`, so the
@@ -243,7 +243,7 @@ pub fn idempotency_item(
     record: &crate::idempotency::IdempotencyRecord,
 ) -> Attributes {
     let mut item = crate::codec::idempotency_attributes(record);
-    item.extend(key(store, idempotency_sort_key(record.key.as_str())));
+    item.extend(key(store, idempotency_sort_key(&record.key.scoped())));
     item
 }
 

@@ -7,15 +7,13 @@
 //! callers can decide what they mean.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::RequestEvent;
-use crate::codec::{
-    Attributes, REQUEST_PROJECTION, event_from_item, idempotency_from_item, n, request_from_item,
-};
-use crate::idempotency::{IdempotencyKey, IdempotencyRecord};
+use crate::codec::{Attributes, REQUEST_PROJECTION, event_from_item, n, request_from_item};
+use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::ids::{RequestId, StoreId};
 use crate::keys;
 use crate::millis::unix_millis;
@@ -138,40 +136,19 @@ impl RequestStore {
             self.event(event),
         ];
         if let Some(record) = idempotency {
-            // A record past its window counts as none: DynamoDB's TTL deletes it only
-            // eventually (often days later), and the key is free again once it expires.
-            let put = Put::builder()
-                .table_name(self.table.name())
-                .set_item(Some(keys::idempotency_item(&request.store_id, record)))
-                .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
-                .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
-                .expression_attribute_values(
-                    ":now",
-                    AttributeValue::N(request.created_at.unix_timestamp().to_string()),
-                )
-                .build()
-                .expect("table, item and condition are set");
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(idempotency::put(&self.table, &request.store_id, record));
         }
         self.table.transact(items).await
     }
 
-    /// The record an earlier create left under `key`, unless its window had passed at `now`
-    /// (whole seconds, as the create's condition compares): TTL removes such records late.
+    /// The record an earlier create left under `key`, unless its window had passed at `now`.
     pub async fn idempotency_record(
         &self,
         store: &StoreId,
         key: &IdempotencyKey,
         now: OffsetDateTime,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let item = self
-            .table
-            .get(store, keys::idempotency_sort_key(key.as_str()))
-            .await?;
-        let record = item
-            .map(|item| idempotency_from_item(key, &item))
-            .transpose()?;
-        Ok(record.filter(|record| record.is_live(now)))
+        idempotency::find(&self.table, store, key, now).await
     }
 
     /// One request by id: one consistent key read of its record.

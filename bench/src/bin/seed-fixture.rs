@@ -137,31 +137,37 @@ async fn reset_catalog(
     let now = OffsetDateTime::now_utc();
     let currency = Currency::parse("USD").expect("a currency");
     catalog
-        .create_master(&MasterItem {
-            store_id: store.clone(),
-            master_item_id: master,
-            name: Name::parse("name", "Whole milk 1 l".into()).expect("valid name"),
-            description: None,
-            currency,
-            pin: None,
-            item_count: 0,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        })
-        .await?;
-    if with_item {
-        catalog
-            .create_item(&Item {
+        .create_master(
+            &MasterItem {
                 store_id: store.clone(),
-                item_id,
-                vendor: Vendor::parse("vendor", "Valley Dairy".into()).expect("valid vendor"),
-                price: Money::new(129, currency).expect("valid price"),
-                status: ItemStatus::Active,
+                master_item_id: master,
+                name: Name::parse("name", "Whole milk 1 l".into()).expect("valid name"),
+                description: None,
+                currency,
+                pin: None,
+                item_count: 0,
                 version: 1,
                 created_at: now,
                 updated_at: now,
-            })
+            },
+            None,
+        )
+        .await?;
+    if with_item {
+        catalog
+            .create_item(
+                &Item {
+                    store_id: store.clone(),
+                    item_id,
+                    vendor: Vendor::parse("vendor", "Valley Dairy".into()).expect("valid vendor"),
+                    price: Money::new(129, currency).expect("valid price"),
+                    status: ItemStatus::Active,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+                None,
+            )
             .await?;
     }
     if pinned {

@@ -1,14 +1,18 @@
 //! `POST /stores/{storeId}/master-items/{masterItemId}/items`: adds a vendor item as a
-//! candidate of a master item (admin). Its price must be in the master item's currency.
+//! candidate of a master item (admin). Its price must be in the master item's currency. An
+//! `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
-use shared::catalog::NewItemBody;
+use shared::catalog::{Item, NewItemBody};
 use shared::error::ApiError;
-use shared::http::{json_body, json_with_etag, path_param, respond, with_location};
+use shared::http::{
+    body_bytes, create_idempotently, idempotency_key, parse_json, path_param, respond,
+};
+use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
 use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
+use shared::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
@@ -16,17 +20,52 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 }
 
 async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, store) = authorize_store(event, Action::ManageCatalog)?;
+    let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
-    let item = json_body::<NewItemBody>(event)?.into_item(
-        store.clone(),
-        master,
-        OffsetDateTime::now_utc(),
-    )?;
-    app.catalog.create_item(&item).await?;
-    tracing::info!(store = %store, item_id = %item.item_id, "item created");
-    with_location(
-        json_with_etag(StatusCode::CREATED, &item.view(), item.version)?,
-        &format!("/stores/{store}/items/{}", item.item_id),
+    let key = idempotency_key(event, &principal.subject)?;
+    let bytes = body_bytes(event)?;
+    let now = OffsetDateTime::now_utc();
+    let item = parse_json::<NewItemBody>(bytes)?.into_item(store.clone(), master, now)?;
+    let body =
+        serde_json::to_string(&item.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response = create_idempotently(
+        key,
+        // The master item is in the path, not the body: it is part of "the same request".
+        || {
+            Fingerprint::of(
+                &principal.subject,
+                &[master.to_string().as_bytes(), bytes].concat(),
+            )
+        },
+        format!("/stores/{store}/items/{}", item.item_id),
+        body,
+        now,
+        &NewItem {
+            app,
+            item: &item,
+            now,
+        },
     )
+    .await?;
+    tracing::info!(store = %store, item_id = %item.item_id, "item created");
+    Ok(response)
+}
+
+struct NewItem<'a> {
+    app: &'a App,
+    item: &'a Item,
+    now: OffsetDateTime,
+}
+
+impl IdempotentCreate for NewItem<'_> {
+    async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
+        self.app.catalog.create_item(self.item, record).await
+    }
+
+    async fn find(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.app
+            .catalog
+            .idempotency_record(&self.item.store_id, key, self.now)
+            .await
+    }
 }

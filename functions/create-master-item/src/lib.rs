@@ -1,12 +1,14 @@
 //! `POST /stores/{storeId}/master-items`: adds a product to the store's catalogue (admin).
+//! An `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
-use shared::catalog::NewMasterItemBody;
+use shared::catalog::{MasterItem, NewMasterItemBody};
 use shared::error::ApiError;
-use shared::http::{json_body, json_with_etag, respond, with_location};
+use shared::http::{body_bytes, create_idempotently, idempotency_key, parse_json, respond};
+use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
 use shared::principal::{Action, authorize_store};
+use shared::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
@@ -14,13 +16,45 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 }
 
 async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, store) = authorize_store(event, Action::ManageCatalog)?;
-    let master = json_body::<NewMasterItemBody>(event)?
-        .into_master_item(store.clone(), OffsetDateTime::now_utc())?;
-    app.catalog.create_master(&master).await?;
-    tracing::info!(store = %store, master_item_id = %master.master_item_id, "master item created");
-    with_location(
-        json_with_etag(StatusCode::CREATED, &master.view(), master.version)?,
-        &format!("/stores/{store}/master-items/{}", master.master_item_id),
+    let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
+    let key = idempotency_key(event, &principal.subject)?;
+    let bytes = body_bytes(event)?;
+    let now = OffsetDateTime::now_utc();
+    let master = parse_json::<NewMasterItemBody>(bytes)?.into_master_item(store.clone(), now)?;
+    let body =
+        serde_json::to_string(&master.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response = create_idempotently(
+        key,
+        || Fingerprint::of(&principal.subject, bytes),
+        format!("/stores/{store}/master-items/{}", master.master_item_id),
+        body,
+        now,
+        &NewMaster {
+            app,
+            master: &master,
+            now,
+        },
     )
+    .await?;
+    tracing::info!(store = %store, master_item_id = %master.master_item_id, "master item created");
+    Ok(response)
+}
+
+struct NewMaster<'a> {
+    app: &'a App,
+    master: &'a MasterItem,
+    now: OffsetDateTime,
+}
+
+impl IdempotentCreate for NewMaster<'_> {
+    async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
+        self.app.catalog.create_master(self.master, record).await
+    }
+
+    async fn find(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.app
+            .catalog
+            .idempotency_record(&self.master.store_id, key, self.now)
+            .await
+    }
 }

@@ -2,6 +2,7 @@
 
 mod authorization;
 mod consistency;
+mod console;
 mod faults;
 mod gateway;
 mod identity;

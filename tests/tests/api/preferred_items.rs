@@ -1,7 +1,7 @@
 //! Preferred items against DynamoDB Local: master items, items, scoring weights, the
 //! explained preferred item, and the pin's life cycle.
 
-use integration_tests::{Event, app, call_function, catalog_items, event, fresh_store};
+use integration_tests::{Event, app, call_function, catalog_items, event, fresh_store, parts};
 use serde_json::{Value, json};
 use shared::App;
 
@@ -756,7 +756,7 @@ async fn each_catalog_fixture_runs_its_function() {
     .into_master_item(store.clone(), now)
     .unwrap();
     master.master_item_id = master_id;
-    app.catalog.create_master(&master).await.unwrap();
+    app.catalog.create_master(&master, None).await.unwrap();
     let mut item = shared::catalog::NewItemBody {
         vendor: "Valley Dairy".into(),
         price: serde_json::from_value(json!({"amount": 129, "currency": "USD"})).unwrap(),
@@ -765,7 +765,7 @@ async fn each_catalog_fixture_runs_its_function() {
     .into_item(store, master_id, now)
     .unwrap();
     item.item_id = item_id;
-    app.catalog.create_item(&item).await.unwrap();
+    app.catalog.create_item(&item, None).await.unwrap();
 
     for (fixture, expected) in [
         ("create-master-item", 201),
@@ -794,4 +794,58 @@ async fn each_catalog_fixture_runs_its_function() {
             .0,
         409
     );
+}
+
+/// Creates of master items and items take an `Idempotency-Key` too: a retry answers the first
+/// create (`Idempotent-Replayed: true`) and adds nothing; another body under the key is a 422.
+#[tokio::test]
+async fn catalogue_creates_are_idempotent_per_caller() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = || {
+        admin("create-master-item", &store)
+            .header("idempotency-key", "m-1")
+            .json(json!({"name": "Rye bread", "currency": "EUR"}))
+            .build()
+    };
+    let first = create_master_item::handler(&app, master()).await;
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (status, first) = parts(first);
+    assert_eq!(status, 201);
+    let again = create_master_item::handler(&app, master()).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(parts(again), (201, first.clone()));
+    let master_id = first["masterItemId"].as_str().unwrap().to_owned();
+
+    let item = |body: Value| {
+        admin("create-item", &store)
+            .path("masterItemId", &master_id)
+            .header("idempotency-key", "i-1")
+            .json(body)
+            .build()
+    };
+    let body = json!({"vendor": "Corner Bakery", "price": {"amount": 320, "currency": "EUR"}});
+    let (status, created) = parts(create_item::handler(&app, item(body.clone())).await);
+    assert_eq!(status, 201);
+    let (status, replayed) = parts(create_item::handler(&app, item(body)).await);
+    assert_eq!((status, &replayed), (201, &created));
+    let (status, refused) = parts(
+        create_item::handler(
+            &app,
+            item(json!({"vendor": "Other Bakery", "price": {"amount": 300, "currency": "EUR"}})),
+        )
+        .await,
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["fields"][0]["field"], "Idempotency-Key");
+
+    // One master item, one item: the retries added nothing.
+    let (_, masters) = call(
+        &app,
+        "list-master-items",
+        reader("list-master-items", &store),
+    )
+    .await;
+    assert_eq!(masters["items"].as_array().unwrap().len(), 1);
+    assert_eq!(masters["items"][0]["itemCount"], 1);
 }

@@ -508,6 +508,18 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
     assert_eq!(status, 422, "{error}");
     let (_, listed) = list(&app, &store, &[]).await;
     assert_eq!(ids(&listed).len(), 2);
+
+    // A key belongs to its caller: another associate's same key and body is their own.
+    let theirs = event("create-request")
+        .store(&store)
+        .principal("associate-2", "associate", &[&store])
+        .header("idempotency-key", "key-1")
+        .json(body)
+        .build();
+    let (status, other) = parts(create_request::handler(&app, theirs).await);
+    assert_eq!(status, 201, "{other}");
+    assert_ne!(id_of(&other), id_of(&first));
+    assert_eq!(other["requestedBy"], "associate-2");
 }
 
 #[tokio::test]
@@ -527,12 +539,19 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
         )
         .item(
             shared::keys::SORT_KEY,
-            AttributeValue::S(shared::keys::idempotency_sort_key("key-old")),
+            AttributeValue::S(shared::keys::idempotency_sort_key(
+                // The same caller's key (keys are scoped to their caller).
+                &shared::idempotency::IdempotencyKey::parse("key-old", "associate-1")
+                    .unwrap()
+                    .scoped(),
+            )),
         )
         .item("fingerprint", AttributeValue::S("an earlier body".into()))
         .item(
-            "requestId",
-            AttributeValue::S("01KAQ3Z9V8M4N6P2R5T7W9Y1B3".into()),
+            "location",
+            AttributeValue::S(format!(
+                "/stores/{store}/supervisor-requests/01KAQ3Z9V8M4N6P2R5T7W9Y1B3"
+            )),
         )
         .item("responseBody", AttributeValue::S("{}".into()))
         .item(

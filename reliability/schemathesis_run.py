@@ -77,6 +77,12 @@ PATCH_OPERATIONS = {
     "PATCH /stores/{storeId}/master-items/{masterItemId}",
     "PATCH /stores/{storeId}/items/{itemId}",
 }
+# Every create takes an Idempotency-Key.
+CREATES = {
+    "POST /stores/{storeId}/supervisor-requests",
+    "POST /stores/{storeId}/master-items",
+    "POST /stores/{storeId}/master-items/{masterItemId}/items",
+}
 ITEM_WRITES = {"POST /stores/{storeId}/master-items/{masterItemId}/items", "PATCH /stores/{storeId}/items/{itemId}"}
 
 # Failures that are not findings: schema-valid requests the service rightly refuses for a reason
@@ -113,7 +119,7 @@ ACCEPTED = [
         "reason": "the pinned itemId must be an item of that master item: state, not shape",
     },
     {
-        "check": "positive_data_acceptance", "operations": {"POST /stores/{storeId}/supervisor-requests"}, "status": 422,
+        "check": "positive_data_acceptance", "operations": CREATES, "status": 422,
         "body": r'"fields":\[\{"field":"Idempotency-Key","message":"already used with a different request"\}\]',
         "reason": "an Idempotency-Key reused with another body (generated keys repeat): state; 422 is what the "
                   "IETF Idempotency-Key draft prescribes",

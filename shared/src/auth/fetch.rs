@@ -19,12 +19,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
 /// Built at first use: loading the OS trust store costs milliseconds a cold start that
-/// verifies with keys already held need not spend.
+/// verifies with keys already held need not spend (and plain HTTP to the local issuer never
+/// needs it).
 #[derive(Default)]
 pub struct JsonGetter {
-    client: OnceLock<Result<HttpsClient, String>>,
+    https: OnceLock<Result<HttpsClient, String>>,
+    http: OnceLock<HttpClient>,
 }
 
 impl std::fmt::Debug for JsonGetter {
@@ -50,15 +53,20 @@ fn build_client() -> Result<HttpsClient, String> {
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let mut http = connector();
     http.enforce_http(false);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
-        .https_or_http()
+        .https_only()
         .enable_http1()
         .wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+fn connector() -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http
 }
 
 /// Whether `url` may be fetched: HTTPS anywhere, HTTP only on loopback.
@@ -82,17 +90,22 @@ impl JsonGetter {
         if !allowed(url) {
             return Err(format!("{url} is neither https nor loopback http"));
         }
-        let client = self
-            .client
-            .get_or_init(build_client)
-            .as_ref()
-            .map_err(Clone::clone)?;
         let uri: hyper::Uri = url.parse().map_err(|_| format!("{url} is not a URL"))?;
         let fetch = async {
-            let response = client
-                .get(uri)
-                .await
-                .map_err(|e| format!("GET {url}: {e}"))?;
+            let response = if url.starts_with("https://") {
+                let client = self
+                    .https
+                    .get_or_init(build_client)
+                    .as_ref()
+                    .map_err(Clone::clone)?;
+                client.get(uri).await
+            } else {
+                let client = self.http.get_or_init(|| {
+                    Client::builder(TokioExecutor::new()).build(connector())
+                });
+                client.get(uri).await
+            }
+            .map_err(|e| format!("GET {url}: {e}"))?;
             if !response.status().is_success() {
                 return Err(format!("GET {url}: HTTP {}", response.status()));
             }

@@ -293,7 +293,6 @@ struct Operation {
     request: Option<&'static str>,
     success: u16,
     response: Option<&'static str>,
-    query: &'static [&'static str],
     headers: &'static [&'static str],
 }
 
@@ -302,13 +301,12 @@ struct Operation {
 fn operation(function: &str) -> Option<Operation> {
     const REQ: &str = "Supervisor requests";
     const CAT: &str = "Preferred items";
-    let op = |summary, tag, request, success, response, query, headers| Operation {
+    let op = |summary, tag, request, success, response, headers| Operation {
         summary,
         tag,
         request,
         success,
         response,
-        query,
         headers,
     };
     Some(match function {
@@ -318,7 +316,6 @@ fn operation(function: &str) -> Option<Operation> {
             Some("NewSupervisorRequest"),
             201,
             Some("SupervisorRequest"),
-            &[],
             &["Idempotency-Key"],
         ),
         "list-requests" => op(
@@ -327,7 +324,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             200,
             Some("SupervisorRequestPage"),
-            &["status", "since", "until", "limit", "cursor"],
             &[],
         ),
         "get-request" => op(
@@ -337,7 +333,6 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("SupervisorRequest"),
             &[],
-            &[],
         ),
         "update-request" => op(
             "Edit a pending request",
@@ -345,7 +340,6 @@ fn operation(function: &str) -> Option<Operation> {
             Some("SupervisorRequestEdit"),
             200,
             Some("SupervisorRequest"),
-            &[],
             &["If-Match"],
         ),
         "delete-request" => op(
@@ -354,7 +348,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             204,
             None,
-            &[],
             &["If-Match"],
         ),
         "list-request-events" => op(
@@ -363,7 +356,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             200,
             Some("RequestEventPage"),
-            &["limit", "cursor"],
             &[],
         ),
         "list-store-events" => op(
@@ -372,7 +364,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             200,
             Some("RequestEventPage"),
-            &["limit", "cursor"],
             &[],
         ),
         "respond-to-request" => op(
@@ -382,7 +373,6 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("SupervisorRequest"),
             &[],
-            &[],
         ),
         "create-master-item" => op(
             "Add a master item",
@@ -390,7 +380,6 @@ fn operation(function: &str) -> Option<Operation> {
             Some("NewMasterItem"),
             201,
             Some("MasterItem"),
-            &[],
             &["Idempotency-Key"],
         ),
         "list-master-items" => op(
@@ -399,7 +388,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             200,
             Some("MasterItemPage"),
-            &["limit", "cursor"],
             &[],
         ),
         "get-master-item" => op(
@@ -409,7 +397,6 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("MasterItem"),
             &[],
-            &[],
         ),
         "update-master-item" => op(
             "Edit a master item",
@@ -417,7 +404,6 @@ fn operation(function: &str) -> Option<Operation> {
             Some("MasterItemEdit"),
             200,
             Some("MasterItem"),
-            &[],
             &["If-Match"],
         ),
         "delete-master-item" => op(
@@ -426,7 +412,6 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             204,
             None,
-            &[],
             &["If-Match"],
         ),
         "create-item" => op(
@@ -435,7 +420,6 @@ fn operation(function: &str) -> Option<Operation> {
             Some("NewItem"),
             201,
             Some("Item"),
-            &[],
             &["Idempotency-Key"],
         ),
         "list-items" => op(
@@ -444,27 +428,24 @@ fn operation(function: &str) -> Option<Operation> {
             None,
             200,
             Some("ItemPage"),
-            &["limit", "cursor"],
             &[],
         ),
-        "get-item" => op("Read an item", CAT, None, 200, Some("Item"), &[], &[]),
+        "get-item" => op("Read an item", CAT, None, 200, Some("Item"), &[]),
         "update-item" => op(
             "Edit an item",
             CAT,
             Some("ItemEdit"),
             200,
             Some("Item"),
-            &[],
             &["If-Match"],
         ),
-        "delete-item" => op("Delete an item", CAT, None, 204, None, &[], &["If-Match"]),
+        "delete-item" => op("Delete an item", CAT, None, 204, None, &["If-Match"]),
         "get-preferred-item" => op(
             "The preferred item, explained",
             CAT,
             None,
             200,
             Some("PreferredItem"),
-            &[],
             &[],
         ),
         "pin-preferred-item" => op(
@@ -474,16 +455,14 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("Pin"),
             &[],
-            &[],
         ),
-        "unpin-preferred-item" => op("Remove the pin", CAT, None, 204, None, &[], &[]),
+        "unpin-preferred-item" => op("Remove the pin", CAT, None, 204, None, &[]),
         "get-scoring-weights" => op(
             "Read the scoring weights",
             CAT,
             None,
             200,
             Some("ScoringWeights"),
-            &[],
             &[],
         ),
         "put-scoring-weights" => op(
@@ -493,17 +472,19 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("ScoringWeights"),
             &[],
-            &[],
         ),
         _ => return None,
     })
 }
 
-fn query_parameter(name: &str) -> Value {
+fn query_parameter(route: &Route, name: &str) -> Value {
     let schema = match name {
+        "status" if route.function == "list-items" => schema_ref("ItemStatus"),
         "status" => {
             json!({ "type": "string", "enum": ["PENDING", "NOT_PENDING"], "default": "PENDING" })
         }
+        "priority" => schema_ref("Priority"),
+        "requestedBy" => json!({ "type": "string", "enum": ["me"] }),
         "since" | "until" => json!({ "type": "string", "format": "date-time" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
         _ => json!({ "type": "string" }),
@@ -512,6 +493,9 @@ fn query_parameter(name: &str) -> Value {
         "since" => "Creation time, inclusive (RFC 3339)",
         "until" => "Creation time, exclusive (RFC 3339)",
         "cursor" => "`nextCursor` of the previous page",
+        "status" if route.function == "list-items" => "Only items of this status",
+        "priority" => "Only requests of this priority (a key condition)",
+        "requestedBy" => "`me`: only the caller's own requests (an index, not a filter)",
         _ => "",
     };
     json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description })
@@ -559,7 +543,8 @@ pub fn document() -> Value {
             continue;
         };
         let mut parameters = path_parameters(route);
-        parameters.extend(op.query.iter().map(|q| query_parameter(q)));
+        // The query parameters come from the route table, which the handlers enforce.
+        parameters.extend(route.query.iter().map(|q| query_parameter(route, q)));
         parameters.extend(op.headers.iter().map(|h| header_parameter(h)));
         let mut responses = Map::new();
         let success = match op.response {

@@ -344,15 +344,22 @@ impl CatalogStore {
         master: &MasterItemId,
         after: Option<String>,
         limit: usize,
+        status: Option<ItemStatus>,
     ) -> Result<Option<(Vec<Item>, Option<String>)>, StoreError> {
         let first_page = after.is_none();
-        let output = self
+        let mut query = self
             .master_query(store, master)
             .limit(i32::try_from(limit + 1 + usize::from(first_page)).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(|sort_key| keys::key(store, sort_key)))
-            .send()
-            .await
-            .map_err(classify)?;
+            .set_exclusive_start_key(after.map(|sort_key| keys::key(store, sort_key)));
+        if let Some(status) = status {
+            // In DynamoDB, after the key condition; the master item (no status) still comes
+            // first, so a missing master is still told from an empty list.
+            query = query
+                .filter_expression("attribute_not_exists(#status) OR #status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let output = query.send().await.map_err(classify)?;
         let mut items = output.items.unwrap_or_default();
         if first_page {
             let master_key = master_sort_key(master);

@@ -20,6 +20,13 @@ pub enum ApiError {
     /// 400: the request is malformed (syntax, path ids, query parameters, cursor).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// 400 naming the parameters at fault.
+    #[error("{message}")]
+    BadRequestFields {
+        code: &'static str,
+        message: String,
+        fields: Vec<FieldError>,
+    },
     /// 401: no usable credentials.
     #[error("authentication required")]
     Unauthorized,
@@ -102,7 +109,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest { .. } | Self::BadRequestFields { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -120,6 +127,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. }
+            | Self::BadRequestFields { code, .. }
             | Self::Conflict { code, .. }
             | Self::Denied { code, .. } => code,
             Self::Unauthorized => "unauthorized",
@@ -153,7 +161,9 @@ impl ApiError {
             }
         };
         let fields = match &self {
-            Self::Validation { fields, .. } => Some(fields.as_slice()),
+            Self::Validation { fields, .. } | Self::BadRequestFields { fields, .. } => {
+                Some(fields.as_slice())
+            }
             _ => None,
         };
         let body = ErrorBody {

@@ -259,3 +259,51 @@ pub async fn create_idempotently(
         Created::Replay(first) => created(&first.location, first.response_body, true),
     }
 }
+
+/// Refuses query parameters the route does not take (known from API Gateway's `routeKey`),
+/// naming them: a misspelt filter must not read as no filter.
+pub fn refuse_unknown_query_parameters(request: &Request) -> Result<(), ApiError> {
+    use lambda_http::request::RequestContext;
+    let route_key = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.as_deref(),
+        _ => None,
+    };
+    let Some(route) = route_key.and_then(crate::routes::of_key) else {
+        return Ok(());
+    };
+    let mut unknown: Vec<&str> = request
+        .query_string_parameters_ref()
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, _)| name)
+                .filter(|name| !route.query.contains(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort_unstable();
+    unknown.dedup();
+    let fields = unknown
+        .iter()
+        .map(|name| {
+            FieldError::new(
+                *name,
+                match route.query {
+                    [] => "this route takes no query parameters".to_owned(),
+                    known => format!(
+                        "unknown query parameter; this route takes {}",
+                        known.join(", ")
+                    ),
+                },
+            )
+        })
+        .collect::<Vec<_>>();
+    Err(ApiError::BadRequestFields {
+        code: "unknown_query_parameter",
+        message: format!("unknown query parameter(s): {}", unknown.join(", ")),
+        fields,
+    })
+}

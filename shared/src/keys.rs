@@ -4,7 +4,7 @@
 //!
 //! | item | `storeId` (PK) | `sk` (SK) | other keys |
 //! | --- | --- | --- | --- |
-//! | queue entry | store id | `{status}#{rank}#{createdMs:013}#{requestId}` | pending only: `sweepShard`, `deadline` (GSI `byDeadline`) |
+//! | queue entry | store id | `{status}#{rank}#{createdMs:013}#{requestId}` | pending only: `sweepShard`, `deadline` (GSI `byDeadline`); `requesterKey` = `{storeId}#{requestedBy}` (GSI `byRequester`, SK `sk`) |
 //! | request record | store id | `REQUEST#{requestId}` | — |
 //! | idempotency record | store id | `IDEMPOTENCY#{caller}#{key}` (caller: a digest of its subject) | `expiresAt` (TTL) |
 //!
@@ -22,6 +22,8 @@
 //! | read a request by id | `GetItem` (consistent) | `storeId`, `sk = REQUEST#{id}` |
 //! | list the queue / the history | `Query`, forward, `Limit`, projection [`crate::codec::REQUEST_PROJECTION`] | `storeId`, `begins_with(sk, "PENDING#")` / `"NOT_PENDING#"` |
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |
+//! | list one priority | `Query`, forward | `storeId`, `begins_with(sk, "{status}#{rank}#")` (with a time range: that priority's `BETWEEN`) |
+//! | a requester's own requests (`requestedBy=me`) | the same `Query` on GSI `byRequester` | `requesterKey = "{storeId}#{subject}"` and the same `sk` conditions |
 //! | edit, answer, time out (moves the entry when status or priority changes) | `GetItem` record, then `TransactWriteItems`: delete old entry + put new entry + put record | `version = :read` |
 //! | delete a request | `GetItem` record, then `TransactWriteItems`: delete entry + record | `version = :read` |
 //! | replay an idempotent create | `GetItem` (consistent) | `storeId`, `sk = IDEMPOTENCY#{caller}#{key}` |
@@ -171,6 +173,10 @@ pub fn is_queue_sort_key_of(sort_key: &str, status: RequestStatus) -> bool {
 pub fn queue_item(request: &SupervisorRequest) -> Attributes {
     let mut item = request_attributes(request);
     item.insert(SORT_KEY.into(), s(&queue_sort_key(request)));
+    item.insert(
+        REQUESTER_KEY.into(),
+        s(&requester_key(&request.store_id, &request.requested_by)),
+    );
     if request.is_pending() {
         let shard = request.request_id.shard(SWEEP_SHARDS);
         item.insert(SWEEP_SHARD.into(), s(&sweep_shard_key(shard)));
@@ -182,6 +188,14 @@ pub fn record_item(request: &SupervisorRequest) -> Attributes {
     let mut item = request_attributes(request);
     item.insert(SORT_KEY.into(), s(&record_sort_key(&request.request_id)));
     item
+}
+
+pub const REQUESTER_INDEX: &str = "byRequester";
+pub const REQUESTER_KEY: &str = "requesterKey";
+
+/// `{storeId}#{requestedBy}`: a requester's own requests in a store, in queue order.
+pub fn requester_key(store: &StoreId, subject: &str) -> String {
+    format!("{store}#{subject}")
 }
 
 pub fn sweep_shard_key(shard: u8) -> String {

@@ -188,6 +188,7 @@ pub fn authorize_store(
     let principal = Principal::from_request(request)?;
     let store = path_param(request, "storeId", StoreId::parse)?;
     principal.authorize(&store, action)?;
+    crate::http::refuse_unknown_query_parameters(request)?;
     Ok((principal, store))
 }
 

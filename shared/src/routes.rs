@@ -10,123 +10,159 @@ pub struct Route {
     pub path: &'static str,
     /// The function crate, binary, and `events/` fixture name.
     pub function: &'static str,
+    /// The query parameters it takes; any other is refused with 400, so a typo never reads
+    /// as an empty filter.
+    pub query: &'static [&'static str],
 }
+
+const PAGE: &[&str] = &["limit", "cursor"];
 
 pub const ROUTES: &[Route] = &[
     Route {
         method: "POST",
         path: "/stores/{storeId}/supervisor-requests",
         function: "create-request",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests",
         function: "list-requests",
+        query: &[
+            "status",
+            "priority",
+            "requestedBy",
+            "since",
+            "until",
+            "limit",
+            "cursor",
+        ],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "get-request",
+        query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "update-request",
+        query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "delete-request",
+        query: &[],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/response",
         function: "respond-to-request",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/events",
         function: "list-request-events",
+        query: PAGE,
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-request-events",
         function: "list-store-events",
+        query: PAGE,
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items",
         function: "create-master-item",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items",
         function: "list-master-items",
+        query: PAGE,
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "get-master-item",
+        query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "update-master-item",
+        query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "delete-master-item",
+        query: &[],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "create-item",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "list-items",
+        query: &["status", "limit", "cursor"],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/items/{itemId}",
         function: "get-item",
+        query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/items/{itemId}",
         function: "update-item",
+        query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/items/{itemId}",
         function: "delete-item",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item",
         function: "get-preferred-item",
+        query: &[],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "pin-preferred-item",
+        query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "unpin-preferred-item",
+        query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/scoring-weights",
         function: "get-scoring-weights",
+        query: &[],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/scoring-weights",
         function: "put-scoring-weights",
+        query: &[],
     },
 ];
 
@@ -153,6 +189,11 @@ impl Route {
             }
         }
     }
+}
+
+/// The route API Gateway matched for a request (its `routeKey`), if it is one of ours.
+pub fn of_key(route_key: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|route| route.key() == route_key)
 }
 
 /// The route for a request, and its path parameters; or, when none matches, the methods the

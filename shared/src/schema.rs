@@ -4,9 +4,9 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
 use crate::keys;
@@ -51,28 +51,84 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         &[
             (keys::SWEEP_SHARD, ScalarAttributeType::S),
             (keys::DEADLINE, ScalarAttributeType::N),
+            (keys::REQUESTER_KEY, ScalarAttributeType::S),
         ],
-        index(keys::DEADLINE_INDEX, keys::SWEEP_SHARD, keys::DEADLINE)?,
+        vec![
+            index(keys::DEADLINE_INDEX, keys::SWEEP_SHARD, keys::DEADLINE)?,
+            index(keys::REQUESTER_INDEX, keys::REQUESTER_KEY, keys::SORT_KEY)?,
+        ],
+        Some(stream_of_images()),
     )
     .await?;
+    // Indexes and the stream came after the first tables: a table kept on disk by an earlier
+    // local run gets them here.
     let described = client
         .describe_table()
         .table_name(table)
         .send()
         .await
-        .map_err(|e| format!("describe table {table}: {e:?}"))?;
+        .map_err(|e| format!("describe table {table}: {e:?}"))?
+        .table;
+    let has_requester_index = described
+        .as_ref()
+        .and_then(|t| t.global_secondary_indexes.as_ref())
+        .is_some_and(|indexes| {
+            indexes
+                .iter()
+                .any(|i| i.index_name() == Some(keys::REQUESTER_INDEX))
+        });
+    if !has_requester_index {
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(keys::REQUESTER_INDEX)
+            .key_schema(key(keys::REQUESTER_KEY, KeyType::Hash))
+            .key_schema(key(keys::SORT_KEY, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| e.to_string())?;
+        let added = client
+            .update_table()
+            .table_name(table)
+            .attribute_definitions(attribute(keys::REQUESTER_KEY, ScalarAttributeType::S))
+            .attribute_definitions(attribute(keys::SORT_KEY, ScalarAttributeType::S))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await;
+        // Another process (a parallel test) may have just added it.
+        if let Err(error) = added
+            && !error
+                .message()
+                .is_some_and(|m| m.contains("already exists"))
+        {
+            return Err(format!(
+                "add index {} to {table}: {error:?}",
+                keys::REQUESTER_INDEX
+            ));
+        }
+        wait_until_active(client, table).await?;
+    }
     let streaming = described
-        .table
         .and_then(|t| t.stream_specification)
         .is_some_and(|spec| spec.stream_enabled);
     if !streaming {
-        client
+        let enabled = client
             .update_table()
             .table_name(table)
             .stream_specification(stream_of_images())
             .send()
-            .await
-            .map_err(|e| format!("enable the stream of {table}: {e:?}"))?;
+            .await;
+        if let Err(error) = enabled
+            && !error
+                .message()
+                .is_some_and(|m| m.contains("already has an enabled stream"))
+        {
+            return Err(format!("enable the stream of {table}: {error:?}"));
+        }
         wait_until_active(client, table).await?;
     }
     Ok(())
@@ -112,7 +168,12 @@ pub async fn ensure_items_table(client: &Client, table: &str) -> Result<(), Stri
         client,
         table,
         &[(keys::MASTER_LIST_KEY, ScalarAttributeType::S)],
-        index(keys::MASTERS_INDEX, keys::MASTER_LIST_KEY, keys::SORT_KEY)?,
+        vec![index(
+            keys::MASTERS_INDEX,
+            keys::MASTER_LIST_KEY,
+            keys::SORT_KEY,
+        )?],
+        None,
     )
     .await
 }
@@ -123,11 +184,12 @@ pub async fn ensure_events_table(client: &Client, table: &str) -> Result<(), Str
         client,
         table,
         &[(keys::EVENT_TIME, ScalarAttributeType::S)],
-        index(
+        vec![index(
             keys::EVENTS_BY_TIME_INDEX,
             keys::PARTITION_KEY,
             keys::EVENT_TIME,
-        )?,
+        )?],
+        None,
     )
     .await
 }
@@ -141,12 +203,13 @@ pub async fn ensure_tables(app: &crate::App) -> Result<(), String> {
     ensure_items_table(app.catalog.client(), app.catalog.table()).await
 }
 
-/// A table keyed `storeId`/`sk` with one index, on-demand, TTL on `expiresAt`.
+/// A table keyed `storeId`/`sk` with its indexes, on-demand, TTL on `expiresAt`.
 async fn ensure_table(
     client: &Client,
     table: &str,
     index_attributes: &[(&str, ScalarAttributeType)],
-    index: GlobalSecondaryIndex,
+    indexes: Vec<GlobalSecondaryIndex>,
+    stream: Option<StreamSpecification>,
 ) -> Result<(), String> {
     let mut create = client
         .create_table()
@@ -156,7 +219,8 @@ async fn ensure_table(
         .attribute_definitions(attribute(keys::SORT_KEY, ScalarAttributeType::S))
         .key_schema(key(keys::PARTITION_KEY, KeyType::Hash))
         .key_schema(key(keys::SORT_KEY, KeyType::Range))
-        .global_secondary_indexes(index);
+        .set_global_secondary_indexes(Some(indexes))
+        .set_stream_specification(stream);
     for (name, kind) in index_attributes {
         create = create.attribute_definitions(attribute(name, kind.clone()));
     }

@@ -33,6 +33,10 @@ pub struct ListQuery {
     /// The queue leaves out what is past its deadline at this instant: timed out, whether
     /// or not the sweeper has moved it yet.
     pub now: OffsetDateTime,
+    /// Only this priority: a key condition.
+    pub priority: Option<Priority>,
+    /// Only the requests this subject raised: the `byRequester` index.
+    pub requested_by: Option<String>,
 }
 
 impl ListQuery {
@@ -263,7 +267,10 @@ impl RequestStore {
             ));
         }
         if !query.has_time_range() {
-            let prefix = keys::status_prefix(query.status);
+            let prefix = match query.priority {
+                Some(priority) => keys::priority_prefix(query.status, priority),
+                None => keys::status_prefix(query.status),
+            };
             let (items, next) = self
                 .query_queue(query, KeyRange::Prefix(&prefix), from.after, query.limit)
                 .await?;
@@ -279,7 +286,10 @@ impl RequestStore {
         let first_rank = from.rank.unwrap_or(Priority::Urgent.rank());
         let mut after = from.after;
         let mut items = Vec::with_capacity(query.limit);
-        for priority in Priority::ALL.into_iter().filter(|p| p.rank() >= first_rank) {
+        let priorities = Priority::ALL
+            .into_iter()
+            .filter(|p| query.priority.is_none_or(|only| only == *p));
+        for priority in priorities.filter(|p| p.rank() >= first_rank) {
             let low = match query.since {
                 Some(since) => keys::created_bound(query.status, priority, since),
                 None => keys::priority_prefix(query.status, priority),
@@ -307,7 +317,7 @@ impl RequestStore {
                     }),
                 });
             }
-            if items.len() == query.limit {
+            if items.len() == query.limit && query.priority.is_none() {
                 // The page is full exactly at the end of this priority.
                 let next = Priority::from_rank(priority.rank() + 1).map(|p| ListPosition {
                     rank: Some(p.rank()),
@@ -328,16 +338,33 @@ impl RequestStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<SupervisorRequest>, Option<String>), StoreError> {
+        // A requester's own requests: the same key conditions on the `byRequester` index.
+        let (index, partition, value) = match &query.requested_by {
+            Some(subject) => (
+                Some(keys::REQUESTER_INDEX),
+                keys::REQUESTER_KEY,
+                keys::requester_key(&query.store, subject),
+            ),
+            None => (None, keys::PARTITION_KEY, query.store.to_string()),
+        };
+        let start = after.map(|sk| {
+            let mut key = keys::key(&query.store, sk);
+            if index.is_some() {
+                key.insert(keys::REQUESTER_KEY.into(), AttributeValue::S(value.clone()));
+            }
+            key
+        });
         let mut request = self
             .table
             .client()
             .query()
             .table_name(self.table.name())
-            .expression_attribute_names("#pk", keys::PARTITION_KEY)
+            .set_index_name(index.map(str::to_owned))
+            .expression_attribute_names("#pk", partition)
             .expression_attribute_names("#sk", keys::SORT_KEY)
-            .expression_attribute_values(":pk", AttributeValue::S(query.store.to_string()))
+            .expression_attribute_values(":pk", AttributeValue::S(value.clone()))
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(|sk| keys::key(&query.store, sk)));
+            .set_exclusive_start_key(start);
         request = match range {
             KeyRange::Prefix(prefix) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")

@@ -122,7 +122,7 @@ async fn reset_catalog(
         MasterItemId::parse(&fixture_value("get-master-item", "masterItemId")).unwrap(),
         "the item fixtures name an item of the master-item fixtures' master",
     );
-    while let Some((items, _)) = catalog.list_items(&store, &master, None, 100).await? {
+    while let Some((items, _)) = catalog.list_items(&store, &master, None, 100, None).await? {
         if items.is_empty() {
             break;
         }

@@ -1,12 +1,14 @@
 //! `GET /stores/{storeId}/master-items/{masterItemId}/items`: a master item's candidates, a
-//! page at a time (`limit`, sealed `cursor`); 404 if the master item does not exist.
+//! page at a time (`limit`, sealed `cursor`), optionally of one `status` (a filter in DynamoDB,
+//! after the key condition: pages may come back short); 404 if the master item does not exist.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
+use shared::catalog::ItemStatus;
 use shared::catalog_store::MASTER_NOT_FOUND;
 use shared::error::ApiError;
-use shared::http::{json, path_param, respond};
+use shared::http::{json, path_param, query_param, respond};
 use shared::ids::MasterItemId;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
@@ -18,15 +20,28 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
+    let status = match query_param(event, "status")? {
+        Some(raw) => Some(ItemStatus::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query_parameter",
+                "status must be ACTIVE, OUT_OF_STOCK, INACTIVE or DISCONTINUED",
+            )
+        })?),
+        None => None,
+    };
     let limit = limit(event)?;
     let cursors = Cursors::new(
         &app.cursor_key,
-        format!("list-items|{store}|{master}|{}", principal.subject),
+        format!(
+            "list-items|{store}|{master}|{}|{}",
+            status.map_or("", ItemStatus::as_str),
+            principal.subject
+        ),
     );
     let after = cursors.position::<String>(event)?;
     let (items, next) = app
         .catalog
-        .list_items(&store, &master, after, limit)
+        .list_items(&store, &master, after, limit, status)
         .await?
         .ok_or(MASTER_NOT_FOUND)?;
     json(

@@ -4,6 +4,8 @@
 //! `since` (inclusive) and `until` (exclusive) bound creation time as RFC 3339 instants; they
 //! become key conditions, never a filter. `limit` is 1–100 (default 25). `cursor` is the
 //! `nextCursor` of the previous page, valid only for the same store, filters and caller.
+//! `priority` keeps one priority (a key condition); `requestedBy=me` the caller's own
+//! requests (the `byRequester` index, never a filter over the store's partition).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -14,7 +16,7 @@ use shared::millis::unix_millis;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 use shared::store::{ListPosition, ListQuery};
-use shared::supervisor_request::RequestStatus;
+use shared::supervisor_request::{Priority, RequestStatus};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -43,15 +45,41 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
             "since must be before until",
         ));
     }
+    let priority = match query_param(event, "priority")? {
+        Some(raw) => Some(
+            Priority::ALL
+                .into_iter()
+                .find(|p| p.as_str() == raw)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query_parameter",
+                        "priority must be URGENT, HIGH, NORMAL or LOW",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let requested_by = match query_param(event, "requestedBy")? {
+        Some("me") => Some(principal.subject.clone()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query_parameter",
+                "requestedBy takes `me`: your own requests",
+            ));
+        }
+        None => None,
+    };
     let limit = limit(event)?;
     // The cursor opens only for the query it came from: same store, filters and caller.
     let cursors = Cursors::new(
         &app.cursor_key,
         format!(
-            "list-requests|{store}|{}|{}|{}|{}",
+            "list-requests|{store}|{}|{}|{}|{}|{}|{}",
             status.as_str(),
             since.map(unix_millis).unwrap_or(-1),
             until.map(unix_millis).unwrap_or(-1),
+            priority.map_or("", Priority::as_str),
+            requested_by.is_some(),
             principal.subject
         ),
     );
@@ -63,6 +91,8 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         until,
         limit,
         now: OffsetDateTime::now_utc(),
+        priority,
+        requested_by,
     };
     let page = app.requests.list(&query, from).await?;
     json(

@@ -100,9 +100,9 @@ impl JsonGetter {
                     .map_err(Clone::clone)?;
                 client.get(uri).await
             } else {
-                let client = self.http.get_or_init(|| {
-                    Client::builder(TokioExecutor::new()).build(connector())
-                });
+                let client = self
+                    .http
+                    .get_or_init(|| Client::builder(TokioExecutor::new()).build(connector()));
                 client.get(uri).await
             }
             .map_err(|e| format!("GET {url}: {e}"))?;

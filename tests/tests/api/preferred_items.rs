@@ -849,3 +849,46 @@ async fn catalogue_creates_are_idempotent_per_caller() {
     assert_eq!(masters["items"].as_array().unwrap().len(), 1);
     assert_eq!(masters["items"][0]["itemCount"], 1);
 }
+
+#[tokio::test]
+async fn items_filter_by_status_in_dynamodb() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "eggs 12", "USD").await;
+    let active = new_item(&app, &store, &master, "Hen House", 399, "ACTIVE").await;
+    new_item(&app, &store, &master, "Coop Co", 349, "OUT_OF_STOCK").await;
+    let active_too = new_item(&app, &store, &master, "Barn", 419, "ACTIVE").await;
+    let list = |status: &str| {
+        call(
+            &app,
+            "list-items",
+            reader("list-items", &store)
+                .path("masterItemId", &master)
+                .query(&[("status", status)]),
+        )
+    };
+    let (status, body) = list("ACTIVE").await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["itemId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [active.as_str(), active_too.as_str()]);
+    assert_eq!(list("DISCONTINUED").await.1["items"], json!([]));
+    assert_eq!(list("GONE").await.0, 400);
+    // An unknown master item is still a 404 with a filter.
+    let (status, _) = call(
+        &app,
+        "list-items",
+        reader("list-items", &store)
+            .path(
+                "masterItemId",
+                &shared::ids::MasterItemId::generate().to_string(),
+            )
+            .query(&[("status", "ACTIVE")]),
+    )
+    .await;
+    assert_eq!(status, 404);
+}

@@ -938,3 +938,108 @@ async fn each_fixture_runs_its_function() {
     .unwrap();
     timeout_sweeper::handler(&app, sweep).await.unwrap();
 }
+
+/// The filters a till app and a supervisor screen reach for: one priority (a key condition),
+/// the caller's own requests (an index), both with time ranges and pages; a misspelt
+/// parameter is a 400 naming it, never an empty filter.
+#[tokio::test]
+async fn filters_by_priority_and_requester_and_unknown_parameters_are_refused() {
+    let app = app().await;
+    let store = fresh_store();
+    let by = |sub: &str, priority: &str, details: &str| {
+        event("create-request")
+            .store(&store)
+            .principal(sub, "associate", &[&store])
+            .without_header("idempotency-key")
+            .json(new_request(priority, details))
+            .build()
+    };
+    let mut mine = Vec::new();
+    let mut urgent = Vec::new();
+    for (n, (sub, priority)) in [
+        ("associate-1", "URGENT"),
+        ("associate-2", "URGENT"),
+        ("associate-1", "LOW"),
+        ("associate-2", "LOW"),
+        ("associate-1", "URGENT"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body) =
+            call_function(&app, "create-request", by(sub, priority, &format!("n{n}"))).await;
+        assert_eq!(status, 201, "{body}");
+        if sub == "associate-1" {
+            mine.push(id_of(&body));
+        }
+        if priority == "URGENT" {
+            urgent.push(id_of(&body));
+        }
+    }
+    // Queue order within each filter: most urgent first, then oldest first.
+    assert_eq!(
+        list_all(&app, &store, &[("priority", "URGENT"), ("limit", "1")]).await,
+        urgent
+    );
+    let own = |query: &[(&str, &str)]| {
+        let mut q = vec![("requestedBy", "me")];
+        q.extend_from_slice(query);
+        call_function(
+            &app,
+            "list-requests",
+            event("list-requests")
+                .store(&store)
+                .principal("associate-1", "associate", &[&store])
+                .query(&q)
+                .build(),
+        )
+    };
+    let (status, page) = own(&[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        ids(&page),
+        [mine[0].clone(), mine[2].clone(), mine[1].clone()]
+    );
+    let (_, page) = own(&[("priority", "LOW")]).await;
+    assert_eq!(ids(&page), [mine[1].clone()]);
+    let (_, page) = own(&[("since", "2020-01-01T00:00:00Z"), ("limit", "2")]).await;
+    assert_eq!(ids(&page), [mine[0].clone(), mine[2].clone()]);
+    assert!(page["nextCursor"].is_string());
+
+    for (name, value) in [
+        ("priorty", "URGENT"),
+        ("requestedBy", "associate-2"),
+        ("priority", "SOON"),
+    ] {
+        let (status, body) = list(&app, &store, &[(name, value)]).await;
+        assert_eq!(status, 400, "{name}={value}: {body}");
+    }
+    let (_, body) = list(
+        &app,
+        &store,
+        &[("priorty", "URGENT"), ("stauts", "PENDING")],
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "unknown_query_parameter");
+    let named: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["priorty", "stauts"]);
+    // A route without query parameters refuses any.
+    let (status, body) = call_function(
+        &app,
+        "get-request",
+        as_associate("get-request", &store)
+            .request_id(&mine[0])
+            .query(&[("verbose", "1")])
+            .build(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("unknown_query_parameter"))
+    );
+}

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::body::{Field, Kind, Shape};
 use crate::ids::{ItemId, MasterItemId, StoreId};
 use crate::millis::to_millis_precision;
 use crate::text::Text;
@@ -406,6 +407,60 @@ impl Item {
             updated_at: self.updated_at,
         }
     }
+}
+
+const MONEY: &[Field] = &[
+    Field::required("amount", Kind::Count("of minor units, e.g. 129 for 1.29")),
+    Field::required("currency", Kind::Currency),
+];
+const ITEM_STATUSES: fn() -> Vec<&'static str> =
+    || ItemStatus::ALL.map(ItemStatus::as_str).to_vec();
+const WEIGHT: Kind = Kind::Count("from 0 to 100");
+
+impl Shape for NewMasterItemBody {
+    const FIELDS: &'static [Field] = &[
+        Field::required("name", Kind::Text),
+        Field::optional("description", Kind::Text),
+        Field::required("currency", Kind::Currency),
+    ];
+}
+
+impl Shape for MasterItemEditBody {
+    const FIELDS: &'static [Field] = &[
+        Field::optional("name", Kind::Text),
+        Field::optional("description", Kind::Text),
+        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+    ];
+}
+
+impl Shape for NewItemBody {
+    const FIELDS: &'static [Field] = &[
+        Field::required("vendor", Kind::Text),
+        Field::required("price", Kind::Object(MONEY)),
+        Field::optional("status", Kind::OneOf(ITEM_STATUSES)),
+    ];
+}
+
+impl Shape for ItemEditBody {
+    const FIELDS: &'static [Field] = &[
+        Field::optional("vendor", Kind::Text),
+        Field::optional("price", Kind::Object(MONEY)),
+        Field::optional("status", Kind::OneOf(ITEM_STATUSES)),
+        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+    ];
+}
+
+impl Shape for PinBody {
+    const FIELDS: &'static [Field] = &[Field::required("itemId", Kind::Text)];
+}
+
+impl Shape for ScoringWeightsBody {
+    const FIELDS: &'static [Field] = &[
+        Field::required("priceWeight", WEIGHT),
+        Field::required("statusWeight", WEIGHT),
+        Field::required("activeScore", WEIGHT),
+        Field::required("outOfStockScore", WEIGHT),
+    ];
 }
 
 /// `POST /stores/{storeId}/master-items` body.

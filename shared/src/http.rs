@@ -78,16 +78,25 @@ pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
 
 /// Parses a JSON body. Broken JSON is a 400; JSON of the wrong shape (types, unknown fields,
 /// unknown enum values) is a 422 that names the field.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+pub fn json_body<T: DeserializeOwned + crate::body::Shape>(
+    request: &Request,
+) -> Result<T, ApiError> {
     parse_json(body_bytes(request)?)
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Broken JSON is a 400; then every field against the body's [`crate::body::Shape`], all
+/// faults in one 422; then serde reads the checked value.
+pub fn parse_json<T: DeserializeOwned + crate::body::Shape>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so broken JSON is always a 400 whatever its shape (bodies are small).
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::bad_request("malformed_json", "request body is not valid JSON"))?;
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let mut errors = Vec::new();
+    crate::body::check(&mut value, T::FIELDS, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    // The shape held: what serde could still refuse is a rule the shape does not know.
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = data_error_message(&error.into_inner());
         let field = if path == "." { "body".to_owned() } else { path };

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod catalog;
 pub mod catalog_store;
 pub mod codec;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{Actor, EventType, RequestEvent};
+use crate::body::{Field, Kind, Shape};
 use crate::ids::{RequestId, StoreId};
 use crate::millis::to_millis_precision;
 pub use crate::text::Text;
@@ -476,6 +477,38 @@ pub struct ResponseView<'a> {
     pub responded_at: OffsetDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+}
+
+const PRIORITIES: fn() -> Vec<&'static str> = || Priority::ALL.map(Priority::as_str).to_vec();
+
+impl Shape for NewRequestBody {
+    const FIELDS: &'static [Field] = &[
+        Field::required(
+            "requestType",
+            Kind::OneOf(|| RequestType::ALL.map(RequestType::as_str).to_vec()),
+        ),
+        Field::optional("priority", Kind::OneOf(PRIORITIES)),
+        Field::required("details", Kind::Text),
+        Field::optional("timeoutSeconds", Kind::Count("of seconds, e.g. 900")),
+    ];
+}
+
+impl Shape for RequestEditBody {
+    const FIELDS: &'static [Field] = &[
+        Field::optional("priority", Kind::OneOf(PRIORITIES)),
+        Field::optional("details", Kind::Text),
+        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+    ];
+}
+
+impl Shape for ResponseBody {
+    const FIELDS: &'static [Field] = &[
+        Field::required(
+            "decision",
+            Kind::OneOf(|| Decision::ALL.map(Decision::as_str).to_vec()),
+        ),
+        Field::optional("note", Kind::Text),
+    ];
 }
 
 /// `POST /stores/{storeId}/supervisor-requests` body.

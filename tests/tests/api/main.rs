@@ -1,6 +1,7 @@
 //! One test binary for every handler test: each binary links the SDK, so one keeps builds lean.
 
 mod authorization;
+mod bodies;
 mod consistency;
 mod console;
 mod faults;

@@ -142,13 +142,7 @@ fn fields(request: &SupervisorRequest) -> [(&'static str, String); 6] {
         ("details", request.details.as_str().to_owned()),
         ("statusCode", request.status_code().as_str().to_owned()),
         ("requestedBy", request.requested_by.clone()),
-        (
-            "deadline",
-            request
-                .deadline
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-        ),
+        ("deadline", crate::millis::format_millis(request.deadline)),
     ]
 }
 
@@ -227,7 +221,7 @@ pub struct EventView<'a> {
     pub version: u64,
     #[serde(rename = "type")]
     pub event_type: EventType,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub at: OffsetDateTime,
     pub actor: &'a Actor,
     pub changes: &'a [FieldChange],

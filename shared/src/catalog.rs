@@ -334,7 +334,7 @@ pub struct Item {
 pub struct PinView<'a> {
     pub item_id: ItemId,
     pub pinned_by: &'a str,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub pinned_at: OffsetDateTime,
 }
 
@@ -350,9 +350,9 @@ pub struct MasterItemView<'a> {
     pub pin: Option<PinView<'a>>,
     pub item_count: u32,
     pub version: u64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -366,9 +366,9 @@ pub struct ItemView<'a> {
     pub price: Money,
     pub status: ItemStatus,
     pub version: u64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub updated_at: OffsetDateTime,
 }
 

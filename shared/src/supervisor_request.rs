@@ -457,11 +457,11 @@ pub struct RequestView<'a> {
     pub status: RequestStatus,
     pub status_code: RequestStatusCode,
     pub requested_by: &'a str,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub deadline: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub updated_at: OffsetDateTime,
     pub version: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -473,7 +473,7 @@ pub struct RequestView<'a> {
 pub struct ResponseView<'a> {
     pub decision: Decision,
     pub responded_by: &'a str,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(serialize_with = "crate::millis::serialize_millis")]
     pub responded_at: OffsetDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,

@@ -1,8 +1,9 @@
 //! `GET /stores/{storeId}/master-items/{masterItemId}/preferred-item`: the winning item, its
 //! score with the per-factor breakdown, and every candidate ranked, so the choice explains
 //! itself. A pin on an eligible item wins over the score (`selection: "PINNED"`); a pin on an
-//! item since deleted or made ineligible is reported and ignored. No eligible candidate is a
-//! 409 `no_eligible_candidate`.
+//! item since deleted or made ineligible is reported and ignored. A master item without items
+//! has no preferred item: 404; one whose items are all ineligible: 409
+//! `no_eligible_candidate`.
 //!
 //! Two DynamoDB calls, made concurrently: one Query for the master item and its candidates,
 //! one GetItem for the weights.
@@ -90,6 +91,12 @@ async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiErro
         app.catalog.weights(&store)
     );
     let (master, items) = found?.ok_or(StoreError::NotFound(Entity::MasterItem))?;
+    // Nothing to choose from: a GET that finds nothing, as a client expects of one.
+    if items.is_empty() {
+        return Err(ApiError::NotFound(
+            "the master item has no items yet: there is no preferred item",
+        ));
+    }
     let weights = weights?;
 
     let ids: Vec<String> = items.iter().map(|item| item.item_id.to_string()).collect();

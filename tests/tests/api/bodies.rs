@@ -115,4 +115,15 @@ async fn a_whole_number_with_a_zero_fraction_is_a_whole_number() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
+    // Timestamps always carry exactly three fractional digits: they compare as strings.
+    for field in ["createdAt", "deadline", "updatedAt"] {
+        let text = created[field].as_str().unwrap();
+        let (_, fraction) = text.rsplit_once('.').unwrap();
+        assert!(
+            fraction.len() == 4
+                && fraction.ends_with('Z')
+                && fraction[..3].bytes().all(|b| b.is_ascii_digit()),
+            "{field}: {text}"
+        );
+    }
 }

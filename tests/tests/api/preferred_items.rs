@@ -438,10 +438,11 @@ async fn a_master_without_an_eligible_candidate_answers_409() {
     let app = app().await;
     let store = fresh_store();
     let master = new_master(&app, &store, "discontinued line", "USD").await;
+    // No items at all: nothing to find.
     let (status, body) = preferred(&app, &store, &master).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (409, Some("no_eligible_candidate"))
+        (404, Some("not_found"))
     );
     new_item(&app, &store, &master, "Gone Co", 500, "DISCONTINUED").await;
     new_item(&app, &store, &master, "Paused Co", 400, "INACTIVE").await;

@@ -7,6 +7,7 @@
 //! send (path parameters, query string, headers, body, authorizer context), parses it with
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
 
+pub mod cors;
 pub mod live;
 pub mod oidc;
 pub mod openapi;
@@ -163,7 +164,32 @@ fn documentation(method: &Method, path: &str) -> Option<Response<Body>> {
 }
 
 impl Gateway {
+    /// A request as API Gateway serves it, with the template's CORS rules around it.
     pub async fn handle(&self, incoming: Incoming<'_>) -> Response<Body> {
+        let origin = incoming
+            .headers
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // A preflight is answered by API Gateway itself, before any authorizer.
+        if incoming.method == Method::OPTIONS
+            && incoming
+                .headers
+                .contains_key("access-control-request-method")
+        {
+            let mut response = Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Body::Empty)
+                .expect("static response");
+            cors::preflight(origin.as_deref(), &mut response);
+            return response;
+        }
+        let mut response = self.route(incoming).await;
+        cors::simple(origin.as_deref(), &mut response);
+        response
+    }
+
+    async fn route(&self, incoming: Incoming<'_>) -> Response<Body> {
         if let Some(response) = documentation(incoming.method, incoming.path) {
             return response;
         }

@@ -206,3 +206,37 @@ fn no_function_may_update_or_delete_an_audit_event() {
     // create, update, respond, delete, the sweeper append; two routes read.
     assert_eq!(statements_on_events, 7);
 }
+
+/// The local gateway's CORS lists are the template's `CorsConfiguration`.
+#[test]
+fn the_local_cors_rules_are_the_templates() {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let cors = template
+        .split("CorsConfiguration:")
+        .nth(1)
+        .expect("CorsConfiguration");
+    let list = |key: &str| -> Vec<String> {
+        let line = cors
+            .lines()
+            .find(|line| line.trim().starts_with(key))
+            .unwrap_or_else(|| panic!("{key}"));
+        line.split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(items, _)| items.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let ours = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        list("AllowHeaders:"),
+        ours(local_gateway::cors::ALLOW_HEADERS)
+    );
+    assert_eq!(
+        list("AllowMethods:"),
+        ours(local_gateway::cors::ALLOW_METHODS)
+    );
+    assert_eq!(
+        list("ExposeHeaders:"),
+        ours(local_gateway::cors::EXPOSE_HEADERS)
+    );
+    assert!(cors.contains(&format!("MaxAge: {}", local_gateway::cors::MAX_AGE_SECONDS)));
+}

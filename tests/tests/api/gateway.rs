@@ -169,3 +169,72 @@ fn query_strings_decode_as_api_gateway_does() {
     assert_eq!(query["flag"], "");
     assert_eq!(query["x"], "%zz");
 }
+
+/// CORS as the template configures it: API Gateway answers preflights itself (no token
+/// needed) and puts the allow and expose headers on every answer to a browser.
+#[tokio::test]
+async fn cors_preflights_and_headers_follow_the_template() {
+    let gateway = Gateway {
+        app: app().await,
+        authenticator: Authenticator::with_hs256_secret(
+            b"cors-test-secret-of-at-least-32-bytes",
+            "local",
+            "store-services",
+        )
+        .unwrap(),
+        issuer: None,
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "origin",
+        HeaderValue::from_static("https://console.example"),
+    );
+    headers.insert(
+        "access-control-request-method",
+        HeaderValue::from_static("POST"),
+    );
+    headers.insert(
+        "access-control-request-headers",
+        HeaderValue::from_static("authorization,content-type,idempotency-key"),
+    );
+    let preflight = gateway
+        .handle(Incoming {
+            method: &Method::OPTIONS,
+            path: "/stores/store-1/supervisor-requests",
+            raw_query: "",
+            headers: &headers,
+            body: b"",
+        })
+        .await;
+    assert_eq!(preflight.status(), 204);
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    for header in ["Authorization", "Idempotency-Key", "If-Match"] {
+        assert!(allowed.contains(header), "{allowed}");
+    }
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+
+    headers.remove("access-control-request-method");
+    let answer = gateway
+        .handle(Incoming {
+            method: &Method::GET,
+            path: "/stores/store-1/supervisor-requests",
+            raw_query: "",
+            headers: &headers,
+            body: b"",
+        })
+        .await;
+    assert_eq!(
+        answer.status(),
+        401,
+        "no token: refused, with CORS headers still"
+    );
+    assert_eq!(answer.headers()["access-control-allow-origin"], "*");
+    assert!(
+        answer.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("ETag")
+    );
+}

@@ -36,10 +36,16 @@ fn text(max: usize) -> Value {
     json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": TEXT_PATTERN })
 }
 
-/// An edit body must set at least one of `fields`.
+/// An edit body must set at least one of `fields`. Said with `minProperties` and in words,
+/// not an `anyOf` of `required` lists: client generators (openapi-python-client among them)
+/// type the former and give up on the latter (an untyped `Any`).
 fn edit(fields: &[&str], properties: Value) -> Value {
     let mut schema = object(&[], properties);
-    schema["anyOf"] = fields.iter().map(|f| json!({ "required": [f] })).collect();
+    schema["minProperties"] = json!(1);
+    schema["description"] = json!(format!(
+        "Set at least one of: {} (`version` alone changes nothing and is refused)",
+        fields.join(", ")
+    ));
     schema
 }
 

@@ -531,15 +531,14 @@ impl CatalogStore {
         let update = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
-            .update_expression(
-                "SET pinnedItemId = :item, pinnedBy = :by, pinnedAt = :at, #v = #v + :one, updatedAt = :at",
-            )
+            // The pin is the preferred item's, not an edit of the master item: its version
+            // (the ETag of its name and description) stays, so an edit read before a pin
+            // still applies.
+            .update_expression("SET pinnedItemId = :item, pinnedBy = :by, pinnedAt = :at")
             .condition_expression("attribute_exists(sk)")
-            .expression_attribute_names("#v", keys::VERSION)
             .expression_attribute_values(":item", s(&pin.item_id.to_string()))
             .expression_attribute_values(":by", s(&pin.pinned_by))
             .expression_attribute_values(":at", n(unix_millis(pin.pinned_at)))
-            .expression_attribute_values(":one", n(1))
             .build()
             .expect("table, key and expression are set");
         let items = vec![
@@ -562,26 +561,17 @@ impl CatalogStore {
         }
     }
 
-    /// Removes the pin, if any. 404 if the master item does not exist.
-    pub async fn unpin(
-        &self,
-        store: &StoreId,
-        master: &MasterItemId,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    /// Removes the pin, if any (the master item's version stays, as for a pin). 404 if the
+    /// master item does not exist.
+    pub async fn unpin(&self, store: &StoreId, master: &MasterItemId) -> Result<(), StoreError> {
         let result = self
             .table
             .client()
             .update_item()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
-            .update_expression(
-                "REMOVE pinnedItemId, pinnedBy, pinnedAt SET #v = #v + :one, updatedAt = :now",
-            )
+            .update_expression("REMOVE pinnedItemId, pinnedBy, pinnedAt")
             .condition_expression("attribute_exists(sk)")
-            .expression_attribute_names("#v", keys::VERSION)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(unix_millis(now)))
             .send()
             .await;
         match result {

@@ -8,7 +8,6 @@ use shared::error::ApiError;
 use shared::http::{no_content, path_param, respond};
 use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
     respond(unpin(app, &event).await)
@@ -17,8 +16,6 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 async fn unpin(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
-    app.catalog
-        .unpin(&store, &master, OffsetDateTime::now_utc())
-        .await?;
+    app.catalog.unpin(&store, &master).await?;
     no_content()
 }

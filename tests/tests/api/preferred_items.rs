@@ -893,3 +893,38 @@ async fn items_filter_by_status_in_dynamodb() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// A master item's ETag versions its own fields (name, description): adding an item or
+/// pinning one does not make an edit read a moment earlier stale.
+#[tokio::test]
+async fn items_and_pins_leave_the_master_items_etag_alone() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "oat milk 1 l", "USD").await;
+    let item = new_item(&app, &store, &master, "Oat Co", 249, "ACTIVE").await;
+    let (status, _) = call(
+        &app,
+        "pin-preferred-item",
+        admin("pin-preferred-item", &store)
+            .path("masterItemId", &master)
+            .json(json!({"itemId": item})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, edited) = call(
+        &app,
+        "update-master-item",
+        admin("update-master-item", &store)
+            .path("masterItemId", &master)
+            .header("if-match", "\"1\"")
+            .json(json!({"name": "Oat milk 1 l"})),
+    )
+    .await;
+    assert_eq!(
+        (status, edited["version"].as_u64()),
+        (200, Some(2)),
+        "{edited}"
+    );
+    assert_eq!(edited["itemCount"], 1);
+    assert_eq!(edited["pin"]["itemId"], item.as_str());
+}

@@ -510,8 +510,8 @@ fn query_parameter(route: &Route, name: &str) -> Value {
 fn header_parameter(name: &str) -> Value {
     let (description, schema) = match name {
         "If-Match" => (
-            "The ETag of the version being changed, as this API sent it",
-            json!({ "type": "string", "pattern": "^(W/)?\"?[0-9]{1,19}\"?$" }),
+            "The ETag of the version being changed, as this API sent it; `*` for whatever version is current",
+            json!({ "type": "string", "pattern": "^((W/)?\"?[0-9]{1,19}\"?|\\*)$" }),
         ),
         _ => (
             "Makes retries of this create safe for 24 h; a key belongs to its caller",

@@ -25,9 +25,17 @@ use crate::millis::unix_millis;
 use crate::table::{Entity, StoreError, Table, classify};
 
 const ATTEMPTS: u32 = 5;
-/// What every versioned edit sets, and the condition it starts from (see `versioned_update`).
+/// What every versioned edit sets (see `versioned_update`).
 const VERSIONED_SETS: &str = "#v = #v + :one, updatedAt = :now";
-const VERSIONED_CONDITION: &str = "attribute_exists(sk) AND #v = :expected";
+
+/// The condition of a versioned edit: the item exists, at `expected` when one is given
+/// (`If-Match: *` gives none).
+fn versioned_condition(expected: Option<u64>) -> String {
+    match expected {
+        Some(_) => "attribute_exists(sk) AND #v = :expected".into(),
+        None => "attribute_exists(sk)".into(),
+    }
+}
 
 pub const MASTER_NOT_FOUND: StoreError = StoreError::NotFound(Entity::MasterItem);
 pub const ITEM_NOT_FOUND: StoreError = StoreError::NotFound(Entity::Item);
@@ -60,20 +68,24 @@ impl CatalogStore {
         &self,
         store: &StoreId,
         sort_key: String,
-        expected: u64,
+        expected: Option<u64>,
         now: OffsetDateTime,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.table
+        let update = self
+            .table
             .client()
             .update_item()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, sort_key)))
             .expression_attribute_names("#v", keys::VERSION)
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expected", n(expected))
-            .expression_attribute_values(":now", n(unix_millis(now)))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .expression_attribute_values(":now", n(unix_millis(now)));
+        match expected {
+            Some(version) => update.expression_attribute_values(":expected", n(version)),
+            None => update,
+        }
+        .return_values(ReturnValue::AllNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
     }
 
     /// Counts an item in or out of its master, which must exist (and, when adding, be in
@@ -195,13 +207,13 @@ impl CatalogStore {
         store: &StoreId,
         id: &MasterItemId,
         edit: &MasterItemEdit,
-        expected: u64,
+        expected: Option<u64>,
         now: OffsetDateTime,
     ) -> Result<MasterItem, StoreError> {
         let mut sets = vec![VERSIONED_SETS];
         let mut update = self
             .versioned_update(store, master_sort_key(id), expected, now)
-            .condition_expression(VERSIONED_CONDITION);
+            .condition_expression(versioned_condition(expected));
         if let Some(name) = &edit.name {
             sets.push("#name = :name");
             update = update
@@ -421,11 +433,11 @@ impl CatalogStore {
         store: &StoreId,
         id: &ItemId,
         edit: &ItemEdit,
-        expected: u64,
+        expected: Option<u64>,
         now: OffsetDateTime,
     ) -> Result<Item, StoreError> {
         let mut sets = vec![VERSIONED_SETS];
-        let mut condition = String::from(VERSIONED_CONDITION);
+        let mut condition = versioned_condition(expected);
         let mut update = self.versioned_update(store, candidate_sort_key(id), expected, now);
         if let Some(vendor) = &edit.vendor {
             sets.push("vendor = :vendor");
@@ -456,7 +468,7 @@ impl CatalogStore {
                 Some(None) => ITEM_NOT_FOUND,
                 Some(Some(old)) => {
                     let current = get_n(old, keys::VERSION).map_err(StoreError::from)?;
-                    if current == expected {
+                    if expected.is_none_or(|expected| current == expected) {
                         StoreError::CurrencyMismatch {
                             master_currency: currency(old)?,
                         }

@@ -166,15 +166,34 @@ pub fn request_json(
 
 /// The version an optimistic-concurrency write expects: `If-Match` or the body's `version`
 /// (they must agree when both are sent); 428 when neither is.
-pub fn expected_version(headers: &HeaderMap, body_version: Option<u64>) -> Result<u64, ApiError> {
-    match (if_match_version(headers)?, body_version) {
-        (Some(header), Some(body)) if header != body => Err(ApiError::bad_request(
-            "conflicting_versions",
-            "If-Match and version disagree",
-        )),
-        (Some(version), _) | (None, Some(version)) => Ok(version),
+/// The version an edit expects: `If-Match` or the body's `version` (one is required: 428),
+/// `None` for `If-Match: *` (any current version, as RFC 9110 says).
+pub fn expected_version(
+    headers: &HeaderMap,
+    body_version: Option<u64>,
+) -> Result<Option<u64>, ApiError> {
+    match (if_match(headers)?, body_version) {
+        (Some(IfMatch::Version(header)), Some(body)) if header != body => Err(
+            ApiError::bad_request("conflicting_versions", "If-Match and version disagree"),
+        ),
+        (Some(IfMatch::Version(version)), _) | (None, Some(version)) => Ok(Some(version)),
+        (Some(IfMatch::Any), _) => Ok(None),
         (None, None) => Err(ApiError::PreconditionRequired),
     }
+}
+
+/// An `If-Match` header: one of this API's ETags, or `*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfMatch {
+    Any,
+    Version(u64),
+}
+
+pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
+    if header_str(headers, header::IF_MATCH.as_str()).map(str::trim) == Some("*") {
+        return Ok(Some(IfMatch::Any));
+    }
+    Ok(if_match_version(headers)?.map(IfMatch::Version))
 }
 
 /// Where a supervisor request lives, for `Location`.
@@ -183,8 +202,11 @@ pub fn request_location(store: &crate::ids::StoreId, id: &crate::ids::RequestId)
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`), if one was sent.
+/// The version `If-Match` names, if any; `*` (any version) names none.
 pub fn if_match_version(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    if !headers.contains_key(header::IF_MATCH) {
+    if !headers.contains_key(header::IF_MATCH)
+        || header_str(headers, header::IF_MATCH.as_str()).map(str::trim) == Some("*")
+    {
         return Ok(None);
     }
     header_str(headers, header::IF_MATCH.as_str())

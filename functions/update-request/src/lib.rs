@@ -29,7 +29,7 @@ async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
         .requests
         .modify(&store, &id, now, |current| {
             principal.may_edit(current)?;
-            if current.version != expected {
+            if expected.is_some_and(|expected| expected != current.version) {
                 return Err(ApiError::PreconditionFailed {
                     current: current.version,
                 });

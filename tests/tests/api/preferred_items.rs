@@ -928,3 +928,32 @@ async fn items_and_pins_leave_the_master_items_etag_alone() {
     assert_eq!(edited["itemCount"], 1);
     assert_eq!(edited["pin"]["itemId"], item.as_str());
 }
+
+/// `If-Match: *` applies an edit to whatever version is current (RFC 9110), and still needs
+/// the resource to exist.
+#[tokio::test]
+async fn if_match_star_edits_the_current_version() {
+    let app = app().await;
+    let store = fresh_store();
+    let master = new_master(&app, &store, "flour 1 kg", "USD").await;
+    let edit = |id: &str, name: &str| {
+        admin("update-master-item", &store)
+            .path("masterItemId", id)
+            .header("if-match", "*")
+            .json(json!({"name": name}))
+    };
+    for (n, name) in ["Flour 1 kg", "Flour, plain, 1 kg"].into_iter().enumerate() {
+        let (status, edited) = call(&app, "update-master-item", edit(&master, name)).await;
+        assert_eq!(
+            (status, edited["version"].as_u64()),
+            (200, Some(n as u64 + 2))
+        );
+    }
+    let missing = shared::ids::MasterItemId::generate().to_string();
+    assert_eq!(
+        call(&app, "update-master-item", edit(&missing, "x"))
+            .await
+            .0,
+        404
+    );
+}

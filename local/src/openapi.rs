@@ -477,7 +477,7 @@ fn operation(function: &str) -> Option<Operation> {
             Some("ScoringWeights"),
             200,
             Some("ScoringWeights"),
-            &[],
+            &["If-Match"],
         ),
         _ => return None,
     })

@@ -596,28 +596,65 @@ impl CatalogStore {
     }
 
     /// The store's weights, or the defaults if it never set any.
-    pub async fn weights(&self, store: &StoreId) -> Result<ScoringWeights, StoreError> {
+    /// The store's weights and their version: the defaults, at version 0, until it sets some.
+    pub async fn weights(&self, store: &StoreId) -> Result<(ScoringWeights, u64), StoreError> {
         match self.table.get(store, WEIGHTS_SORT_KEY.into()).await? {
-            Some(item) => weights_from_item(&item).map_err(StoreError::from),
-            None => Ok(ScoringWeights::default()),
+            Some(item) => Ok((
+                weights_from_item(&item)?,
+                get_n::<u64>(&item, keys::VERSION).unwrap_or(0),
+            )),
+            None => Ok((ScoringWeights::default(), 0)),
         }
     }
 
+    /// Replaces the weights, at `expected` version when given (0: never set); returns the new
+    /// version. One conditional UpdateItem.
     pub async fn put_weights(
         &self,
         store: &StoreId,
         weights: &ScoringWeights,
-    ) -> Result<(), StoreError> {
-        let item = keys::weights_item(store, weights);
-        self.table
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let mut update = self
+            .table
             .client()
-            .put_item()
+            .update_item()
             .table_name(self.table.name())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(classify)
+            .set_key(Some(keys::key(store, WEIGHTS_SORT_KEY.into())))
+            .update_expression(
+                "SET priceWeight = :pw, statusWeight = :sw, activeScore = :active, \
+                 outOfStockScore = :oos, #v = if_not_exists(#v, :zero) + :one",
+            )
+            .expression_attribute_names("#v", keys::VERSION)
+            .expression_attribute_values(":pw", n(weights.price_weight()))
+            .expression_attribute_values(":sw", n(weights.status_weight()))
+            .expression_attribute_values(":active", n(weights.active_score()))
+            .expression_attribute_values(":oos", n(weights.out_of_stock_score()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        update = match expected {
+            Some(0) => update.condition_expression("attribute_not_exists(sk)"),
+            Some(version) => update
+                .condition_expression("#v = :expected")
+                .expression_attribute_values(":expected", n(version)),
+            None => update,
+        };
+        match update.send().await {
+            Ok(output) => Ok(get_n(
+                &output.attributes.unwrap_or_default(),
+                keys::VERSION,
+            )?),
+            Err(error) => Err(match conditional_old_item(&error) {
+                Some(old) => StoreError::VersionMismatch {
+                    current: old
+                        .and_then(|old| get_n::<u64>(old, keys::VERSION).ok())
+                        .unwrap_or(0),
+                },
+                None => classify(error),
+            }),
+        }
     }
 }
 

@@ -97,7 +97,7 @@ async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiErro
             "the master item has no items yet: there is no preferred item",
         ));
     }
-    let weights = weights?;
+    let (weights, _) = weights?;
 
     let ids: Vec<String> = items.iter().map(|item| item.item_id.to_string()).collect();
     let candidates: Vec<Candidate<'_>> = items

@@ -1,10 +1,11 @@
-//! `GET /stores/{storeId}/scoring-weights`: the store's weights, or the defaults.
+//! `GET /stores/{storeId}/scoring-weights`: the store's weights, or the defaults, with their
+//! `ETag` (`"0"` for the defaults).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
-use shared::http::{json, respond};
+use shared::http::{json_with_etag, respond};
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
@@ -13,5 +14,6 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 
 async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (_, store) = authorize_store(event, Action::ReadCatalog)?;
-    json(StatusCode::OK, &app.catalog.weights(&store).await?)
+    let (weights, version) = app.catalog.weights(&store).await?;
+    json_with_etag(StatusCode::OK, &weights, version)
 }

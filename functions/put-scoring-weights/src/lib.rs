@@ -1,13 +1,14 @@
 //! `PUT /stores/{storeId}/scoring-weights`: replaces the store's weights (admin). Every field
 //! is required: `priceWeight`, `statusWeight` (0–100, not both 0), `activeScore` and
-//! `outOfStockScore` (0–100, out of stock never above active).
+//! `outOfStockScore` (0–100, out of stock never above active). `If-Match` (the GET's `ETag`;
+//! `"0"` while the defaults apply) makes the replacement conditional: 412 when stale.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::ScoringWeightsBody;
 use shared::error::ApiError;
-use shared::http::{json, json_body, respond};
+use shared::http::{if_match_version, json_body, json_with_etag, respond};
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
@@ -16,8 +17,9 @@ pub async fn handler(app: &App, event: Request) -> Response<Body> {
 
 async fn put(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
+    let expected = if_match_version(event.headers())?;
     let weights = json_body::<ScoringWeightsBody>(event)?.validate()?;
-    app.catalog.put_weights(&store, &weights).await?;
-    tracing::info!(store = %store, "scoring weights replaced");
-    json(StatusCode::OK, &weights)
+    let version = app.catalog.put_weights(&store, &weights, expected).await?;
+    tracing::info!(store = %store, version, "scoring weights replaced");
+    json_with_etag(StatusCode::OK, &weights, version)
 }

@@ -957,3 +957,47 @@ async fn if_match_star_edits_the_current_version() {
         404
     );
 }
+
+/// `PUT scoring-weights` takes `If-Match` like every other write: the GET's ETag (`"0"` for
+/// the defaults) makes it conditional.
+#[tokio::test]
+async fn scoring_weights_are_replaced_under_if_match() {
+    let app = app().await;
+    let store = fresh_store();
+    let put = |etag: &str, price: u32| {
+        admin("put-scoring-weights", &store)
+            .header("if-match", etag)
+            .json(json!({"priceWeight": price, "statusWeight": 40, "activeScore": 100, "outOfStockScore": 10}))
+            .build()
+    };
+    let read =
+        get_scoring_weights::handler(&app, reader("get-scoring-weights", &store).build()).await;
+    assert_eq!(read.headers()["etag"], "\"0\"");
+    let first = put_scoring_weights::handler(&app, put("\"0\"", 60)).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["etag"], "\"1\"");
+    // Someone else's replacement read the defaults too: stale now.
+    let (status, body) = parts(put_scoring_weights::handler(&app, put("\"0\"", 50)).await);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (412, Some("version_mismatch"))
+    );
+    let (status, weights) = call(
+        &app,
+        "get-scoring-weights",
+        reader("get-scoring-weights", &store),
+    )
+    .await;
+    assert_eq!((status, weights["priceWeight"].as_u64()), (200, Some(60)));
+    // Without If-Match the replacement is unconditional, as before.
+    let (status, _) = parts(
+        put_scoring_weights::handler(
+            &app,
+            admin("put-scoring-weights", &store)
+                .json(json!({"priceWeight": 55, "statusWeight": 45, "activeScore": 100, "outOfStockScore": 10}))
+                .build(),
+        )
+        .await,
+    );
+    assert_eq!(status, 200);
+}

@@ -287,7 +287,7 @@ async fn preferred_item_routes_make_the_expected_requests() {
         ("preferred item", vec!["GetItem", "Query"]),
         ("unpin", vec!["UpdateItem"]),
         ("get weights", vec!["GetItem"]),
-        ("put weights", vec!["PutItem"]),
+        ("put weights", vec!["UpdateItem"]),
         ("delete item", vec!["TransactWriteItems"]),
         ("delete master", vec!["DeleteItem"]),
     ];

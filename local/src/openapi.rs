@@ -491,6 +491,8 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         }
         "priority" => schema_ref("Priority"),
         "requestedBy" => json!({ "type": "string", "enum": ["me"] }),
+        "decision" => schema_ref("Decision"),
+        "order" => json!({ "type": "string", "enum": ["queue", "newest"], "default": "queue" }),
         "since" | "until" => json!({ "type": "string", "format": "date-time" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
         _ => json!({ "type": "string" }),
@@ -502,6 +504,11 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "status" if route.function == "list-items" => "Only items of this status",
         "priority" => "Only requests of this priority (a key condition)",
         "requestedBy" => "`me`: only the caller's own requests (an index, not a filter)",
+        "decision" => "History only (`status=NOT_PENDING`): answered with this decision",
+        "order" => {
+            "`queue` (default: most urgent, then oldest first) or, for history, `newest` (most recently closed first)"
+        }
+        "status" => "`PENDING` (the queue, default) or `NOT_PENDING` (history)",
         _ => "",
     };
     json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description })

@@ -24,6 +24,8 @@
 //! | list by creation time | one `Query` per priority, forward | `storeId`, `sk BETWEEN "{status}#{rank}#{sinceMs}" AND "{status}#{rank}#{untilMs}"` |
 //! | list one priority | `Query`, forward | `storeId`, `begins_with(sk, "{status}#{rank}#")` (with a time range: that priority's `BETWEEN`) |
 //! | a requester's own requests (`requestedBy=me`) | the same `Query` on GSI `byRequester` | `requesterKey = "{storeId}#{subject}"` and the same `sk` conditions |
+//! | history newest first (`order=newest`) | `Query` on GSI `historyByTime`, backward | `historyKey = storeId` (history entries only: sparse), sort `closedKey = {closedMs:013}#{id}` |
+//! | history by decision (`decision=`) | either history Query with a filter on `decision` | — (a filter: read units spent on the other outcomes) |
 //! | edit, answer, time out (moves the entry when status or priority changes) | `GetItem` record, then `TransactWriteItems`: delete old entry + put new entry + put record | `version = :read` |
 //! | delete a request | `GetItem` record, then `TransactWriteItems`: delete entry + record | `version = :read` |
 //! | replay an idempotent create | `GetItem` (consistent) | `storeId`, `sk = IDEMPOTENCY#{caller}#{key}` |
@@ -177,6 +179,10 @@ pub fn queue_item(request: &SupervisorRequest) -> Attributes {
         REQUESTER_KEY.into(),
         s(&requester_key(&request.store_id, &request.requested_by)),
     );
+    if !request.is_pending() {
+        item.insert(HISTORY_KEY.into(), s(request.store_id.as_str()));
+        item.insert(CLOSED_KEY.into(), s(&closed_key(request)));
+    }
     if request.is_pending() {
         let shard = request.request_id.shard(SWEEP_SHARDS);
         item.insert(SWEEP_SHARD.into(), s(&sweep_shard_key(shard)));
@@ -188,6 +194,20 @@ pub fn record_item(request: &SupervisorRequest) -> Attributes {
     let mut item = request_attributes(request);
     item.insert(SORT_KEY.into(), s(&record_sort_key(&request.request_id)));
     item
+}
+
+pub const HISTORY_INDEX: &str = "historyByTime";
+pub const HISTORY_KEY: &str = "historyKey";
+pub const CLOSED_KEY: &str = "closedKey";
+
+/// `{closedMs:013}#{requestId}`: when a request left the queue (answered, or its deadline),
+/// so a backward Query of `historyByTime` is the history newest first.
+pub fn closed_key(request: &SupervisorRequest) -> String {
+    format!(
+        "{:013}#{}",
+        unix_millis(request.updated_at).max(0),
+        request.request_id
+    )
 }
 
 pub const REQUESTER_INDEX: &str = "byRequester";

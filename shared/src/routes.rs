@@ -34,6 +34,8 @@ pub const ROUTES: &[Route] = &[
             "requestedBy",
             "since",
             "until",
+            "decision",
+            "order",
             "limit",
             "cursor",
         ],

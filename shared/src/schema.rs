@@ -52,10 +52,13 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
             (keys::SWEEP_SHARD, ScalarAttributeType::S),
             (keys::DEADLINE, ScalarAttributeType::N),
             (keys::REQUESTER_KEY, ScalarAttributeType::S),
+            (keys::HISTORY_KEY, ScalarAttributeType::S),
+            (keys::CLOSED_KEY, ScalarAttributeType::S),
         ],
         vec![
             index(keys::DEADLINE_INDEX, keys::SWEEP_SHARD, keys::DEADLINE)?,
             index(keys::REQUESTER_INDEX, keys::REQUESTER_KEY, keys::SORT_KEY)?,
+            index(keys::HISTORY_INDEX, keys::HISTORY_KEY, keys::CLOSED_KEY)?,
         ],
         Some(stream_of_images()),
     )
@@ -69,48 +72,20 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         .await
         .map_err(|e| format!("describe table {table}: {e:?}"))?
         .table;
-    let has_requester_index = described
-        .as_ref()
-        .and_then(|t| t.global_secondary_indexes.as_ref())
-        .is_some_and(|indexes| {
-            indexes
-                .iter()
-                .any(|i| i.index_name() == Some(keys::REQUESTER_INDEX))
-        });
-    if !has_requester_index {
-        let create = CreateGlobalSecondaryIndexAction::builder()
-            .index_name(keys::REQUESTER_INDEX)
-            .key_schema(key(keys::REQUESTER_KEY, KeyType::Hash))
-            .key_schema(key(keys::SORT_KEY, KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| e.to_string())?;
-        let added = client
-            .update_table()
-            .table_name(table)
-            .attribute_definitions(attribute(keys::REQUESTER_KEY, ScalarAttributeType::S))
-            .attribute_definitions(attribute(keys::SORT_KEY, ScalarAttributeType::S))
-            .global_secondary_index_updates(
-                GlobalSecondaryIndexUpdate::builder().create(create).build(),
-            )
-            .send()
-            .await;
-        // Another process (a parallel test) may have just added it.
-        if let Err(error) = added
-            && !error
-                .message()
-                .is_some_and(|m| m.contains("already exists"))
-        {
-            return Err(format!(
-                "add index {} to {table}: {error:?}",
-                keys::REQUESTER_INDEX
-            ));
+    // (index, partition key, sort key): added to a table that lacks them, one at a time
+    // as DynamoDB allows.
+    let added_later = [
+        (keys::REQUESTER_INDEX, keys::REQUESTER_KEY, keys::SORT_KEY),
+        (keys::HISTORY_INDEX, keys::HISTORY_KEY, keys::CLOSED_KEY),
+    ];
+    for (name, partition, sort) in added_later {
+        let present = described
+            .as_ref()
+            .and_then(|t| t.global_secondary_indexes.as_ref())
+            .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some(name)));
+        if !present {
+            add_index(client, table, name, partition, sort).await?;
         }
-        wait_until_active(client, table).await?;
     }
     let streaming = described
         .and_then(|t| t.stream_specification)
@@ -132,6 +107,45 @@ pub async fn ensure_requests_table(client: &Client, table: &str) -> Result<(), S
         wait_until_active(client, table).await?;
     }
     Ok(())
+}
+
+async fn add_index(
+    client: &Client,
+    table: &str,
+    name: &str,
+    partition: &str,
+    sort: &str,
+) -> Result<(), String> {
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(name)
+        .key_schema(key(partition, KeyType::Hash))
+        .key_schema(key(sort, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+    let added = client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(attribute(partition, ScalarAttributeType::S))
+        .attribute_definitions(attribute(sort, ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        )
+        .send()
+        .await;
+    // Another process (a parallel test) may have just added it.
+    if let Err(error) = added
+        && !error
+            .message()
+            .is_some_and(|m| m.contains("already exists"))
+    {
+        return Err(format!("add index {name} to {table}: {error:?}"));
+    }
+    wait_until_active(client, table).await
 }
 
 fn stream_of_images() -> StreamSpecification {

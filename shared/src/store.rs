@@ -17,7 +17,9 @@ use crate::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::ids::{RequestId, StoreId};
 use crate::keys;
 use crate::millis::unix_millis;
-use crate::supervisor_request::{Priority, Refusal, RequestStatus, SupervisorRequest, Transition};
+use crate::supervisor_request::{
+    Decision, Priority, Refusal, RequestStatus, SupervisorRequest, Transition,
+};
 use crate::table::{Entity, StoreError, Table, backoff, classify};
 
 /// Which requests a list returns.
@@ -37,6 +39,8 @@ pub struct ListQuery {
     pub priority: Option<Priority>,
     /// Only the requests this subject raised: the `byRequester` index.
     pub requested_by: Option<String>,
+    /// History only: answered with this decision (a filter in DynamoDB).
+    pub decision: Option<Decision>,
 }
 
 impl ListQuery {
@@ -381,6 +385,13 @@ impl RequestStore {
                 .filter_expression("#deadline > :now")
                 .expression_attribute_names("#deadline", keys::DEADLINE)
                 .expression_attribute_values(":now", n(unix_millis(query.now)));
+        } else if let Some(decision) = query.decision {
+            request = request
+                .filter_expression("decision = :decision")
+                .expression_attribute_values(
+                    ":decision",
+                    AttributeValue::S(decision.as_str().into()),
+                );
         }
         let output = request
             .projection_expression(REQUEST_PROJECTION)
@@ -438,6 +449,82 @@ impl RequestStore {
             .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((requests, output.last_evaluated_key))
+    }
+}
+
+/// Where the newest-first history continues: the last request's keys in `historyByTime`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPosition {
+    #[serde(rename = "c")]
+    pub closed: String,
+    #[serde(rename = "k")]
+    pub sort_key: String,
+}
+
+impl RequestStore {
+    /// A page of a store's history, newest first (by when each left the queue), optionally of
+    /// one decision: one backward Query of the sparse `historyByTime` index.
+    pub async fn history_newest(
+        &self,
+        store: &StoreId,
+        decision: Option<Decision>,
+        from: Option<HistoryPosition>,
+        limit: usize,
+    ) -> Result<(Vec<SupervisorRequest>, Option<HistoryPosition>), StoreError> {
+        let start = from.map(|position| {
+            let mut key = keys::key(store, position.sort_key);
+            key.insert(
+                keys::HISTORY_KEY.into(),
+                AttributeValue::S(store.to_string()),
+            );
+            key.insert(keys::CLOSED_KEY.into(), AttributeValue::S(position.closed));
+            key
+        });
+        let mut query = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.name())
+            .index_name(keys::HISTORY_INDEX)
+            .key_condition_expression("#history = :store")
+            .expression_attribute_names("#history", keys::HISTORY_KEY)
+            .expression_attribute_values(":store", AttributeValue::S(store.to_string()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .projection_expression(REQUEST_PROJECTION);
+        if let Some(decision) = decision {
+            query = query
+                .filter_expression("decision = :decision")
+                .expression_attribute_values(
+                    ":decision",
+                    AttributeValue::S(decision.as_str().into()),
+                );
+        }
+        let output = query.send().await.map_err(classify)?;
+        let mut items = output.items.unwrap_or_default();
+        let more = items.len() > limit || output.last_evaluated_key.is_some();
+        items.truncate(limit);
+        let requests = items
+            .iter()
+            .map(request_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match (more, requests.last()) {
+            (true, Some(last)) => Some(HistoryPosition {
+                closed: keys::closed_key(last),
+                sort_key: keys::queue_sort_key(last),
+            }),
+            // A filtered page can be empty and still not be the end.
+            (true, None) => match output.last_evaluated_key {
+                Some(key) => Some(HistoryPosition {
+                    closed: crate::codec::get_s(&key, keys::CLOSED_KEY)?.to_owned(),
+                    sort_key: keys::sort_key_of(&key)?.to_owned(),
+                }),
+                None => None,
+            },
+            (false, _) => None,
+        };
+        Ok((requests, next))
     }
 }
 

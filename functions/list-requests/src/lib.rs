@@ -6,6 +6,8 @@
 //! `nextCursor` of the previous page, valid only for the same store, filters and caller.
 //! `priority` keeps one priority (a key condition); `requestedBy=me` the caller's own
 //! requests (the `byRequester` index, never a filter over the store's partition).
+//! History (`status=NOT_PENDING`) may be `order=newest` (by when each left the queue: the
+//! `historyByTime` index) and of one `decision` (a filter in DynamoDB).
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -15,8 +17,8 @@ use shared::http::{json, query_param, respond};
 use shared::millis::unix_millis;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
-use shared::store::{ListPosition, ListQuery};
-use shared::supervisor_request::{Priority, RequestStatus};
+use shared::store::{HistoryPosition, ListPosition, ListQuery};
+use shared::supervisor_request::{Decision, Priority, RequestStatus};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -69,17 +71,66 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         }
         None => None,
     };
+    let decision = match query_param(event, "decision")? {
+        Some(raw) => Some(
+            Decision::parse(raw).ok_or_else(|| bad_query("decision must be APPROVED or DENIED"))?,
+        ),
+        None => None,
+    };
+    if decision.is_some() && status != RequestStatus::NotPending {
+        return Err(bad_query(
+            "decision filters history: add status=NOT_PENDING",
+        ));
+    }
+    let newest_first = match query_param(event, "order")? {
+        None | Some("queue") => false,
+        Some("newest") => true,
+        Some(_) => return Err(bad_query("order must be queue (the default) or newest")),
+    };
     let limit = limit(event)?;
+    if newest_first {
+        if status != RequestStatus::NotPending {
+            return Err(bad_query(
+                "order=newest lists history: add status=NOT_PENDING (the queue is served in queue order)",
+            ));
+        }
+        if since.is_some() || until.is_some() || priority.is_some() || requested_by.is_some() {
+            return Err(bad_query(
+                "order=newest takes decision, limit and cursor; since, until, priority and requestedBy select in queue order",
+            ));
+        }
+        let cursors = Cursors::new(
+            &app.cursor_key,
+            format!(
+                "list-requests|newest|{store}|{}|{}",
+                decision.map_or("", Decision::as_str),
+                principal.subject
+            ),
+        );
+        let from = cursors.position::<HistoryPosition>(event)?;
+        let (items, next) = app
+            .requests
+            .history_newest(&store, decision, from, limit)
+            .await?;
+        return json(
+            StatusCode::OK,
+            &ListBody {
+                items: items.iter().map(|r| r.view()).collect(),
+                next_cursor: cursors.seal(next),
+            },
+        );
+    }
     // The cursor opens only for the query it came from: same store, filters and caller.
     let cursors = Cursors::new(
         &app.cursor_key,
         format!(
-            "list-requests|{store}|{}|{}|{}|{}|{}|{}",
+            "list-requests|{store}|{}|{}|{}|{}|{}|{}|{}",
             status.as_str(),
             since.map(unix_millis).unwrap_or(-1),
             until.map(unix_millis).unwrap_or(-1),
             priority.map_or("", Priority::as_str),
             requested_by.is_some(),
+            decision.map_or("", Decision::as_str),
             principal.subject
         ),
     );
@@ -93,6 +144,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         now: OffsetDateTime::now_utc(),
         priority,
         requested_by,
+        decision,
     };
     let page = app.requests.list(&query, from).await?;
     json(
@@ -102,6 +154,10 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
             next_cursor: cursors.seal(page.next),
         },
     )
+}
+
+fn bad_query(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_query_parameter", message)
 }
 
 fn instant(event: &Request, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {

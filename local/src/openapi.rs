@@ -67,7 +67,51 @@ fn page(item: &str) -> Value {
     )
 }
 
+/// An example of every request body, checked against its schema by a test.
+pub fn body_examples() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "NewSupervisorRequest",
+            json!({"requestType": "PRICE_OVERRIDE", "priority": "HIGH", "details": "Shelf tag says 2.49, till rings 2.99", "timeoutSeconds": 900}),
+        ),
+        (
+            "SupervisorRequestEdit",
+            json!({"priority": "URGENT", "details": "Shelf tag says 2.49, till rings 2.99 (aisle 4)"}),
+        ),
+        (
+            "SupervisorResponse",
+            json!({"decision": "APPROVED", "note": "Tag price honoured"}),
+        ),
+        (
+            "NewMasterItem",
+            json!({"name": "Whole milk 1 l", "description": "Semi-skimmed, 1 litre", "currency": "USD"}),
+        ),
+        ("MasterItemEdit", json!({"name": "Whole milk, 1 l"})),
+        (
+            "NewItem",
+            json!({"vendor": "Valley Dairy", "price": {"amount": 129, "currency": "USD"}, "status": "ACTIVE"}),
+        ),
+        ("ItemEdit", json!({"status": "OUT_OF_STOCK"})),
+        (
+            "PinRequest",
+            json!({"itemId": "01KAQ3Z9V8M4N6P2R5T7W9Y1B3-01KAQ4A2C4E6G8J0K2M4N6P8R0"}),
+        ),
+        (
+            "ScoringWeights",
+            json!({"priceWeight": 70, "statusWeight": 30, "activeScore": 100, "outOfStockScore": 25}),
+        ),
+    ]
+}
+
 fn schemas() -> Value {
+    let mut schemas = schemas_without_examples();
+    for (name, example) in body_examples() {
+        schemas[name]["examples"] = json!([example]);
+    }
+    schemas
+}
+
+fn schemas_without_examples() -> Value {
     let gateway_error = json!({
         "type": "object",
         "required": ["message"],
@@ -511,21 +555,35 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "status" => "`PENDING` (the queue, default) or `NOT_PENDING` (history)",
         _ => "",
     };
-    json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description })
+    let example = match name {
+        "status" if route.function == "list-items" => json!("ACTIVE"),
+        "status" => json!("PENDING"),
+        "priority" => json!("URGENT"),
+        "requestedBy" => json!("me"),
+        "since" => json!("2026-11-23T09:30:00Z"),
+        "until" => json!("2026-11-24T00:00:00Z"),
+        "decision" => json!("APPROVED"),
+        "order" => json!("newest"),
+        "limit" => json!(25),
+        _ => json!("the nextCursor of the previous page"),
+    };
+    json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description, "example": example })
 }
 
 fn header_parameter(name: &str) -> Value {
-    let (description, schema) = match name {
+    let (description, schema, example) = match name {
         "If-Match" => (
             "The ETag of the version being changed, as this API sent it; `*` for whatever version is current",
             json!({ "type": "string", "pattern": "^((W/)?\"?[0-9]{1,19}\"?|\\*)$" }),
+            "\"3\"",
         ),
         _ => (
             "Makes retries of this create safe for 24 h; a key belongs to its caller",
             json!({ "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" }),
+            "till-4-2026-12-02-0001",
         ),
     };
-    json!({ "name": name, "in": "header", "required": false, "schema": schema, "description": description })
+    json!({ "name": name, "in": "header", "required": false, "schema": schema, "description": description, "example": example })
 }
 
 fn path_parameters(route: &Route) -> Vec<Value> {
@@ -534,18 +592,73 @@ fn path_parameters(route: &Route) -> Vec<Value> {
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
-            let pattern = match name {
-                "storeId" => STORE_ID,
-                "itemId" => ITEM_ID,
-                _ => ULID,
+            let (pattern, example) = match name {
+                "storeId" => (STORE_ID, "store-1"),
+                "itemId" => (
+                    ITEM_ID,
+                    "01KAQ3Z9V8M4N6P2R5T7W9Y1B3-01KAQ4A2C4E6G8J0K2M4N6P8R0",
+                ),
+                _ => (ULID, "01KAQ3Z9V8M4N6P2R5T7W9Y1B3"),
             };
-            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "pattern": pattern } })
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "pattern": pattern }, "example": example })
         })
         .collect()
 }
 
 fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema_ref("Error") } } })
+}
+
+/// The error answers an operation can give, and only those.
+fn error_statuses(route: &Route, op: &Operation) -> Vec<(&'static str, &'static str)> {
+    let has_body = op.request.is_some();
+    let names_a_resource = route.path.contains("Id}");
+    let conditional = op.headers.contains(&"If-Match");
+    let can_conflict = matches!(
+        route.function,
+        // Idempotency-Key in flight; request moves; a master with items; pins; no candidate.
+        "create-request"
+            | "create-master-item"
+            | "create-item"
+            | "update-request"
+            | "respond-to-request"
+            | "delete-request"
+            | "delete-master-item"
+            | "pin-preferred-item"
+            | "get-preferred-item"
+    );
+    let mut statuses = vec![(
+        "400",
+        "Malformed request: syntax, path ids, query parameters (unknown ones named), cursor",
+    )];
+    if names_a_resource {
+        statuses.push(("404", "No such resource in this store"));
+    }
+    if can_conflict {
+        statuses.push((
+            "409",
+            "Not in a state that allows this (the code says which)",
+        ));
+    }
+    if conditional {
+        statuses.push(("412", "If-Match / version is stale"));
+    }
+    if has_body {
+        statuses.push(("413", "Body too large"));
+        statuses.push(("415", "Body is not application/json"));
+        statuses.push((
+            "422",
+            "Well-formed but invalid: every field at fault is named",
+        ));
+    }
+    if route.method == "PATCH" {
+        statuses.push(("428", "If-Match or version required"));
+    }
+    statuses.push((
+        "503",
+        "Store busy or unreachable; retry after Retry-After seconds",
+    ));
+    statuses
 }
 
 /// The whole document.
@@ -584,23 +697,7 @@ pub fn document() -> Value {
                 } } }
             }),
         );
-        for (status, description) in [
-            (
-                "400",
-                "Malformed request: syntax, path ids, query parameters, cursor",
-            ),
-            ("404", "No such resource in this store"),
-            ("409", "Not in a state that allows this"),
-            ("412", "If-Match / version is stale"),
-            ("413", "Body too large"),
-            ("415", "Body is not application/json"),
-            ("422", "Well-formed but invalid"),
-            ("428", "If-Match or version required"),
-            (
-                "503",
-                "Store busy or unreachable; retry after Retry-After seconds",
-            ),
-        ] {
+        for (status, description) in error_statuses(route, &op) {
             responses.insert(status.into(), error_response(description));
         }
         let mut operation = json!({

@@ -240,3 +240,28 @@ fn the_local_cors_rules_are_the_templates() {
     );
     assert!(cors.contains(&format!("MaxAge: {}", local_gateway::cors::MAX_AGE_SECONDS)));
 }
+
+/// Every body's example in the document is valid for its own schema, and every parameter
+/// has an example.
+#[test]
+fn the_documents_examples_are_valid() {
+    use integration_tests::schema::{document, violations};
+    let document = document();
+    for (name, example) in local_gateway::openapi::body_examples() {
+        let schema = &document["components"]["schemas"][name];
+        assert!(schema.is_object(), "{name}");
+        let problems = violations(&example, schema);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().unwrap() {
+                assert!(
+                    !parameter["example"].is_null(),
+                    "{method} {path}: {} has no example",
+                    parameter["name"]
+                );
+            }
+        }
+    }
+}

@@ -82,6 +82,16 @@ impl ApiError {
         }
     }
 
+    /// A 400 for query parameter `name`, naming it in `fields` as a 422 names body fields.
+    pub fn invalid_query(name: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::BadRequestFields {
+            code: "invalid_query_parameter",
+            message: message.clone(),
+            fields: vec![FieldError::new(name, message)],
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,

@@ -36,8 +36,8 @@ pub fn query_param<'r>(request: &'r Request, name: &str) -> Result<Option<&'r st
     match params.all(name) {
         None => Ok(None),
         Some(values) if values.len() == 1 => Ok(Some(values[0])),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_query_parameter",
+        Some(_) => Err(ApiError::invalid_query(
+            name,
             format!("query parameter {name} must be given once"),
         )),
     }

@@ -21,8 +21,8 @@ pub fn limit(request: &Request) -> Result<usize, ApiError> {
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query_parameter",
+                ApiError::invalid_query(
+                    "limit",
                     format!("limit must be an integer from 1 to {MAX_LIMIT}"),
                 )
             }),

@@ -22,8 +22,8 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     let status = match query_param(event, "status")? {
         Some(raw) => Some(ItemStatus::parse(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query_parameter",
+            ApiError::invalid_query(
+                "status",
                 "status must be ACTIVE, OUT_OF_STOCK, INACTIVE or DISCONTINUED",
             )
         })?),

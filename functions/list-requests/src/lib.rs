@@ -30,10 +30,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadRequests)?;
     let status = match query_param(event, "status")? {
         Some(raw) => RequestStatus::parse(raw).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query_parameter",
-                "status must be PENDING or NOT_PENDING",
-            )
+            ApiError::invalid_query("status", "status must be PENDING or NOT_PENDING")
         })?,
         None => RequestStatus::Pending,
     };
@@ -42,8 +39,8 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     if let (Some(since), Some(until)) = (since, until)
         && since >= until
     {
-        return Err(ApiError::bad_request(
-            "invalid_query_parameter",
+        return Err(ApiError::invalid_query(
+            "until",
             "since must be before until",
         ));
     }
@@ -53,8 +50,8 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
                 .into_iter()
                 .find(|p| p.as_str() == raw)
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_query_parameter",
+                    ApiError::invalid_query(
+                        "priority",
                         "priority must be URGENT, HIGH, NORMAL or LOW",
                     )
                 })?,
@@ -64,8 +61,8 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let requested_by = match query_param(event, "requestedBy")? {
         Some("me") => Some(principal.subject.clone()),
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query_parameter",
+            return Err(ApiError::invalid_query(
+                "requestedBy",
                 "requestedBy takes `me`: your own requests",
             ));
         }
@@ -73,29 +70,38 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     };
     let decision = match query_param(event, "decision")? {
         Some(raw) => Some(
-            Decision::parse(raw).ok_or_else(|| bad_query("decision must be APPROVED or DENIED"))?,
+            Decision::parse(raw)
+                .ok_or_else(|| bad_query("decision", "decision must be APPROVED or DENIED"))?,
         ),
         None => None,
     };
     if decision.is_some() && status != RequestStatus::NotPending {
         return Err(bad_query(
+            "decision",
             "decision filters history: add status=NOT_PENDING",
         ));
     }
     let newest_first = match query_param(event, "order")? {
         None | Some("queue") => false,
         Some("newest") => true,
-        Some(_) => return Err(bad_query("order must be queue (the default) or newest")),
+        Some(_) => {
+            return Err(bad_query(
+                "order",
+                "order must be queue (the default) or newest",
+            ));
+        }
     };
     let limit = limit(event)?;
     if newest_first {
         if status != RequestStatus::NotPending {
             return Err(bad_query(
+                "order",
                 "order=newest lists history: add status=NOT_PENDING (the queue is served in queue order)",
             ));
         }
         if since.is_some() || until.is_some() || priority.is_some() || requested_by.is_some() {
             return Err(bad_query(
+                "order",
                 "order=newest takes decision, limit and cursor; since, until, priority and requestedBy select in queue order",
             ));
         }
@@ -156,16 +162,16 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     )
 }
 
-fn bad_query(message: &str) -> ApiError {
-    ApiError::bad_request("invalid_query_parameter", message)
+fn bad_query(name: &str, message: &str) -> ApiError {
+    ApiError::invalid_query(name, message)
 }
 
 fn instant(event: &Request, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
     query_param(event, name)?
         .map(|raw| {
             OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_query_parameter",
+                ApiError::invalid_query(
+                    name,
                     format!("{name} must be an RFC 3339 date-time, e.g. 2026-11-23T09:30:00Z"),
                 )
             })

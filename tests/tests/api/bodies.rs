@@ -127,3 +127,29 @@ async fn a_whole_number_with_a_zero_fraction_is_a_whole_number() {
         );
     }
 }
+
+/// A bad query parameter is named in `fields` too.
+#[tokio::test]
+async fn a_bad_query_parameter_is_named() {
+    let app = app().await;
+    let store = fresh_store();
+    for (name, value) in [
+        ("limit", "0"),
+        ("priority", "SOON"),
+        ("since", "yesterday"),
+        ("status", "OPEN"),
+    ] {
+        let (status, body) = call_function(
+            &app,
+            "list-requests",
+            event("list-requests")
+                .store(&store)
+                .principal("associate-1", "associate", &[&store])
+                .query(&[(name, value)])
+                .build(),
+        )
+        .await;
+        assert_eq!(status, 400, "{name}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], name, "{body}");
+    }
+}

@@ -12,10 +12,12 @@ use crate::validation::FieldError;
 
 /// What a field holds.
 pub enum Kind {
-    /// A JSON string.
-    Text,
-    /// A non-negative whole number; the hint says of what ("of minor units, e.g. 129").
-    Count(&'static str),
+    /// Free text of at most this many characters ([`crate::text::Text`]'s rule).
+    Text(usize),
+    /// A string checked by the domain after (an id).
+    Id,
+    /// A whole number within the range; the hint says of what ("of minor units, e.g. 129").
+    Count(&'static str, u64, u64),
     /// One of these strings.
     OneOf(fn() -> Vec<&'static str>),
     /// An ISO 4217 currency code.
@@ -102,12 +104,22 @@ pub fn check(value: &mut Value, fields: &[Field], path: &str, errors: &mut Vec<F
 
 fn check_value(value: &mut Value, kind: &Kind, path: &str, errors: &mut Vec<FieldError>) {
     match kind {
-        Kind::Text if !value.is_string() => {
-            errors.push(FieldError::new(path, "must be a string"));
-        }
-        Kind::Text => {}
-        Kind::Count(hint) => match whole_number(value) {
-            Some(n) => *value = Value::from(n),
+        Kind::Text(max) => match value.as_str() {
+            None => errors.push(FieldError::new(path, "must be a string")),
+            Some(text) => {
+                if let Some(problem) = crate::text::text_problem(text, *max) {
+                    errors.push(FieldError::new(path, problem));
+                }
+            }
+        },
+        Kind::Id if !value.is_string() => errors.push(FieldError::new(path, "must be a string")),
+        Kind::Id => {}
+        Kind::Count(hint, min, max) => match whole_number(value) {
+            Some(n) if (*min..=*max).contains(&n) => *value = Value::from(n),
+            Some(_) => errors.push(FieldError::new(
+                path,
+                format!("must be between {min} and {max}"),
+            )),
             None => errors.push(FieldError::new(
                 path,
                 format!("must be a whole number {hint}"),
@@ -154,11 +166,11 @@ mod tests {
     use serde_json::json;
 
     const MONEY: &[Field] = &[
-        Field::required("amount", Kind::Count("of minor units, e.g. 129")),
-        Field::required("currency", Kind::Text),
+        Field::required("amount", Kind::Count("of minor units, e.g. 129", 0, 1000)),
+        Field::required("currency", Kind::Text(3)),
     ];
     const BODY: &[Field] = &[
-        Field::required("vendor", Kind::Text),
+        Field::required("vendor", Kind::Text(20)),
         Field::required("price", Kind::Object(MONEY)),
         Field::optional("status", Kind::OneOf(|| vec!["ACTIVE", "OUT_OF_STOCK"])),
     ];

@@ -410,32 +410,36 @@ impl Item {
 }
 
 const MONEY: &[Field] = &[
-    Field::required("amount", Kind::Count("of minor units, e.g. 129 for 1.29")),
+    Field::required(
+        "amount",
+        Kind::Count("of minor units, e.g. 129 for 1.29", 0, MAX_AMOUNT_MINOR),
+    ),
     Field::required("currency", Kind::Currency),
 ];
 const ITEM_STATUSES: fn() -> Vec<&'static str> =
     || ItemStatus::ALL.map(ItemStatus::as_str).to_vec();
-const WEIGHT: Kind = Kind::Count("from 0 to 100");
+const WEIGHT: Kind = Kind::Count("from 0 to 100", 0, 100);
+const VERSION: Kind = Kind::Count("(the version you read), e.g. 3", 0, u64::MAX);
 
 impl Shape for NewMasterItemBody {
     const FIELDS: &'static [Field] = &[
-        Field::required("name", Kind::Text),
-        Field::optional("description", Kind::Text),
+        Field::required("name", Kind::Text(Name::MAX)),
+        Field::optional("description", Kind::Text(Description::MAX)),
         Field::required("currency", Kind::Currency),
     ];
 }
 
 impl Shape for MasterItemEditBody {
     const FIELDS: &'static [Field] = &[
-        Field::optional("name", Kind::Text),
-        Field::optional("description", Kind::Text),
-        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+        Field::optional("name", Kind::Text(Name::MAX)),
+        Field::optional("description", Kind::Text(Description::MAX)),
+        Field::optional("version", VERSION),
     ];
 }
 
 impl Shape for NewItemBody {
     const FIELDS: &'static [Field] = &[
-        Field::required("vendor", Kind::Text),
+        Field::required("vendor", Kind::Text(Vendor::MAX)),
         Field::required("price", Kind::Object(MONEY)),
         Field::optional("status", Kind::OneOf(ITEM_STATUSES)),
     ];
@@ -443,15 +447,15 @@ impl Shape for NewItemBody {
 
 impl Shape for ItemEditBody {
     const FIELDS: &'static [Field] = &[
-        Field::optional("vendor", Kind::Text),
+        Field::optional("vendor", Kind::Text(Vendor::MAX)),
         Field::optional("price", Kind::Object(MONEY)),
         Field::optional("status", Kind::OneOf(ITEM_STATUSES)),
-        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+        Field::optional("version", VERSION),
     ];
 }
 
 impl Shape for PinBody {
-    const FIELDS: &'static [Field] = &[Field::required("itemId", Kind::Text)];
+    const FIELDS: &'static [Field] = &[Field::required("itemId", Kind::Id)];
 }
 
 impl Shape for ScoringWeightsBody {

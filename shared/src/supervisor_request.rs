@@ -480,6 +480,7 @@ pub struct ResponseView<'a> {
 }
 
 const PRIORITIES: fn() -> Vec<&'static str> = || Priority::ALL.map(Priority::as_str).to_vec();
+const VERSION: Kind = Kind::Count("(the version you read), e.g. 3", 0, u64::MAX);
 
 impl Shape for NewRequestBody {
     const FIELDS: &'static [Field] = &[
@@ -488,16 +489,23 @@ impl Shape for NewRequestBody {
             Kind::OneOf(|| RequestType::ALL.map(RequestType::as_str).to_vec()),
         ),
         Field::optional("priority", Kind::OneOf(PRIORITIES)),
-        Field::required("details", Kind::Text),
-        Field::optional("timeoutSeconds", Kind::Count("of seconds, e.g. 900")),
+        Field::required("details", Kind::Text(Details::MAX)),
+        Field::optional(
+            "timeoutSeconds",
+            Kind::Count(
+                "of seconds, e.g. 900",
+                MIN_TIMEOUT_SECONDS as u64,
+                MAX_TIMEOUT_SECONDS as u64,
+            ),
+        ),
     ];
 }
 
 impl Shape for RequestEditBody {
     const FIELDS: &'static [Field] = &[
         Field::optional("priority", Kind::OneOf(PRIORITIES)),
-        Field::optional("details", Kind::Text),
-        Field::optional("version", Kind::Count("(the version you read), e.g. 3")),
+        Field::optional("details", Kind::Text(Details::MAX)),
+        Field::optional("version", VERSION),
     ];
 }
 
@@ -507,7 +515,7 @@ impl Shape for ResponseBody {
             "decision",
             Kind::OneOf(|| Decision::ALL.map(Decision::as_str).to_vec()),
         ),
-        Field::optional("note", Kind::Text),
+        Field::optional("note", Kind::Text(Note::MAX)),
     ];
 }
 

@@ -9,24 +9,29 @@ use crate::validation::FieldError;
 #[serde(transparent)]
 pub struct Text<const MAX: usize>(String);
 
+/// What is wrong with `raw` as text of at most `max` characters, if anything: the rule of
+/// [`Text`], also checked with a body's shape so that one answer names every field.
+pub fn text_problem(raw: &str, max: usize) -> Option<String> {
+    if raw.trim().is_empty() {
+        Some("must not be blank".into())
+    } else if raw.chars().count() > max {
+        Some(format!("must be at most {max} characters"))
+    } else if raw.chars().any(|c| c.is_control() && c != '\n') {
+        Some("must not contain control characters".into())
+    } else {
+        None
+    }
+}
+
 impl<const MAX: usize> Text<MAX> {
+    /// The most characters it holds.
+    pub const MAX: usize = MAX;
+
     pub fn parse(field: &str, raw: String) -> Result<Self, FieldError> {
-        if raw.trim().is_empty() {
-            return Err(FieldError::new(field, "must not be blank"));
+        match text_problem(&raw, MAX) {
+            Some(problem) => Err(FieldError::new(field, problem)),
+            None => Ok(Self(raw)),
         }
-        if raw.chars().count() > MAX {
-            return Err(FieldError::new(
-                field,
-                format!("must be at most {MAX} characters"),
-            ));
-        }
-        if raw.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(FieldError::new(
-                field,
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(raw))
     }
 
     pub fn as_str(&self) -> &str {

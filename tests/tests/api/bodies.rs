@@ -25,6 +25,12 @@ async fn every_invalid_field_of_a_body_is_named_at_once() {
                 "timeoutSeconds",
             ],
         ),
+        // Rules of the values (blank text, a range) with the shape's, in the same answer.
+        (
+            "create-request",
+            json!({"requestType": "VOID", "details": "   ", "timeoutSeconds": 10}),
+            vec!["details", "timeoutSeconds"],
+        ),
         (
             "update-request",
             json!({"priority": "SOON", "details": 12, "version": "1"}),

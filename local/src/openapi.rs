@@ -107,8 +107,31 @@ fn schemas() -> Value {
     let mut schemas = schemas_without_examples();
     for (name, example) in body_examples() {
         schemas[name]["examples"] = json!([example]);
+        if let Some(description) = body_description(name)
+            && schemas[name]["description"].is_null()
+        {
+            schemas[name]["description"] = json!(description);
+        }
     }
     schemas
+}
+
+fn body_description(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "NewSupervisorRequest" => {
+            "A request for a supervisor; `priority` defaults to NORMAL, `timeoutSeconds` to the deployment's (600)"
+        }
+        "SupervisorResponse" => {
+            "A supervisor's answer to someone else's pending request, before its deadline"
+        }
+        "NewMasterItem" => "A product of the catalogue; its currency is fixed for its life",
+        "NewItem" => {
+            "A vendor's offering of the master item, in its currency; `status` defaults to ACTIVE"
+        }
+        "PinRequest" => "The item to prefer by hand: an eligible item of this master item",
+        "ScoringWeights" => "The whole set; the defaults are 70, 30, 100, 25",
+        _ => return None,
+    })
 }
 
 fn schemas_without_examples() -> Value {

@@ -91,6 +91,30 @@ async fn supervisor_request_routes_make_the_expected_requests() {
             "list-requests",
         )
         .await;
+    for (name, query) in [
+        ("list one priority", vec![("priority", "HIGH")]),
+        (
+            "list one priority in a time range",
+            vec![("priority", "HIGH"), ("since", "2020-01-01T00:00:00Z")],
+        ),
+        ("list my own", vec![("requestedBy", "me")]),
+        (
+            "history newest first",
+            vec![("status", "NOT_PENDING"), ("order", "newest")],
+        ),
+        (
+            "history by decision",
+            vec![("status", "NOT_PENDING"), ("decision", "DENIED")],
+        ),
+    ] {
+        costs
+            .run(
+                name,
+                as_admin("list-requests", &store).query(&query),
+                "list-requests",
+            )
+            .await;
+    }
     costs
         .run(
             "patch",
@@ -147,6 +171,11 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         ("list", vec!["Query"]),
         // One Query per priority level, at most.
         ("list with a creation-time range", vec!["Query"; 4]),
+        ("list one priority", vec!["Query"]),
+        ("list one priority in a time range", vec!["Query"]),
+        ("list my own", vec!["Query"]),
+        ("history newest first", vec!["Query"]),
+        ("history by decision", vec!["Query"]),
         ("patch", vec!["GetItem", "TransactWriteItems"]),
         ("respond", vec!["GetItem", "TransactWriteItems"]),
         ("create another", vec!["TransactWriteItems"]),
@@ -211,6 +240,15 @@ async fn preferred_item_routes_make_the_expected_requests() {
         .run(
             "list items",
             as_admin("list-items", &store).path("masterItemId", &master),
+            "list-items",
+        )
+        .await;
+    costs
+        .run(
+            "list items of one status",
+            as_admin("list-items", &store)
+                .path("masterItemId", &master)
+                .query(&[("status", "ACTIVE")]),
             "list-items",
         )
         .await;
@@ -281,6 +319,7 @@ async fn preferred_item_routes_make_the_expected_requests() {
         ("create item", vec!["TransactWriteItems"]),
         ("get item", vec!["GetItem"]),
         ("list items", vec!["Query"]),
+        ("list items of one status", vec!["Query"]),
         ("edit item", vec!["UpdateItem"]),
         ("pin", vec!["TransactWriteItems"]),
         // The master with all its candidates, and the weights, concurrently.

@@ -21,6 +21,7 @@ where
     init_logging();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
     lambda_http::run(service_fn(|event| {
+        crate::emf::cold_start("api");
         let response = handler(app, event);
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     }))

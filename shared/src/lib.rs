@@ -19,6 +19,7 @@ pub mod codec;
 pub mod config;
 pub mod connections;
 pub mod cursor;
+pub mod emf;
 pub mod error;
 pub mod http;
 pub mod idempotency;

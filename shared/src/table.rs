@@ -98,6 +98,11 @@ where
                 StoreError::ConditionFailed(FailedConditions::default())
             }
             Some(code) if RETRYABLE_CODES.contains(&code) => {
+                // After the SDK's retries: what an alarm on DynamoDB throttling counts.
+                crate::emf::Event::new("dynamodb")
+                    .dimension("Code", code)
+                    .metric("DynamoDbUnavailable", crate::emf::Unit::Count, 1.0)
+                    .emit();
                 StoreError::Unavailable(code.to_owned())
             }
             _ => StoreError::Internal(format!("{:?}", service.err())),

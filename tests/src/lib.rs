@@ -98,6 +98,18 @@ pub async fn app_with_fresh_table() -> App {
     .await
 }
 
+/// Every EMF line the handlers of this test process wrote (the sink is process-wide; tests
+/// pick theirs out by store or request id).
+pub fn emf_lines() -> Vec<String> {
+    EMF.lock().unwrap().clone()
+}
+
+static EMF: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn capture_emf() {
+    shared::emf::set_sink(|line| EMF.lock().unwrap().push(line.to_owned()));
+}
+
 async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_table: &str) -> App {
     let app = App {
         connections: shared::connections::ConnectionStore::new(
@@ -115,6 +127,7 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
         default_request_timeout: Duration::minutes(10),
     };
     shared::schema::ensure_tables(&app).await.expect("tables");
+    capture_emf();
     app
 }
 

@@ -12,6 +12,7 @@ use aws_lambda_events::apigw::{
 use lambda_http::http::header::AUTHORIZATION;
 use serde_json::Value;
 use shared::auth::Authenticator;
+use shared::emf::{Event, Unit};
 use shared::http::header_str;
 
 pub async fn handler(
@@ -30,6 +31,10 @@ pub async fn handler(
         }
         Err(denial) => {
             tracing::info!(reason = ?denial, route = event.route_key.as_deref(), "denied");
+            Event::new("identity")
+                .dimension("Reason", &format!("{denial:?}"))
+                .metric("AuthorizerDenials", Unit::Count, 1.0)
+                .emit();
             response.is_authorized = false;
             response.context = Value::Object(Default::default());
         }

@@ -8,6 +8,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::{Actor, EventType, RequestEvent};
+use shared::emf::{Event, Unit};
 use shared::error::ApiError;
 use shared::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, request_location, respond,
@@ -62,6 +63,15 @@ async fn create(
     )
     .await?;
     tracing::info!(store = %store, request_id = %request.request_id, "request created");
+    if response.headers().get("idempotent-replayed").is_none() {
+        Event::new("supervisor-requests")
+            .dimension("Priority", request.priority.as_str())
+            .dimension("RequestType", request.request_type.as_str())
+            .metric("RequestsCreated", Unit::Count, 1.0)
+            .store(store.as_str())
+            .property("requestId", request.request_id.to_string())
+            .emit();
+    }
     Ok(response)
 }
 

@@ -9,6 +9,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::Actor;
+use shared::emf::{Event, Unit};
 use shared::error::ApiError;
 use shared::http::{json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
@@ -39,5 +40,17 @@ async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> 
         .await?
         .ok_or_else(|| ApiError::Internal("response returned no request".into()))?;
     tracing::info!(store = %store, request_id = %id, decision = decision.as_str(), "request answered");
+    let waited = answered.updated_at - answered.created_at;
+    Event::new("supervisor-requests")
+        .dimension("Decision", decision.as_str())
+        .metric("RequestsAnswered", Unit::Count, 1.0)
+        .metric(
+            "TimeToAnswer",
+            Unit::Milliseconds,
+            waited.whole_milliseconds() as f64,
+        )
+        .store(store.as_str())
+        .property("requestId", id.to_string())
+        .emit();
     request_json(StatusCode::OK, &answered)
 }

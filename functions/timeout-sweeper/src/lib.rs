@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use shared::App;
+use shared::emf::{Event, Unit};
 use shared::keys::SWEEP_SHARDS;
 use shared::table::StoreError;
 use time::OffsetDateTime;
@@ -42,6 +43,12 @@ pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, St
         skipped = report.skipped,
         "sweep finished"
     );
+    // Zero too: an alarm on a missing sweep needs a data point from every run.
+    Event::new("supervisor-requests")
+        .metric("RequestsTimedOut", Unit::Count, f64::from(report.timed_out))
+        .metric("SweepSkipped", Unit::Count, f64::from(report.skipped))
+        .metric("Sweeps", Unit::Count, 1.0)
+        .emit();
     Ok(report)
 }
 

@@ -8,6 +8,7 @@ mod faults;
 mod gateway;
 mod identity;
 mod live;
+mod operability;
 mod preferred_items;
 mod request_costs;
 mod supervisor_requests;

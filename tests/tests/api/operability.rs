@@ -1,0 +1,151 @@
+//! What an operator watches: metrics in CloudWatch Embedded Metric Format, written by the
+//! real handlers on their real paths, each line held to the specification.
+
+use integration_tests::{app, app_with_fresh_table, call_function, emf_lines, event, fresh_store};
+use serde_json::{Value, json};
+
+/// Checks one line against the EMF specification and returns it parsed.
+fn emf(line: &str) -> Value {
+    let value: Value = serde_json::from_str(line).expect("an EMF line is JSON");
+    let aws = &value["_aws"];
+    assert!(
+        aws["Timestamp"]
+            .as_i64()
+            .is_some_and(|t| t > 1_700_000_000_000),
+        "{line}"
+    );
+    let directives = aws["CloudWatchMetrics"]
+        .as_array()
+        .expect("CloudWatchMetrics");
+    assert_eq!(directives.len(), 1, "{line}");
+    let directive = &directives[0];
+    assert_eq!(directive["Namespace"], "StoreServices");
+    for set in directive["Dimensions"].as_array().expect("Dimensions") {
+        let set = set.as_array().expect("a dimension set is an array");
+        assert!(!set.is_empty() && set.len() <= 30, "{line}");
+        for name in set {
+            let name = name.as_str().expect("dimension names are strings");
+            assert!(
+                value[name].is_string(),
+                "dimension {name} is a string member: {line}"
+            );
+        }
+    }
+    let metrics = directive["Metrics"].as_array().expect("Metrics");
+    assert!(!metrics.is_empty() && metrics.len() <= 100, "{line}");
+    for metric in metrics {
+        let name = metric["Name"].as_str().expect("a metric name");
+        assert!(
+            matches!(metric["Unit"].as_str(), Some("Count" | "Milliseconds")),
+            "{line}"
+        );
+        assert!(
+            value[name].is_number(),
+            "metric {name} is a number member: {line}"
+        );
+    }
+    value
+}
+
+fn lines_with(metric: &str, property: (&str, &str)) -> Vec<Value> {
+    emf_lines()
+        .iter()
+        .map(|line| emf(line))
+        .filter(|v| !v[metric].is_null() && v[property.0] == property.1)
+        .collect()
+}
+
+#[tokio::test]
+async fn business_metrics_are_emitted_as_emf_by_the_real_handlers() {
+    let app = app().await;
+    let store = fresh_store();
+    let (status, created) = call_function(
+        &app,
+        "create-request",
+        event("create-request")
+            .store(&store)
+            .principal("associate-1", "associate", &[&store])
+            .without_header("idempotency-key")
+            .json(json!({"requestType": "REFUND", "priority": "URGENT", "details": "receipt 9"}))
+            .build(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = created["requestId"].as_str().unwrap();
+    let made = lines_with("RequestsCreated", ("storeId", &store));
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        (
+            made[0]["Priority"].as_str(),
+            made[0]["RequestType"].as_str()
+        ),
+        (Some("URGENT"), Some("REFUND"))
+    );
+    assert_eq!(made[0]["RequestsCreated"], 1.0);
+    // The store is a property, not a dimension (cost), unless configured.
+    let dimensions = made[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"].to_string();
+    assert!(!dimensions.contains("StoreId"), "{dimensions}");
+
+    let (status, _) = call_function(
+        &app,
+        "respond-to-request",
+        event("respond-to-request")
+            .store(&store)
+            .principal("supervisor-1", "supervisor", &[&store])
+            .request_id(id)
+            .json(json!({"decision": "DENIED"}))
+            .build(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answered = lines_with("RequestsAnswered", ("storeId", &store));
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0]["Decision"], "DENIED");
+    assert!(
+        answered[0]["TimeToAnswer"]
+            .as_f64()
+            .is_some_and(|ms| ms >= 0.0)
+    );
+}
+
+#[tokio::test]
+async fn sweeps_and_authorizer_denials_are_counted() {
+    let app = app_with_fresh_table().await;
+    let sweep: timeout_sweeper::ScheduledEvent = serde_json::from_value(
+        local_gateway::scheduler::scheduled_event(time::OffsetDateTime::now_utc()),
+    )
+    .unwrap();
+    let before = emf_lines().len();
+    timeout_sweeper::handler(&app, sweep).await.unwrap();
+    let after: Vec<Value> = emf_lines()[before..].iter().map(|l| emf(l)).collect();
+    assert!(
+        after
+            .iter()
+            .any(|v| v["Sweeps"] == 1.0 && v["RequestsTimedOut"].is_number())
+    );
+
+    let authenticator = shared::auth::Authenticator::with_hs256_secret(
+        b"operability-secret-of-32-bytes-or-more",
+        "local",
+        "store-services",
+    )
+    .unwrap();
+    let mut request: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../events/authorizer.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+    request.headers.remove("authorization");
+    let decision = authorizer::handler(&authenticator, &request).await;
+    assert!(!decision.is_authorized);
+    assert!(
+        emf_lines()
+            .iter()
+            .map(|l| emf(l))
+            .any(|v| v["AuthorizerDenials"] == 1.0 && v["Reason"] == "MissingToken")
+    );
+}

@@ -366,6 +366,12 @@ async fn serve_one(
 
 /// Calls the handler of `route`'s function; `None` if the gateway has none for it.
 pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
+    // The same span as in Lambda: the log lines of one request share its id.
+    let span = shared::lambda::request_span(&request);
+    tracing::Instrument::instrument(dispatch_in_span(app, route, request), span).await
+}
+
+async fn dispatch_in_span(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
     Some(match route.function {
         "create-request" => create_request::handler(app, request).await,
         "list-requests" => list_requests::handler(app, request).await,

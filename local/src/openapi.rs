@@ -157,6 +157,7 @@ fn schemas_without_examples() -> Value {
                 "properties": {
                     "code": { "type": "string" },
                     "message": { "type": "string" },
+                    "requestId": { "type": "string", "description": "API Gateway's id of the request: quote it when reporting a problem" },
                     "fields": { "type": "array", "items": object(&["field", "message"], json!({
                         "field": { "type": "string" }, "message": { "type": "string" }
                     })) }

@@ -153,8 +153,9 @@ impl ApiError {
         }
     }
 
-    /// The response a client sees. Internal errors are logged here, once, with their detail.
-    pub fn into_response(self) -> Response<Body> {
+    /// The response a client sees, with the request id to quote. Internal errors are logged
+    /// here, once, with their detail.
+    pub fn into_response(self, request_id: Option<&str>) -> Response<Body> {
         let status = self.status();
         let message = match &self {
             Self::Internal(detail) => {
@@ -181,6 +182,7 @@ impl ApiError {
                 code: self.code(),
                 message,
                 fields,
+                request_id,
             },
         };
         let mut builder = Response::builder()
@@ -208,6 +210,8 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a [FieldError]>,
+    #[serde(rename = "requestId", skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
 }
 
 impl From<Invalid> for ApiError {

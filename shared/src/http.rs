@@ -137,9 +137,19 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The handler's result as the response API Gateway returns.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(ApiError::into_response)
+/// The handler's answer; an error carries API Gateway's request id, so a store can quote it.
+pub fn respond(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(|error| error.into_response(request_id(request)))
+}
+
+/// API Gateway's id of this request (what its access log shows), if the event has one.
+pub fn request_id(request: &Request) -> Option<&str> {
+    match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.as_deref()
+        }
+        _ => None,
+    }
 }
 
 /// A versioned resource as JSON, with the `ETag` of its version.

@@ -20,10 +20,21 @@ where
 {
     init_logging();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    lambda_http::run(service_fn(|event| {
+    lambda_http::run(service_fn(|event: Request| {
         crate::emf::cold_start("api");
-        let response = handler(app, event);
+        // The runtime's span carries Lambda's request id (and the X-Ray trace id); this one
+        // adds API Gateway's, which the client and the access log know.
+        let span = request_span(&event);
+        let response = tracing::Instrument::instrument(handler(app, event), span);
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     }))
     .await
+}
+
+/// A span naming API Gateway's request id: every log line of the request carries it.
+pub fn request_span(event: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "api",
+        apigw_request_id = crate::http::request_id(event).unwrap_or_default()
+    )
 }

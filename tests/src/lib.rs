@@ -108,6 +108,60 @@ static EMF: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn capture_emf() {
     shared::emf::set_sink(|line| EMF.lock().unwrap().push(line.to_owned()));
+    capture_logs();
+}
+
+/// Every log line the handlers of this process wrote, as JSON (as Lambda writes them with
+/// `LogFormat: JSON`), also appended to `target/test-logs/api.log`: `make test` searches the
+/// whole suite's lines for tokens and secrets afterwards.
+pub fn log_lines() -> Vec<String> {
+    LOGS.lock().unwrap().clone()
+}
+
+static LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        static FILE: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+            std::sync::OnceLock::new();
+        let file = FILE.get_or_init(|| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/test-logs");
+            std::fs::create_dir_all(dir).ok()?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(format!("{dir}/api.log"))
+                .ok()
+                .map(std::sync::Mutex::new)
+        });
+        if let Some(file) = file {
+            let _ = file.lock().unwrap().write_all(bytes);
+        }
+        LOGS.lock().unwrap().extend(text.lines().map(str::to_owned));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,aws=warn,hyper=warn,h2=warn,rustls=warn,tower=warn",
+            ))
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
 }
 
 async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_table: &str) -> App {
@@ -245,6 +299,18 @@ impl Event {
         let mut authorizer = context.authorizer.take().unwrap_or_default();
         authorizer.fields = fields;
         context.authorizer = Some(authorizer);
+        self.0 = self
+            .0
+            .with_request_context(RequestContext::ApiGatewayV2(context));
+        self
+    }
+
+    /// API Gateway's id of this request (the fixture's otherwise).
+    pub fn gateway_request_id(mut self, id: &str) -> Self {
+        let RequestContext::ApiGatewayV2(mut context) = self.0.request_context() else {
+            panic!("fixtures are API Gateway v2 events");
+        };
+        context.request_id = Some(id.to_owned());
         self.0 = self
             .0
             .with_request_context(RequestContext::ApiGatewayV2(context));

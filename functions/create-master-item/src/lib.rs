@@ -12,7 +12,7 @@ use shared::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(create(app, &event).await)
+    respond(&event, create(app, &event).await)
 }
 
 async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

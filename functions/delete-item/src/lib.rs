@@ -10,7 +10,7 @@ use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(delete(app, &event).await)
+    respond(&event, delete(app, &event).await)
 }
 
 async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -10,7 +10,7 @@ use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(get(app, &event).await)
+    respond(&event, get(app, &event).await)
 }
 
 async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

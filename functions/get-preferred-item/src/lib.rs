@@ -80,7 +80,7 @@ struct PreferredItem<'a> {
 }
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(preferred(app, &event).await)
+    respond(&event, preferred(app, &event).await)
 }
 
 async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

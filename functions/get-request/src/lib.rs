@@ -13,7 +13,7 @@ use shared::table::{Entity, StoreError};
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(get(app, &event).await)
+    respond(&event, get(app, &event).await)
 }
 
 async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -9,7 +9,7 @@ use shared::http::{json_with_etag, respond};
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(get(app, &event).await)
+    respond(&event, get(app, &event).await)
 }
 
 async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -14,7 +14,7 @@ use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(list(app, &event).await)
+    respond(&event, list(app, &event).await)
 }
 
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

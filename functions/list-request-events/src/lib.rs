@@ -15,7 +15,7 @@ use shared::store::EventPosition;
 use shared::table::{Entity, StoreError};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(list(app, &event).await)
+    respond(&event, list(app, &event).await)
 }
 
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(list(app, &event).await)
+    respond(&event, list(app, &event).await)
 }
 
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -12,7 +12,7 @@ use shared::principal::{Action, authorize_store};
 use shared::store::EventPosition;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(list(app, &event).await)
+    respond(&event, list(app, &event).await)
 }
 
 async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -14,7 +14,7 @@ use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(pin(app, &event).await)
+    respond(&event, pin(app, &event).await)
 }
 
 async fn pin(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

@@ -12,7 +12,7 @@ use shared::http::{if_match_version, json_body, json_with_etag, respond};
 use shared::principal::{Action, authorize_store};
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(put(app, &event).await)
+    respond(&event, put(app, &event).await)
 }
 
 async fn put(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

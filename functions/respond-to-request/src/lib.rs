@@ -18,7 +18,7 @@ use shared::supervisor_request::ResponseBody;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(answer(app, &event).await)
+    respond(&event, answer(app, &event).await)
 }
 
 async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

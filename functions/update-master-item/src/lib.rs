@@ -12,7 +12,7 @@ use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: Request) -> Response<Body> {
-    respond(update(app, &event).await)
+    respond(&event, update(app, &event).await)
 }
 
 async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {

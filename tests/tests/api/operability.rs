@@ -149,3 +149,37 @@ async fn sweeps_and_authorizer_denials_are_counted() {
             .any(|v| v["AuthorizerDenials"] == 1.0 && v["Reason"] == "MissingToken")
     );
 }
+
+/// An error carries API Gateway's request id, so a store can quote it; the log lines of
+/// that request carry it too, beside the handler's own.
+#[tokio::test]
+async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
+    let app = app().await;
+    let store = fresh_store();
+    let gateway_id = format!("apigw-{}", ulid::Ulid::new());
+    let request = event("get-request")
+        .store(&store)
+        .principal("associate-1", "associate", &[&store])
+        .request_id(&shared::ids::RequestId::generate().to_string())
+        .gateway_request_id(&gateway_id)
+        .build();
+    let route = shared::routes::ROUTES
+        .iter()
+        .find(|r| r.function == "get-request")
+        .unwrap();
+    let response = local_gateway::dispatch(&app, route, request).await.unwrap();
+    let (status, body) = integration_tests::parts(response);
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["requestId"], gateway_id.as_str());
+    let lines: Vec<Value> = integration_tests::log_lines()
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &Value| line.to_string().contains(&gateway_id))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["fields"]["message"] == "request rejected"),
+        "{lines:?}"
+    );
+}

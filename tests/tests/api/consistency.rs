@@ -11,22 +11,8 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// (binary, method, path) for each function resource of the template; method and path are
 /// empty for functions without an HTTP route.
 fn template_functions() -> BTreeSet<(String, String, String)> {
-    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
     let mut functions = BTreeSet::new();
-    let resources = template.split("\nResources:\n").nth(1).expect("Resources");
-    let resources = resources.split("\nOutputs:").next().unwrap();
-    // A resource starts at a name indented by two spaces; its body is indented deeper.
-    let mut blocks: Vec<Vec<&str>> = Vec::new();
-    for line in resources.lines() {
-        let is_resource_name =
-            line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':');
-        if is_resource_name {
-            blocks.push(Vec::new());
-        } else if let Some(block) = blocks.last_mut() {
-            block.push(line.trim());
-        }
-    }
-    for block in blocks {
+    for (_, block) in template_resources() {
         let value = |key: &str| {
             block
                 .iter()
@@ -263,5 +249,81 @@ fn the_documents_examples_are_valid() {
                 );
             }
         }
+    }
+}
+
+/// The template's resources as (name, body lines trimmed).
+fn template_resources() -> Vec<(String, Vec<String>)> {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let resources = template.split("\nResources:\n").nth(1).expect("Resources");
+    let resources = resources.split("\nOutputs:").next().unwrap();
+    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
+    for line in resources.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
+            blocks.push((line.trim().trim_end_matches(':').to_owned(), Vec::new()));
+        } else if let Some((_, body)) = blocks.last_mut() {
+            body.push(line.trim().to_owned());
+        }
+    }
+    blocks
+}
+
+/// Lambda's default log group keeps logs forever: every function gets its own, with the
+/// retention parameter.
+#[test]
+fn every_function_log_group_has_a_retention() {
+    let resources = template_resources();
+    let functions: Vec<&String> = resources
+        .iter()
+        .filter(|(_, body)| body.iter().any(|l| l == "Type: AWS::Serverless::Function"))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(functions.len() > 20, "{functions:?}");
+    for function in functions {
+        let group = format!("LogGroupName: !Sub \"/aws/lambda/${{{function}}}\"");
+        let held = resources.iter().any(|(_, body)| {
+            body.contains(&group)
+                && body
+                    .iter()
+                    .any(|l| l == "RetentionInDays: !Ref LogRetentionDays")
+        });
+        assert!(held, "{function} has no log group with a retention");
+    }
+}
+
+/// An alarm on one of our own metrics names a metric some code emits, with a dimension
+/// set it is emitted with (`Service` alone): else the alarm watches nothing.
+#[test]
+fn every_alarm_on_our_metrics_watches_an_emitted_metric() {
+    let mut sources = String::new();
+    for dir in ["shared/src", "functions"] {
+        let mut stack = vec![std::path::PathBuf::from(format!("{ROOT}/{dir}"))];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let alarms: Vec<_> = template_resources()
+        .into_iter()
+        .filter(|(_, body)| body.iter().any(|l| l == "Namespace: StoreServices"))
+        .collect();
+    assert!(alarms.len() >= 3, "{alarms:?}");
+    for (name, body) in alarms {
+        let metric = body
+            .iter()
+            .find_map(|l| l.strip_prefix("MetricName: "))
+            .expect("a metric name");
+        assert!(
+            sources.contains(&format!(".metric(\"{metric}\"")),
+            "{name}: no code emits {metric}"
+        );
+        let dimensions: Vec<&str> = body
+            .iter()
+            .filter_map(|l| l.strip_prefix("- Name: "))
+            .collect();
+        assert_eq!(dimensions, ["Service"], "{name}");
     }
 }

@@ -450,6 +450,42 @@ impl RequestStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((requests, output.last_evaluated_key))
     }
+
+    /// How many requests of one `byDeadline` shard are still waiting for an answer at `now`.
+    /// A COUNT query: DynamoDB reads the index entries but returns none of them.
+    pub async fn waiting(&self, shard: u8, now: OffsetDateTime) -> Result<u32, StoreError> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let output = self
+                .table
+                .client()
+                .query()
+                .table_name(self.table.name())
+                .index_name(keys::DEADLINE_INDEX)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .key_condition_expression("#shard = :shard AND #deadline > :now")
+                .expression_attribute_names("#shard", keys::SWEEP_SHARD)
+                .expression_attribute_names("#deadline", keys::DEADLINE)
+                .expression_attribute_values(
+                    ":shard",
+                    AttributeValue::S(keys::sweep_shard_key(shard)),
+                )
+                .expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(unix_millis(now).to_string()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            count += u32::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(count),
+            }
+        }
+    }
 }
 
 /// Where the newest-first history continues: the last request's keys in `historyByTime`.

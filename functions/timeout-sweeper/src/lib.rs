@@ -27,6 +27,8 @@ pub struct SweepReport {
     pub timed_out: u32,
     /// Expired requests that changed under the sweeper (answered or edited) and were skipped.
     pub skipped: u32,
+    /// Requests still waiting for an answer after this run (the queue's length).
+    pub waiting: u32,
 }
 
 pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, StoreError> {
@@ -37,16 +39,19 @@ pub async fn handler(app: &App, event: ScheduledEvent) -> Result<SweepReport, St
     for shard in futures_util::future::try_join_all(shards).await? {
         report.timed_out += shard.timed_out;
         report.skipped += shard.skipped;
+        report.waiting += shard.waiting;
     }
     tracing::info!(
         timed_out = report.timed_out,
         skipped = report.skipped,
+        waiting = report.waiting,
         "sweep finished"
     );
     // Zero too: an alarm on a missing sweep needs a data point from every run.
     Event::new("supervisor-requests")
         .metric("RequestsTimedOut", Unit::Count, f64::from(report.timed_out))
         .metric("SweepSkipped", Unit::Count, f64::from(report.skipped))
+        .metric("RequestsWaiting", Unit::Count, f64::from(report.waiting))
         .metric("Sweeps", Unit::Count, 1.0)
         .emit();
     Ok(report)
@@ -72,7 +77,10 @@ async fn sweep_shard(app: &App, shard: u8, now: OffsetDateTime) -> Result<SweepR
         }
         match next {
             Some(key) => start = Some(key),
-            None => return Ok(report),
+            None => break,
         }
     }
+    // Counted after the time-outs so a request is either timed out or waiting, never both.
+    report.waiting = app.requests.waiting(shard, now).await?;
+    Ok(report)
 }

@@ -111,18 +111,43 @@ async fn business_metrics_are_emitted_as_emf_by_the_real_handlers() {
 #[tokio::test]
 async fn sweeps_and_authorizer_denials_are_counted() {
     let app = app_with_fresh_table().await;
-    let sweep: timeout_sweeper::ScheduledEvent = serde_json::from_value(
-        local_gateway::scheduler::scheduled_event(time::OffsetDateTime::now_utc()),
-    )
-    .unwrap();
+    let store = fresh_store();
+    for details in ["first", "second"] {
+        let (status, _) = call_function(
+            &app,
+            "create-request",
+            event("create-request")
+                .store(&store)
+                .principal("associate-1", "associate", &[&store])
+                .without_header("idempotency-key")
+                .json(json!({"requestType": "REFUND", "priority": "HIGH", "details": details}))
+                .build(),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    // The table is this test's own: what a sweep sees is exactly the two requests.
+    let sweep_at = |at: time::OffsetDateTime| -> timeout_sweeper::ScheduledEvent {
+        serde_json::from_value(local_gateway::scheduler::scheduled_event(at)).unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // Other tests sweep their tables at the same time: look for this sweep's line among them.
+    let swept = |before: usize, waiting: f64, timed_out: f64| -> bool {
+        emf_lines()[before..].iter().map(|l| emf(l)).any(|v| {
+            v["Sweeps"] == 1.0
+                && v["RequestsWaiting"] == waiting
+                && v["RequestsTimedOut"] == timed_out
+        })
+    };
     let before = emf_lines().len();
-    timeout_sweeper::handler(&app, sweep).await.unwrap();
-    let after: Vec<Value> = emf_lines()[before..].iter().map(|l| emf(l)).collect();
-    assert!(
-        after
-            .iter()
-            .any(|v| v["Sweeps"] == 1.0 && v["RequestsTimedOut"].is_number())
-    );
+    timeout_sweeper::handler(&app, sweep_at(now)).await.unwrap();
+    assert!(swept(before, 2.0, 0.0));
+    // A day later both are past their deadline: timed out, none waiting.
+    let before = emf_lines().len();
+    timeout_sweeper::handler(&app, sweep_at(now + time::Duration::days(1)))
+        .await
+        .unwrap();
+    assert!(swept(before, 0.0, 2.0));
 
     let authenticator = shared::auth::Authenticator::with_hs256_secret(
         b"operability-secret-of-32-bytes-or-more",

@@ -116,6 +116,14 @@ ACCEPTED = [
         "reason": "a rule across two query parameters (since < until), which a schema cannot state",
     },
     {
+        "check": "positive_data_acceptance", "operations": {SUPERVISOR_LIST}, "status": 400, "body": r"decision filters history: add status=NOT_PENDING",
+        "reason": "decision needs status=NOT_PENDING (a rule across two query parameters; the parameter's description says it)",
+    },
+    {
+        "check": "positive_data_acceptance", "operations": {SUPERVISOR_LIST}, "status": 400, "body": r"order=newest takes decision, limit and cursor",
+        "reason": "order=newest reads another index, which since, until, priority and requestedBy cannot select (a rule across query parameters; the description says it)",
+    },
+    {
         "check": "positive_data_acceptance", "operations": ITEM_WRITES, "status": 422, "body": r"the master item's currency",
         "reason": "an item's price must be in its master item's currency: state of another resource",
     },

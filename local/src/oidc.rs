@@ -180,6 +180,20 @@ impl LocalIssuer {
         &self.issuer
     }
 
+    /// An authenticator that trusts this issuer as a deployed authorizer trusts its identity
+    /// provider: keys from OIDC discovery, over HTTP, for tokens meant for `audience`.
+    pub fn authenticator(&self, audience: &str) -> shared::auth::Authenticator {
+        shared::auth::Authenticator::with_remote_keys(
+            shared::auth::JwksLocation::Discovery(format!(
+                "{}/.well-known/openid-configuration",
+                self.issuer
+            )),
+            std::time::Duration::from_secs(60),
+            &self.issuer,
+            audience,
+        )
+    }
+
     /// The key that signs new tokens.
     pub fn signing_key(&self) -> Arc<SigningKey> {
         Arc::clone(&self.keys.read().expect("keys lock")[0])

@@ -574,7 +574,7 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "requestedBy" => "`me`: only the caller's own requests (an index, not a filter)",
         "decision" => "History only (`status=NOT_PENDING`): answered with this decision",
         "order" => {
-            "`queue` (default: most urgent, then oldest first) or, for history, `newest` (most recently closed first)"
+            "`queue` (default: most urgent, then oldest first) or, for history, `newest` (most recently closed first; with it only `decision`, `limit` and `cursor` apply, `since`, `until`, `priority` and `requestedBy` are a 400)"
         }
         "status" => "`PENDING` (the queue, default) or `NOT_PENDING` (history)",
         _ => "",

@@ -367,3 +367,18 @@ pub async fn call_function(app: &App, function: &str, request: Request) -> (u16,
     }
     (status, body)
 }
+
+/// Creates a supervisor request in `store` as associate `associate-1` (no Idempotency-Key).
+pub async fn create_request(app: &App, store: &str, body: Value) -> (u16, Value) {
+    call_function(
+        app,
+        "create-request",
+        event("create-request")
+            .store(store)
+            .principal("associate-1", "associate", &[store])
+            .without_header("idempotency-key")
+            .json(body)
+            .build(),
+    )
+    .await
+}

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::Value;
-use shared::auth::{Authenticator, Claims, JwksLocation};
+use shared::auth::Claims;
 use tokio_tungstenite::tungstenite::Message;
 
 fn main() {
@@ -52,15 +52,7 @@ async fn run(count: usize, poll_ms: u64) {
     let issuer = LocalIssuer::spawn().await.expect("a local issuer");
     let gateway = Arc::new(Gateway {
         app,
-        authenticator: Authenticator::with_remote_keys(
-            JwksLocation::Discovery(format!(
-                "{}/.well-known/openid-configuration",
-                issuer.issuer()
-            )),
-            Duration::from_secs(60),
-            issuer.issuer(),
-            "store-services",
-        ),
+        authenticator: issuer.authenticator("store-services"),
         issuer: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

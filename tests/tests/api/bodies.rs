@@ -1,7 +1,7 @@
 //! Bodies with several mistakes: one 422 names every field at fault, by its JSON path, in
 //! words for people; a whole number written `137.0` is a whole number.
 
-use integration_tests::{app, call_function, event, fresh_store};
+use integration_tests::{app, call_function, create_request, event, fresh_store};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -109,15 +109,10 @@ async fn every_invalid_field_of_a_body_is_named_at_once() {
 async fn a_whole_number_with_a_zero_fraction_is_a_whole_number() {
     let app = app().await;
     let store = fresh_store();
-    let (status, created) = call_function(
+    let (status, created) = create_request(
         &app,
-        "create-request",
-        event("create-request")
-            .store(&store)
-            .principal("associate-1", "associate", &[&store])
-            .without_header("idempotency-key")
-            .json(json!({"requestType": "VOID", "details": "line 2", "timeoutSeconds": 900.0}))
-            .build(),
+        &store,
+        json!({"requestType": "VOID", "details": "line 2", "timeoutSeconds": 900.0}),
     )
     .await;
     assert_eq!(status, 201, "{created}");

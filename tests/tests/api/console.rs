@@ -20,7 +20,7 @@ use integration_tests::{app_with_fresh_table, fresh_store};
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::{Value, json};
-use shared::auth::{Authenticator, Claims, JwksLocation};
+use shared::auth::Claims;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -45,15 +45,7 @@ impl Stack {
         let issuer = LocalIssuer::spawn().await.unwrap();
         let gateway = Arc::new(Gateway {
             app: app_with_fresh_table().await,
-            authenticator: Authenticator::with_remote_keys(
-                JwksLocation::Discovery(format!(
-                    "{}/.well-known/openid-configuration",
-                    issuer.issuer()
-                )),
-                Duration::from_secs(60),
-                issuer.issuer(),
-                "store-services",
-            ),
+            authenticator: issuer.authenticator("store-services"),
             issuer: None,
         });
         let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

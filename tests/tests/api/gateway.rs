@@ -5,7 +5,7 @@ use integration_tests::{app, fresh_store, parts};
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
 use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
-use shared::auth::{Authenticator, Claims, JwksLocation};
+use shared::auth::{Authenticator, Claims};
 
 /// A token of the local issuer, as `make token` mints it.
 fn token(issuer: &LocalIssuer, role: &str, store: &str) -> String {
@@ -58,15 +58,7 @@ async fn requests_pass_the_authorizer_then_reach_the_handler_intact() {
     let issuer = LocalIssuer::spawn().await.unwrap();
     let gateway = Gateway {
         app: app().await,
-        authenticator: Authenticator::with_remote_keys(
-            JwksLocation::Discovery(format!(
-                "{}/.well-known/openid-configuration",
-                issuer.issuer()
-            )),
-            std::time::Duration::from_secs(60),
-            issuer.issuer(),
-            "store-services",
-        ),
+        authenticator: issuer.authenticator("store-services"),
         issuer: None,
     };
     let store = fresh_store();

@@ -1,7 +1,9 @@
 //! What an operator watches: metrics in CloudWatch Embedded Metric Format, written by the
 //! real handlers on their real paths, each line held to the specification.
 
-use integration_tests::{app, app_with_fresh_table, call_function, emf_lines, event, fresh_store};
+use integration_tests::{
+    app, app_with_fresh_table, call_function, create_request, emf_lines, event, fresh_store,
+};
 use serde_json::{Value, json};
 
 /// Checks one line against the EMF specification and returns it parsed.
@@ -59,15 +61,10 @@ fn lines_with(metric: &str, property: (&str, &str)) -> Vec<Value> {
 async fn business_metrics_are_emitted_as_emf_by_the_real_handlers() {
     let app = app().await;
     let store = fresh_store();
-    let (status, created) = call_function(
+    let (status, created) = create_request(
         &app,
-        "create-request",
-        event("create-request")
-            .store(&store)
-            .principal("associate-1", "associate", &[&store])
-            .without_header("idempotency-key")
-            .json(json!({"requestType": "REFUND", "priority": "URGENT", "details": "receipt 9"}))
-            .build(),
+        &store,
+        json!({"requestType": "REFUND", "priority": "URGENT", "details": "receipt 9"}),
     )
     .await;
     assert_eq!(status, 201);
@@ -113,15 +110,10 @@ async fn sweeps_and_authorizer_denials_are_counted() {
     let app = app_with_fresh_table().await;
     let store = fresh_store();
     for details in ["first", "second"] {
-        let (status, _) = call_function(
+        let (status, _) = create_request(
             &app,
-            "create-request",
-            event("create-request")
-                .store(&store)
-                .principal("associate-1", "associate", &[&store])
-                .without_header("idempotency-key")
-                .json(json!({"requestType": "REFUND", "priority": "HIGH", "details": details}))
-                .build(),
+            &store,
+            json!({"requestType": "REFUND", "priority": "HIGH", "details": details}),
         )
         .await;
         assert_eq!(status, 201);

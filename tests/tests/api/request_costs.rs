@@ -4,6 +4,7 @@
 
 use integration_tests::{app_with_request_log, call_function, event, fresh_store};
 use serde_json::{Value, json};
+use shared::metrics::CapacityUnits;
 
 fn as_admin(fixture: &str, store: &str) -> integration_tests::Event {
     event(fixture)
@@ -17,6 +18,7 @@ struct Costs<'a> {
     app: &'a shared::App,
     log: &'a shared::metrics::RequestLog,
     recorded: Vec<(&'static str, Vec<String>)>,
+    units: Vec<(&'static str, CapacityUnits)>,
 }
 
 impl<'a> Costs<'a> {
@@ -25,6 +27,7 @@ impl<'a> Costs<'a> {
             app,
             log,
             recorded: Vec::new(),
+            units: Vec::new(),
         }
     }
 
@@ -38,8 +41,20 @@ impl<'a> Costs<'a> {
         assert!(status < 300, "{name}: {status} {body}");
         let mut sent = self.log.take();
         sent.sort();
+        self.units.push((name, self.log.take_units()));
         self.recorded.push((name, sent));
         body
+    }
+
+    /// Read and write units per route, as DynamoDB Local reports them under DynamoDB's rules
+    /// (an index entry is a write of its own, a transaction costs double).
+    fn assert_units(&self, expected: &[(&str, f64, f64)]) {
+        let actual: Vec<(&str, f64, f64)> = self
+            .units
+            .iter()
+            .map(|(name, units)| (*name, units.read, units.write))
+            .collect();
+        assert_eq!(actual, expected);
     }
 
     fn assert(&self, expected: &[(&str, Vec<&str>)]) {
@@ -185,6 +200,24 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         ("the store's events", vec!["Query"]),
     ];
     costs.assert(&expected);
+    costs.assert_units(&[
+        ("create", 0.0, 12.0),
+        ("create, idempotent", 0.0, 12.0),
+        ("get", 1.0, 0.0),
+        ("list", 0.5, 0.0),
+        ("list with a creation-time range", 0.5, 0.0),
+        ("list one priority", 0.5, 0.0),
+        ("list one priority in a time range", 0.5, 0.0),
+        ("list my own", 0.5, 0.0),
+        ("history newest first", 0.0, 0.0),
+        ("history by decision", 0.0, 0.0),
+        ("patch", 1.0, 12.0),
+        ("respond", 1.0, 12.0),
+        ("create another", 0.0, 12.0),
+        ("withdraw", 1.0, 12.0),
+        ("the request's events", 1.0, 0.0),
+        ("the store's events", 0.5, 0.0),
+    ]);
 }
 
 #[tokio::test]
@@ -331,4 +364,22 @@ async fn preferred_item_routes_make_the_expected_requests() {
         ("delete master", vec!["DeleteItem"]),
     ];
     costs.assert(&expected);
+    costs.assert_units(&[
+        ("create master", 0.0, 2.0),
+        ("get master", 1.0, 0.0),
+        ("list masters", 0.5, 0.0),
+        ("edit master", 0.0, 2.0),
+        ("create item", 0.0, 6.0),
+        ("get item", 1.0, 0.0),
+        ("list items", 0.5, 0.0),
+        ("list items of one status", 0.5, 0.0),
+        ("edit item", 0.0, 1.0),
+        ("pin", 0.0, 6.0),
+        ("preferred item", 2.0, 0.0),
+        ("unpin", 0.0, 2.0),
+        ("get weights", 1.0, 0.0),
+        ("put weights", 0.0, 1.0),
+        ("delete item", 0.0, 6.0),
+        ("delete master", 0.0, 2.0),
+    ]);
 }

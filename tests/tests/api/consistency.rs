@@ -268,26 +268,30 @@ fn template_resources() -> Vec<(String, Vec<String>)> {
     blocks
 }
 
-/// Lambda's default log group keeps logs forever: every function gets its own, with the
-/// retention parameter.
+/// Lambda's default log group keeps logs forever: every function logs to a group of its own
+/// (`LoggingConfig.LogGroup`) that has the retention parameter.
 #[test]
-fn every_function_log_group_has_a_retention() {
+fn every_function_logs_to_a_group_with_a_retention() {
     let resources = template_resources();
-    let functions: Vec<&String> = resources
+    let functions: Vec<&(String, Vec<String>)> = resources
         .iter()
         .filter(|(_, body)| body.iter().any(|l| l == "Type: AWS::Serverless::Function"))
-        .map(|(name, _)| name)
         .collect();
     assert!(functions.len() > 20, "{functions:?}");
-    for function in functions {
-        let group = format!("LogGroupName: !Sub \"/aws/lambda/${{{function}}}\"");
-        let held = resources.iter().any(|(_, body)| {
-            body.contains(&group)
+    for (function, body) in functions {
+        let group = format!("{function}Logs");
+        assert!(
+            body.contains(&format!("LogGroup: !Ref {group}")),
+            "{function} does not log to {group}"
+        );
+        let retained = resources.iter().any(|(name, body)| {
+            *name == group
+                && body.iter().any(|l| l == "Type: AWS::Logs::LogGroup")
                 && body
                     .iter()
                     .any(|l| l == "RetentionInDays: !Ref LogRetentionDays")
         });
-        assert!(held, "{function} has no log group with a retention");
+        assert!(retained, "{group} is not a log group with a retention");
     }
 }
 

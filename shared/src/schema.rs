@@ -116,15 +116,12 @@ async fn add_index(
     partition: &str,
     sort: &str,
 ) -> Result<(), String> {
+    // The same index a new table is created with.
+    let index = index(name, partition, sort)?;
     let create = CreateGlobalSecondaryIndexAction::builder()
         .index_name(name)
-        .key_schema(key(partition, KeyType::Hash))
-        .key_schema(key(sort, KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .set_key_schema(Some(index.key_schema))
+        .set_projection(index.projection)
         .build()
         .map_err(|e| e.to_string())?;
     let added = client
@@ -143,6 +140,14 @@ async fn add_index(
             .message()
             .is_some_and(|m| m.contains("already exists"))
     {
+        // DynamoDB Local marks an added index ACTIVE only when it restarts, and adds no other
+        // index to the table before that: a table lacking two indexes needs two starts.
+        if error.code() == Some("LimitExceededException") {
+            return Err(format!(
+                "add index {name} to {table}: DynamoDB Local finishes adding the previous index \
+                 when it restarts; start again (make run) to add this one"
+            ));
+        }
         return Err(format!("add index {name} to {table}: {error:?}"));
     }
     wait_until_active(client, table).await

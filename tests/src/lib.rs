@@ -382,3 +382,41 @@ pub async fn create_request(app: &App, store: &str, body: Value) -> (u16, Value)
     )
     .await
 }
+
+/// The live queue's local path, started as `make run` starts it: the local issuer, a gateway
+/// on tables of its own trusting that issuer, the WebSocket API twin on a free port, and the
+/// stream reader feeding `notify` (polling every 50 ms).
+pub struct LiveStack {
+    pub issuer: std::sync::Arc<local_gateway::oidc::LocalIssuer>,
+    pub gateway: std::sync::Arc<local_gateway::Gateway>,
+    pub ws_port: u16,
+    /// notify's client of the `@connections` management API.
+    pub management: aws_sdk_apigatewaymanagement::Client,
+}
+
+pub async fn live_stack() -> LiveStack {
+    let issuer = local_gateway::oidc::LocalIssuer::spawn().await.unwrap();
+    let gateway = std::sync::Arc::new(local_gateway::Gateway {
+        app: app_with_fresh_table().await,
+        authenticator: issuer.authenticator("store-services"),
+        issuer: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_port = listener.local_addr().unwrap().port();
+    let sdk = shared::config::sdk_config_loader().load().await;
+    let started = local_gateway::live::start(
+        std::sync::Arc::clone(&gateway),
+        &sdk,
+        listener,
+        Some(format!("http://127.0.0.1:{ws_port}")),
+        std::time::Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    LiveStack {
+        issuer,
+        gateway,
+        ws_port,
+        management: started.management,
+    }
+}

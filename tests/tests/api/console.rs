@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::{SinkExt, StreamExt};
-use integration_tests::{app_with_fresh_table, fresh_store};
-use local_gateway::Gateway;
+use integration_tests::fresh_store;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::{Value, json};
 use shared::auth::Claims;
@@ -42,31 +41,14 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
-        let issuer = LocalIssuer::spawn().await.unwrap();
-        let gateway = Arc::new(Gateway {
-            app: app_with_fresh_table().await,
-            authenticator: issuer.authenticator("store-services"),
-            issuer: None,
-        });
-        let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let ws_port = ws_listener.local_addr().unwrap().port();
-        let sdk = shared::config::sdk_config_loader().load().await;
-        local_gateway::live::start(
-            Arc::clone(&gateway),
-            &sdk,
-            ws_listener,
-            Some(format!("http://127.0.0.1:{ws_port}")),
-            Duration::from_millis(50),
-        )
-        .await
-        .unwrap();
+        let live = integration_tests::live_stack().await;
         let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http_port = http_listener.local_addr().unwrap().port();
-        tokio::spawn(local_gateway::serve_http(gateway, http_listener));
+        tokio::spawn(local_gateway::serve_http(live.gateway, http_listener));
         let stack = Self {
-            issuer,
+            issuer: live.issuer,
             http_port,
-            ws_port,
+            ws_port: live.ws_port,
         };
         stack.wait_until_flowing().await;
         stack

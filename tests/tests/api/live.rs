@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use integration_tests::{Event, app_with_fresh_table, call_function, event, fresh_store};
+use integration_tests::{Event, call_function, event, fresh_store};
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::{Value, json};
@@ -30,29 +30,12 @@ impl Live {
     /// The gateway's app on tables of its own, the local issuer, the WebSocket API on a free
     /// port, and the stream reader feeding `notify`; returns once a change reaches a client.
     async fn start() -> Self {
-        let issuer = LocalIssuer::spawn().await.unwrap();
-        let gateway = Arc::new(Gateway {
-            app: app_with_fresh_table().await,
-            authenticator: issuer.authenticator("store-services"),
-            issuer: None,
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sdk = shared::config::sdk_config_loader().load().await;
-        let started = local_gateway::live::start(
-            Arc::clone(&gateway),
-            &sdk,
-            listener,
-            Some(format!("http://127.0.0.1:{port}")),
-            Duration::from_millis(50),
-        )
-        .await
-        .unwrap();
+        let stack = integration_tests::live_stack().await;
         let live = Self {
-            gateway,
-            issuer,
-            ws: format!("ws://127.0.0.1:{port}"),
-            management: started.management,
+            gateway: stack.gateway,
+            issuer: stack.issuer,
+            ws: format!("ws://127.0.0.1:{}", stack.ws_port),
+            management: stack.management,
         };
         live.wait_until_flowing().await;
         live

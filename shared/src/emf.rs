@@ -57,7 +57,7 @@ fn store_dimension() -> bool {
 }
 
 impl Event {
-    /// An event of `service` (`supervisor-requests`, `identity`, `preferred-items`).
+    /// An event of `service` (`supervisor-requests`, `identity`, `dynamodb`, `api`).
     pub fn new(service: &'static str) -> Self {
         let mut values = Map::new();
         values.insert("Service".into(), json!(service));

@@ -18,7 +18,7 @@ pub async fn local_client() -> aws_sdk_dynamodb::Client {
         .credentials_provider(Credentials::for_tests())
         .load()
         .await;
-    aws_sdk_dynamodb::Client::new(&sdk)
+    aws_sdk_dynamodb::Client::from_conf(shared::config::dynamodb_config(&sdk).build())
 }
 
 /// An API Gateway event from `events/<fixture>.json` for `store`, as the authorizer would pass

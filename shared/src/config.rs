@@ -86,6 +86,13 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// The DynamoDB client's configuration: the SDK configuration, and the interceptor that
+/// reports each call's retries and throttles and traces sampled calls
+/// ([`crate::telemetry`]).
+pub fn dynamodb_config(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(crate::telemetry::DynamoDbTelemetry)
+}
+
 /// On Lambda the region and the credentials are always in the environment (`AWS_REGION`,
 /// `AWS_ACCESS_KEY_ID`, ...): naming them skips building the default provider chains
 /// (profile, web identity, ECS, IMDS), about a tenth of the function's init. Elsewhere (the
@@ -124,7 +131,7 @@ impl App {
     /// As [`App::from_env`], on an SDK configuration loaded already (a function that calls
     /// another AWS service too builds its client from the same one).
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
-        let client = aws_sdk_dynamodb::Client::new(sdk);
+        let client = aws_sdk_dynamodb::Client::from_conf(dynamodb_config(sdk).build());
         let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
         let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());
         let events_table = env::var("EVENTS_TABLE").unwrap_or_else(|_| DEFAULT_EVENTS_TABLE.into());

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use lambda_http::{Body, Request, Response, service_fn};
+use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
 use crate::config::App;
 
@@ -25,7 +25,14 @@ where
         // The runtime's span carries Lambda's request id (and the X-Ray trace id); this one
         // adds API Gateway's, which the client and the access log know.
         let span = request_span(&event);
-        let response = tracing::Instrument::instrument(handler(app, event), span);
+        let trace = event
+            .lambda_context_ref()
+            .and_then(|context| context.xray_trace_id.clone());
+        let invocation = handler(app, event);
+        let response = tracing::Instrument::instrument(
+            async move { crate::telemetry::traced(trace.as_deref(), invocation).await },
+            span,
+        );
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     }))
     .await

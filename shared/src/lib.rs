@@ -41,6 +41,7 @@ pub mod scoring;
 pub mod store;
 pub mod supervisor_request;
 pub mod table;
+pub mod telemetry;
 pub mod text;
 pub mod validation;
 

@@ -41,7 +41,7 @@ async fn client_with(
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
     );
     let config = shared::config::sdk_config_loader().load().await;
-    let builder = configure(aws_sdk_dynamodb::config::Builder::from(&config));
+    let builder = configure(shared::config::dynamodb_config(&config));
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 

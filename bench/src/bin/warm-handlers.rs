@@ -201,7 +201,8 @@ fn main() {
             .http_client(SharedHttpClient::new(canned))
             .load()
             .await;
-        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let client =
+            aws_sdk_dynamodb::Client::from_conf(shared::config::dynamodb_config(&sdk).build());
         App {
             connections: shared::connections::ConnectionStore::new(
                 client.clone(),

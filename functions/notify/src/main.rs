@@ -10,7 +10,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let management: &'static aws_sdk_apigatewaymanagement::Client =
         Box::leak(Box::new(aws_sdk_apigatewaymanagement::Client::new(&sdk)));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| async move {
-        Ok::<_, std::convert::Infallible>(notify::handler(app, management, event.payload).await)
+        let trace = event.context.xray_trace_id.as_deref();
+        let invocation = notify::handler(app, management, event.payload);
+        Ok::<_, std::convert::Infallible>(shared::telemetry::traced(trace, invocation).await)
     }))
     .await
 }

@@ -7,7 +7,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ScheduledEvent>| async move {
-            timeout_sweeper::handler(app, event.payload).await
+            let trace = event.context.xray_trace_id.as_deref();
+            shared::telemetry::traced(trace, timeout_sweeper::handler(app, event.payload)).await
         },
     ))
     .await

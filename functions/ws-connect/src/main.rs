@@ -9,9 +9,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let authenticator: &'static Authenticator = Box::leak(Box::new(Authenticator::from_env()?));
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-            Ok::<_, std::convert::Infallible>(
-                ws_connect::handler(app, authenticator, &event.payload).await,
-            )
+            let trace = event.context.xray_trace_id.as_deref();
+            let invocation = ws_connect::handler(app, authenticator, &event.payload);
+            Ok::<_, std::convert::Infallible>(shared::telemetry::traced(trace, invocation).await)
         },
     ))
     .await

@@ -7,7 +7,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-            Ok::<_, std::convert::Infallible>(ws_disconnect::handler(app, &event.payload).await)
+            let trace = event.context.xray_trace_id.as_deref();
+            let invocation = ws_disconnect::handler(app, &event.payload);
+            Ok::<_, std::convert::Infallible>(shared::telemetry::traced(trace, invocation).await)
         },
     ))
     .await

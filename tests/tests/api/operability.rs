@@ -200,3 +200,164 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
         "{lines:?}"
     );
 }
+
+/// A sampled X-Ray trace header with a root of its own, as Lambda passes it.
+fn sampled_trace(sampled: bool) -> (String, String) {
+    let root = format!(
+        "1-{:08x}-{:024x}",
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        ulid::Ulid::new().0 & ((1 << 96) - 1)
+    );
+    let header = format!(
+        "Root={root};Parent=53995c3f42cd8ad8;Sampled={}",
+        u8::from(sampled)
+    );
+    (root, header)
+}
+
+/// The subsegments the X-Ray daemon at `daemon` received, each checked against the daemon's
+/// wire format (a JSON header line, then the document).
+fn subsegments(daemon: &std::net::UdpSocket, count: usize) -> Vec<Value> {
+    let mut buffer = [0u8; 64 * 1024];
+    (0..count)
+        .map(|_| {
+            let (length, _) = daemon.recv_from(&mut buffer).expect("a subsegment arrives");
+            let text = std::str::from_utf8(&buffer[..length]).unwrap();
+            let (header, document) = text.split_once('\n').expect("header line");
+            assert_eq!(
+                serde_json::from_str::<Value>(header).unwrap(),
+                json!({"format": "json", "version": 1})
+            );
+            let document: Value = serde_json::from_str(document).unwrap();
+            assert_eq!(document["type"], "subsegment", "{document}");
+            assert_eq!(document["namespace"], "aws", "{document}");
+            assert_eq!(document["name"], "DynamoDB", "{document}");
+            assert!(
+                document["id"]
+                    .as_str()
+                    .is_some_and(|id| id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit())),
+                "{document}"
+            );
+            let (start, end) = (
+                document["start_time"].as_f64().unwrap(),
+                document["end_time"].as_f64().unwrap(),
+            );
+            assert!(start > 1.7e9 && end >= start, "{document}");
+            document
+        })
+        .collect()
+}
+
+fn daemon() -> (std::net::UdpSocket, shared::telemetry::Tracer) {
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let tracer = shared::telemetry::Tracer::to(daemon.local_addr().unwrap());
+    (daemon, tracer)
+}
+
+#[tokio::test]
+async fn a_sampled_invocation_sends_a_subsegment_for_each_dynamodb_call_and_an_unsampled_one_none()
+{
+    let app = app().await;
+    let store = fresh_store();
+    let (daemon, tracer) = daemon();
+    let body = json!({"requestType": "VOID", "priority": "LOW", "details": "traced"});
+
+    let (_, unsampled) = sampled_trace(false);
+    let (status, _) = tracer
+        .scope(Some(&unsampled), create_request(&app, &store, body.clone()))
+        .await;
+    assert_eq!(status, 201);
+
+    let (root, sampled) = sampled_trace(true);
+    let (status, created) = tracer
+        .scope(Some(&sampled), create_request(&app, &store, body))
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = tracer
+        .scope(
+            Some(&sampled),
+            call_function(
+                &app,
+                "get-request",
+                event("get-request")
+                    .store(&store)
+                    .principal("associate-1", "associate", &[&store])
+                    .request_id(created["requestId"].as_str().unwrap())
+                    .build(),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // The unsampled create sent nothing: the first documents are the sampled calls', in order
+    // (a create is one transaction; a read one GetItem).
+    let received = subsegments(&daemon, 2);
+    for document in &received {
+        assert_eq!(document["trace_id"], root.as_str(), "{document}");
+        assert_eq!(document["parent_id"], "53995c3f42cd8ad8", "{document}");
+        assert_eq!(document["http"]["response"]["status"], 200, "{document}");
+        assert_eq!(document["aws"]["retries"], 0, "{document}");
+        assert!(document.get("fault").is_none() && document.get("error").is_none());
+    }
+    assert_eq!(received[0]["aws"]["operation"], "TransactWriteItems");
+    assert_eq!(received[1]["aws"]["operation"], "GetItem");
+    assert_eq!(
+        received[1]["aws"]["table_name"],
+        integration_tests::SHARED_TABLE
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_call_that_succeeds_on_retry_is_counted_and_traced_with_its_retry() {
+    let (app, _, faults) = integration_tests::app_with_faults().await;
+    let store = fresh_store();
+    let (daemon, tracer) = daemon();
+    let (root, sampled) = sampled_trace(true);
+    let (status, created) = create_request(
+        &app,
+        &store,
+        json!({"requestType": "VOID", "priority": "LOW", "details": "throttled"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    faults.fail(
+        "GetItem",
+        integration_tests::faults::Fault::Throttling,
+        Some(1),
+    );
+    let (status, _) = tracer
+        .scope(
+            Some(&sampled),
+            call_function(
+                &app,
+                "get-request",
+                event("get-request")
+                    .store(&store)
+                    .principal("associate-1", "associate", &[&store])
+                    .request_id(created["requestId"].as_str().unwrap())
+                    .build(),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "the SDK's retry succeeded");
+
+    let lines: Vec<Value> = emf_lines()
+        .iter()
+        .map(|line| emf(line))
+        .filter(|v| v["traceId"] == root.as_str())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["Service"], "dynamodb");
+    assert_eq!(lines[0]["Operation"], "GetItem");
+    assert_eq!(lines[0]["DynamoDbRetries"], 1.0);
+    assert_eq!(lines[0]["DynamoDbThrottles"], 1.0);
+
+    let received = subsegments(&daemon, 1);
+    assert_eq!(received[0]["trace_id"], root.as_str());
+    assert_eq!(received[0]["aws"]["retries"], 1);
+    assert_eq!(received[0]["http"]["response"]["status"], 200);
+}

@@ -366,9 +366,54 @@ async fn serve_one(
 
 /// Calls the handler of `route`'s function; `None` if the gateway has none for it.
 pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
-    // The same span as in Lambda: the log lines of one request share its id.
-    let span = shared::lambda::request_span(&request);
-    tracing::Instrument::instrument(dispatch_in_span(app, route, request), span).await
+    // As on Lambda: an invocation id and an X-Ray trace header in the runtime's own span, and
+    // API Gateway's request id in ours, so the log lines carry the same fields.
+    let invocation = LocalInvocation::new();
+    let runtime_span = tracing::info_span!(
+        "Lambda runtime invoke",
+        requestId = %invocation.request_id,
+        xrayTraceId = %invocation.trace_header
+    );
+    let span = runtime_span.in_scope(|| shared::lambda::request_span(&request));
+    // With AWS_XRAY_DAEMON_ADDRESS set (a local X-Ray daemon), every request is sampled.
+    // Boxed: every handler's future in one match is large, and debug builds run the tests'
+    // nested calls on a thread's stack.
+    let traced = shared::telemetry::traced(
+        Some(&invocation.trace_header),
+        Box::pin(dispatch_in_span(app, route, request)),
+    );
+    tracing::Instrument::instrument(tracing::Instrument::instrument(traced, span), runtime_span)
+        .await
+}
+
+/// What Lambda gives each invocation: a request id (a UUID) and a trace header.
+struct LocalInvocation {
+    request_id: String,
+    trace_header: String,
+}
+
+impl LocalInvocation {
+    fn new() -> Self {
+        let random = ulid::Ulid::new().0;
+        let request_id = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            (random >> 96) as u32,
+            (random >> 80) as u16,
+            (random >> 68) as u16 & 0xfff,
+            ((random >> 52) as u16 & 0x3fff) | 0x8000,
+            random as u64 & 0xffff_ffff_ffff
+        );
+        let trace_header = format!(
+            "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=1",
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+            random & ((1 << 96) - 1),
+            (random >> 64) as u64
+        );
+        Self {
+            request_id,
+            trace_header,
+        }
+    }
 }
 
 async fn dispatch_in_span(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {

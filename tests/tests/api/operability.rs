@@ -199,6 +199,30 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
             .any(|line| line["fields"]["message"] == "request rejected"),
         "{lines:?}"
     );
+    // As on Lambda, the runtime's span names the invocation and its trace: one of each for
+    // every line of the request.
+    let span_field = |line: &Value, name: &str| -> Vec<String> {
+        line["spans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|span| span[name].as_str().map(str::to_owned))
+            .collect()
+    };
+    let invocations: std::collections::BTreeSet<Vec<String>> = lines
+        .iter()
+        .map(|line| span_field(line, "requestId"))
+        .collect();
+    assert_eq!(invocations.len(), 1, "{lines:?}");
+    let invocation = invocations.into_iter().next().unwrap();
+    assert!(
+        invocation.len() == 1 && invocation[0].len() == 36,
+        "{invocation:?}"
+    );
+    for line in &lines {
+        let trace = span_field(line, "xrayTraceId");
+        assert!(trace.len() == 1 && trace[0].starts_with("Root=1-"), "{line}");
+    }
 }
 
 /// A sampled X-Ray trace header with a root of its own, as Lambda passes it.

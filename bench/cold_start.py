@@ -131,6 +131,27 @@ class Invocation:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# "1" with --sampled: X-Ray samples every invocation (the trace header Lambda passes).
+TRACE_SAMPLED = "0"
+
+
+class XRayDaemon:
+    """A UDP listener in the X-Ray daemon's place: counts the segment documents it receives."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        self.received = 0
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self) -> None:
+        while True:
+            data = self.socket.recv(65536)
+            if data.startswith(b'{"format":"json","version":1}\n'):
+                self.received += 1
+
+
 class RuntimeApi(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -215,7 +236,7 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         deadline = int(time.time() * 1000) + DEADLINE_MS
-        trace = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+        trace = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled={TRACE_SAMPLED}"
         self._send(
             200,
             invocation.event,
@@ -803,6 +824,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="let DynamoDB Local run on every CPU (by default it gets the first alone)")
     parser.add_argument("--no-store-proxy", action="store_true",
                         help="connect the functions to DynamoDB directly (no store-time split)")
+    parser.add_argument("--sampled", action="store_true",
+                        help="X-Ray on: every invocation sampled (Sampled=1 in the trace header) and "
+                             "AWS_XRAY_DAEMON_ADDRESS a UDP listener of the harness; reports the subsegments received")
     parser.add_argument("--check", action="store_true", help="exit 1 when a budget or an answer failed")
     parser.add_argument("--dynamodb-endpoint", metavar="URL", help="use this DynamoDB (Local) instead of starting one")
     parser.add_argument("--requests-table", default=REQUESTS_TABLE)
@@ -846,6 +870,12 @@ def main(argv: list[str]) -> int:
         if not events[f][2].startswith("/"):
             log(f"note: {f}: {events[f][2]}")
 
+    xray: XRayDaemon | None = None
+    if args.sampled:
+        global TRACE_SAMPLED
+        TRACE_SAMPLED = "1"
+        xray = XRayDaemon()
+        args.env["AWS_XRAY_DAEMON_ADDRESS"] = xray.address
     workdir = Path(tempfile.mkdtemp(prefix="cold-start-"))
     children: set[subprocess.Popen] = set()
     # DynamoDB Local is a JVM whose JIT compiler threads keep a core busy long after start:
@@ -891,6 +921,8 @@ def main(argv: list[str]) -> int:
                     log(f"  {function} start {round_index + 1 - args.warmup}: {sample['problem'][:300]}")
             label = "warm-up" if warmup else f"{round_index + 1 - args.warmup}/{args.starts}"
             log(f"round {label} done")
+        if xray is not None:
+            log(f"X-Ray subsegments received: {xray.received} (DynamoDB calls of sampled invocations)")
     except (RuntimeError, OSError, subprocess.SubprocessError) as error:  # SetupError, DynamoDbError too
         log(f"error: {error}")
         if database.process is not None:

@@ -10,6 +10,15 @@
 //! any work of that length (interrupts, a virtual CPU descheduled), so a case's p99 can be
 //! read against it.
 //!
+//! Metrics are on, as deployed: every EMF line is written to `/dev/null` with one `write`, as
+//! a function writes it to the pipe Lambda reads. `WARM_SAMPLED=1` runs every call as a
+//! sampled X-Ray invocation (a subsegment per DynamoDB call, sent to a UDP socket of the
+//! bench's own).
+//!
+//! Verdicts (issue #16): a route passes with a p50 ≤ 100 µs and a p99 ≤ 1.5 × the p99 of pure
+//! work of the same median, measured in the same rounds (on this VM a p99 of a 40–90 µs
+//! call measures the machine as much as the code).
+//!
 //! `cargo run --release -p benchmarks --bin warm-handlers [-- ITERATIONS [CASE]]`: the
 //! release profile, so that what is timed is the code the functions deploy.
 
@@ -161,6 +170,20 @@ fn main() {
     // that take the cases in turn, so that machine noise (a 2-vCPU VM) falls on every case
     // alike; CASE runs one case alone (for profiling it).
     const ROUNDS: usize = 5;
+    let null = std::sync::Mutex::new(std::fs::File::create("/dev/null").expect("/dev/null"));
+    shared::emf::set_sink(move |line| {
+        use std::io::Write;
+        let mut buffer = Vec::with_capacity(line.len() + 1);
+        buffer.extend_from_slice(line.as_bytes());
+        buffer.push(b'\n');
+        let _ = null.lock().unwrap().write_all(&buffer);
+    });
+    // A daemon's socket for the subsegments; what it receives is dropped with it.
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    let tracer = shared::telemetry::Tracer::to(daemon.local_addr().unwrap());
+    let sampled = std::env::var("WARM_SAMPLED").is_ok_and(|v| v == "1");
+    let trace_header =
+        sampled.then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
     let mut args = std::env::args().skip(1);
     let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let only = args.next();
@@ -245,10 +268,10 @@ fn main() {
     };
     let timed = |index: usize, event: Request| {
         let name = cases[index];
-        let app = &app;
+        let (app, tracer) = (&app, &tracer);
         async move {
             let started = Instant::now();
-            let response = call(app, name, event).await;
+            let response = tracer.scope(trace_header, call(app, name, event)).await;
             let elapsed = started.elapsed();
             assert!(
                 response.status().is_success(),
@@ -287,9 +310,9 @@ fn main() {
         }
     });
     println!(
-        "| handler | p50 µs | p99 µs | p99 of each round µs | pure work of the same median: p50, p99 µs | budget p99 ≤ 100 µs |"
+        "| handler | p50 µs | p99 µs | p99 of each round µs | pure work of the same median: p50, p99 µs | p99 ÷ pure work's p99 | budget: p50 ≤ 100 µs, p99 ≤ 1.5× pure work |"
     );
-    println!("| --- | ---: | ---: | --- | --- | --- |");
+    println!("| --- | ---: | ---: | --- | --- | ---: | --- |");
     for (index, name) in cases.iter().enumerate() {
         let all = &mut samples[index];
         all.sort();
@@ -300,13 +323,14 @@ fn main() {
             .iter()
             .map(|p| format!("{:.0}", micros(*p)))
             .collect();
-        let verdict = match (*name, p99 <= Duration::from_micros(100)) {
+        let tail = micros(p99) / micros(percentile(work, 0.99));
+        let verdict = match (*name, p50 <= Duration::from_micros(100) && tail <= 1.5) {
             ("sdk-get-item", _) => "(reference)",
             (_, true) => "PASS",
             (_, false) => "FAIL",
         };
         println!(
-            "| {name} | {:.1} | {:.1} | {} | {:.1}, {:.1} | {verdict} |",
+            "| {name} | {:.1} | {:.1} | {} | {:.1}, {:.1} | {tail:.2} | {verdict} |",
             micros(p50),
             micros(p99),
             rounds.join(", "),

@@ -40,6 +40,27 @@ class SetupError(RuntimeError):
     """The run could not start (a missing binary; DynamoDB Local or the gateway did not come up)."""
 
 
+def deployed_binaries() -> dict[str, str]:
+    """Each function of template.yaml and the binary it runs (`BuildProperties.Binary`).
+
+    The function is the resource's name in kebab case without `Function`
+    (`CreateRequestFunction`: `create-request`), as tests/tests/api/consistency.rs holds it.
+    The routes of one capability share its binary (`supervisor-requests-api`,
+    `preferred-items-api`); the other functions run a binary named after them.
+    """
+    import re
+
+    functions: dict[str, str] = {}
+    resource = None
+    for line in (ROOT / "template.yaml").read_text().splitlines():
+        if re.fullmatch(r"  [A-Za-z0-9]+:", line):
+            resource = line.strip().rstrip(":")
+        elif resource and resource.endswith("Function") and line.strip().startswith("Binary:"):
+            name = re.sub(r"(?<!^)([A-Z])", r"-\1", resource[: -len("Function")]).lower()
+            functions[name] = line.split(":", 1)[1].strip()
+    return functions
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

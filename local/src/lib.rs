@@ -380,7 +380,7 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
     // nested calls on a thread's stack.
     let traced = shared::telemetry::traced(
         Some(&invocation.trace_header),
-        Box::pin(dispatch_in_span(app, route, request)),
+        Box::pin(http_api::handle(app, route, request)),
     );
     tracing::Instrument::instrument(tracing::Instrument::instrument(traced, span), runtime_span)
         .await
@@ -414,35 +414,6 @@ impl LocalInvocation {
             trace_header,
         }
     }
-}
-
-async fn dispatch_in_span(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
-    Some(match route.function {
-        "create-request" => create_request::handler(app, request).await,
-        "list-requests" => list_requests::handler(app, request).await,
-        "get-request" => get_request::handler(app, request).await,
-        "update-request" => update_request::handler(app, request).await,
-        "delete-request" => delete_request::handler(app, request).await,
-        "respond-to-request" => respond_to_request::handler(app, request).await,
-        "list-request-events" => list_request_events::handler(app, request).await,
-        "list-store-events" => list_store_events::handler(app, request).await,
-        "create-master-item" => create_master_item::handler(app, request).await,
-        "list-master-items" => list_master_items::handler(app, request).await,
-        "get-master-item" => get_master_item::handler(app, request).await,
-        "update-master-item" => update_master_item::handler(app, request).await,
-        "delete-master-item" => delete_master_item::handler(app, request).await,
-        "create-item" => create_item::handler(app, request).await,
-        "list-items" => list_items::handler(app, request).await,
-        "get-item" => get_item::handler(app, request).await,
-        "update-item" => update_item::handler(app, request).await,
-        "delete-item" => delete_item::handler(app, request).await,
-        "get-preferred-item" => get_preferred_item::handler(app, request).await,
-        "pin-preferred-item" => pin_preferred_item::handler(app, request).await,
-        "unpin-preferred-item" => unpin_preferred_item::handler(app, request).await,
-        "get-scoring-weights" => get_scoring_weights::handler(app, request).await,
-        "put-scoring-weights" => put_scoring_weights::handler(app, request).await,
-        _ => return None,
-    })
 }
 
 /// Headers as API Gateway passes them: lower-case names, repeated values joined by commas.

@@ -168,7 +168,39 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// The API's two capabilities. Each is deployed as one binary that all of its routes'
+/// functions run (`http-api`): a release build pays fat LTO per binary, not per route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Capability {
+    /// Requests, answers and the audit trail.
+    SupervisorRequests,
+    /// Master items, items, scoring, pins.
+    PreferredItems,
+}
+
+impl Capability {
+    /// The deployment binary (`BuildProperties.Binary` of its functions in `template.yaml`).
+    pub const fn binary(self) -> &'static str {
+        match self {
+            Self::SupervisorRequests => "supervisor-requests-api",
+            Self::PreferredItems => "preferred-items-api",
+        }
+    }
+}
+
 impl Route {
+    /// Which capability the route belongs to: the supervisor-request paths, or the catalogue.
+    pub fn capability(&self) -> Capability {
+        if self
+            .path
+            .starts_with("/stores/{storeId}/supervisor-request")
+        {
+            Capability::SupervisorRequests
+        } else {
+            Capability::PreferredItems
+        }
+    }
+
     /// API Gateway's route key, e.g. `GET /stores/{storeId}/supervisor-requests`.
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -195,7 +227,10 @@ impl Route {
 
 /// The route API Gateway matched for a request (its `routeKey`), if it is one of ours.
 pub fn of_key(route_key: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|route| route.key() == route_key)
+    let (method, path) = route_key.split_once(' ')?;
+    ROUTES
+        .iter()
+        .find(|route| route.method == method && route.path == path)
 }
 
 /// The route for a request, and its path parameters; or, when none matches, the methods the

@@ -182,8 +182,8 @@ fn main() {
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
     let tracer = shared::telemetry::Tracer::to(daemon.local_addr().unwrap());
     let sampled = std::env::var("WARM_SAMPLED").is_ok_and(|v| v == "1");
-    let trace_header =
-        sampled.then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+    let trace_header = sampled
+        .then_some("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
     let mut args = std::env::args().skip(1);
     let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let only = args.next();

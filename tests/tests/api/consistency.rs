@@ -8,11 +8,12 @@ use shared::routes::ROUTES;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// (binary, method, path) for each function resource of the template; method and path are
-/// empty for functions without an HTTP route.
-fn template_functions() -> BTreeSet<(String, String, String)> {
+/// (function, binary, method, path) for each function resource of the template; the function
+/// is the resource's name in kebab case without `Function` (`CreateRequestFunction`:
+/// `create-request`); method and path are empty for functions without an HTTP route.
+fn template_functions() -> BTreeSet<(String, String, String, String)> {
     let mut functions = BTreeSet::new();
-    for (_, block) in template_resources() {
+    for (name, block) in template_resources() {
         let value = |key: &str| {
             block
                 .iter()
@@ -20,7 +21,20 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
                 .map(|v| v.trim().to_owned())
         };
         if let Some(binary) = value("Binary:") {
+            let function = name
+                .strip_suffix("Function")
+                .expect("a function resource's name ends in Function")
+                .chars()
+                .enumerate()
+                .fold(String::new(), |mut kebab, (i, c)| {
+                    if c.is_ascii_uppercase() && i > 0 {
+                        kebab.push('-');
+                    }
+                    kebab.push(c.to_ascii_lowercase());
+                    kebab
+                });
             functions.insert((
+                function,
                 binary,
                 value("Method:").unwrap_or_default(),
                 value("Path:").unwrap_or_default(),
@@ -30,17 +44,19 @@ fn template_functions() -> BTreeSet<(String, String, String)> {
     functions
 }
 
+/// Every route is a function of the template with its route, running its capability's binary.
 #[test]
 fn template_routes_are_exactly_the_served_routes() {
-    let in_template: BTreeSet<(String, String, String)> = template_functions()
+    let in_template: BTreeSet<(String, String, String, String)> = template_functions()
         .into_iter()
-        .filter(|(_, method, _)| !method.is_empty())
+        .filter(|(_, _, method, _)| !method.is_empty())
         .collect();
-    let served: BTreeSet<(String, String, String)> = ROUTES
+    let served: BTreeSet<(String, String, String, String)> = ROUTES
         .iter()
         .map(|r| {
             (
                 r.function.to_owned(),
+                r.capability().binary().to_owned(),
                 r.method.to_owned(),
                 r.path.to_owned(),
             )
@@ -49,22 +65,86 @@ fn template_routes_are_exactly_the_served_routes() {
     assert_eq!(in_template, served);
 }
 
+/// Every function crate is a function of the template, and has its fixture; the functions
+/// without a route (authorizer, sweeper, stream and WebSocket handlers) run their own binary.
 #[test]
 fn every_function_crate_is_in_the_template_and_has_a_fixture() {
     let crates: BTreeSet<String> = std::fs::read_dir(format!("{ROOT}/functions"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let binaries: BTreeSet<String> = template_functions()
-        .into_iter()
-        .map(|(b, _, _)| b)
-        .collect();
-    assert_eq!(crates, binaries);
+    let functions = template_functions();
+    let names: BTreeSet<String> = functions.iter().map(|(f, ..)| f.clone()).collect();
+    assert_eq!(crates, names);
+    for (function, binary, method, _) in &functions {
+        if method.is_empty() {
+            assert_eq!(function, binary, "{function} runs a binary of its own");
+        }
+    }
     for name in &crates {
         assert!(
             std::path::Path::new(&format!("{ROOT}/events/{name}.json")).exists(),
             "events/{name}.json is missing"
         );
+    }
+}
+
+/// A capability's binary given a route of the other capability (a template mistake) answers
+/// a JSON 500 naming the request, rather than some other route's answer.
+#[tokio::test]
+async fn a_capability_binary_refuses_a_route_of_the_other() {
+    let app = app().await;
+    let request = event("get-item")
+        .authorizer_context(Default::default())
+        .gateway_request_id("misrouted-1")
+        .build();
+    let response = shared::lambda::serve_route(
+        &app,
+        shared::routes::Capability::SupervisorRequests,
+        &http_api::supervisor_requests,
+        request,
+    )
+    .await;
+    let (status, body) = parts(response);
+    assert_eq!(status, 500);
+    assert_eq!(body["error"]["code"], "internal_error", "{body}");
+    assert_eq!(body["error"]["requestId"], "misrouted-1");
+}
+
+/// Each capability's binary serves exactly its routes: every route's fixture reaches its
+/// handler through the capability's dispatcher, and no other route does.
+#[tokio::test]
+async fn each_capability_binary_serves_exactly_its_routes() {
+    let app = app().await;
+    for route in ROUTES {
+        for capability in [
+            shared::routes::Capability::SupervisorRequests,
+            shared::routes::Capability::PreferredItems,
+        ] {
+            let request = event(route.function)
+                .authorizer_context(Default::default())
+                .build();
+            assert_eq!(
+                shared::lambda::route_of(&request),
+                Some(route),
+                "the fixture's routeKey names {}",
+                route.key()
+            );
+            let response = match capability {
+                shared::routes::Capability::SupervisorRequests => {
+                    http_api::supervisor_requests(&app, route, request).await
+                }
+                shared::routes::Capability::PreferredItems => {
+                    http_api::preferred_items(&app, route, request).await
+                }
+            };
+            assert_eq!(
+                response.is_some(),
+                route.capability() == capability,
+                "{} in {capability:?}",
+                route.key()
+            );
+        }
     }
 }
 

@@ -221,7 +221,10 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
     );
     for line in &lines {
         let trace = span_field(line, "xrayTraceId");
-        assert!(trace.len() == 1 && trace[0].starts_with("Root=1-"), "{line}");
+        assert!(
+            trace.len() == 1 && trace[0].starts_with("Root=1-"),
+            "{line}"
+        );
     }
 }
 
@@ -272,6 +275,25 @@ fn subsegments(daemon: &std::net::UdpSocket, count: usize) -> Vec<Value> {
         .collect()
 }
 
+/// GET of the request `created` in the trace `header`: its status.
+async fn traced_get(
+    app: &shared::App,
+    tracer: &shared::telemetry::Tracer,
+    header: &str,
+    store: &str,
+    created: &Value,
+) -> u16 {
+    let request = event("get-request")
+        .store(store)
+        .principal("associate-1", "associate", &[store])
+        .request_id(created["requestId"].as_str().unwrap())
+        .build();
+    tracer
+        .scope(Some(header), call_function(app, "get-request", request))
+        .await
+        .0
+}
+
 fn daemon() -> (std::net::UdpSocket, shared::telemetry::Tracer) {
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     daemon
@@ -300,20 +322,7 @@ async fn a_sampled_invocation_sends_a_subsegment_for_each_dynamodb_call_and_an_u
         .scope(Some(&sampled), create_request(&app, &store, body))
         .await;
     assert_eq!(status, 201);
-    let (status, _) = tracer
-        .scope(
-            Some(&sampled),
-            call_function(
-                &app,
-                "get-request",
-                event("get-request")
-                    .store(&store)
-                    .principal("associate-1", "associate", &[&store])
-                    .request_id(created["requestId"].as_str().unwrap())
-                    .build(),
-            ),
-        )
-        .await;
+    let status = traced_get(&app, &tracer, &sampled, &store, &created).await;
     assert_eq!(status, 200);
 
     // The unsampled create sent nothing: the first documents are the sampled calls', in order
@@ -353,20 +362,7 @@ async fn a_throttled_call_that_succeeds_on_retry_is_counted_and_traced_with_its_
         integration_tests::faults::Fault::Throttling,
         Some(1),
     );
-    let (status, _) = tracer
-        .scope(
-            Some(&sampled),
-            call_function(
-                &app,
-                "get-request",
-                event("get-request")
-                    .store(&store)
-                    .principal("associate-1", "associate", &[&store])
-                    .request_id(created["requestId"].as_str().unwrap())
-                    .build(),
-            ),
-        )
-        .await;
+    let status = traced_get(&app, &tracer, &sampled, &store, &created).await;
     assert_eq!(status, 200, "the SDK's retry succeeded");
 
     let lines: Vec<Value> = emf_lines()

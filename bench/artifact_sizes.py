@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Deployment artifact sizes of the Lambda functions, against a budget of 3 MB zipped.
+"""Deployment artifact sizes of the Lambda binaries, against a budget of 3 MB zipped.
 
 Reads `<lambda-dir>/<function>/bootstrap` and `<lambda-dir>/<function>/bootstrap.zip` as
 `scripts/build-lambdas` leaves them (cargo lambda build, binary then zip). A function with
@@ -101,7 +101,7 @@ def size(value: int | None) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=f"Lambda artifact sizes against ≤ {ZIP_BUDGET_MB:g} MB zipped.")
-    parser.add_argument("functions", nargs="*", help="functions to measure (default: every <lambda-dir>/<function>/)")
+    parser.add_argument("functions", nargs="*", help="binaries to measure (default: every <lambda-dir>/<binary>/)")
     parser.add_argument("--lambda-dir", type=Path, default=ROOT / "target" / "lambda-arm64",
                         help="cargo lambda's output: <function>/bootstrap[.zip] (default: target/lambda-arm64)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the measurements here")
@@ -139,7 +139,11 @@ def main(argv: list[str]) -> int:
         print()
         for function, note in notes:
             print(f"- {function}: {note}")
-    known = {p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").is_file()} if (ROOT / "functions").is_dir() else set()
+    # The binaries the template deploys (one per capability for the HTTP routes).
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import harness
+
+    known = set(harness.deployed_binaries().values())
     absent = sorted(known - set(functions)) if not args.functions else []
     if absent and lambda_dir.is_dir():
         print(f"\nnot in {lambda_dir.name}: {', '.join(absent)}", file=sys.stderr)

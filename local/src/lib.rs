@@ -378,7 +378,8 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
     // With AWS_XRAY_DAEMON_ADDRESS set (a local X-Ray daemon), every request is sampled.
     // Boxed: every handler's future in one match is large, and debug builds run the tests'
     // nested calls on a thread's stack.
-    let traced = shared::telemetry::traced(
+    let traced = shared::telemetry::traced_as(
+        route.function,
         Some(&invocation.trace_header),
         Box::pin(http_api::handle(app, route, request)),
     );

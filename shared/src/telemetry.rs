@@ -41,7 +41,8 @@ pub struct Tracer {
     daemon: Option<SocketAddr>,
 }
 
-/// A sampled invocation's trace: the root trace id and the segment calls are parented on.
+/// A sampled invocation's trace: the root trace id and the (handler's) subsegment DynamoDB
+/// calls are parented on.
 #[derive(Debug)]
 struct SampledTrace {
     root: String,
@@ -66,27 +67,70 @@ impl Tracer {
         }
     }
 
-    /// Runs `invocation` in the trace its header names (Lambda's `Lambda-Runtime-Trace-Id`,
-    /// the context's `xray_trace_id`): sampled, its DynamoDB calls become subsegments.
-    pub async fn scope<F: Future>(&self, trace_header: Option<&str>, invocation: F) -> F::Output {
-        match self
+    /// Runs `invocation` (the handler `name`) in the trace its header names (Lambda's
+    /// `Lambda-Runtime-Trace-Id`, the context's `xray_trace_id`). Sampled, the handler becomes
+    /// a subsegment of the function's segment, and each DynamoDB call one of the handler's.
+    pub async fn scope<F: Future>(
+        &self,
+        name: &str,
+        trace_header: Option<&str>,
+        invocation: F,
+    ) -> F::Output {
+        let Some(mut trace) = self
             .daemon
             .zip(trace_header)
             .and_then(|(daemon, header)| SampledTrace::parse(header, daemon))
-        {
-            Some(trace) => TRACE.scope(Arc::new(trace), invocation).await,
-            None => invocation.await,
-        }
+        else {
+            return invocation.await;
+        };
+        let (started, clock) = (SystemTime::now(), Instant::now());
+        let id = subsegment_id();
+        let function_segment = std::mem::replace(&mut trace.parent, id.clone());
+        let trace = Arc::new(trace);
+        let output = TRACE.scope(trace.clone(), invocation).await;
+        let handler = json!({
+            "name": name,
+            "id": id,
+            "trace_id": trace.root,
+            "parent_id": function_segment,
+            "type": "subsegment",
+            "start_time": epoch_seconds(started),
+            "end_time": epoch_seconds(started + clock.elapsed()),
+        });
+        trace.send(&format!("{DAEMON_HEADER}\n{handler}"));
+        output
     }
 }
 
-/// Runs one invocation in its X-Ray trace, with the daemon named by the environment (read
-/// once per process).
+/// The daemon's wire format: this header line, then one segment document.
+const DAEMON_HEADER: &str = r#"{"format":"json","version":1}"#;
+
+fn subsegment_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+/// Runs one invocation of this function in its X-Ray trace, with the daemon named by the
+/// environment (read once per process); the handler's subsegment is named after the function
+/// (`AWS_LAMBDA_FUNCTION_NAME`).
 pub async fn traced<F: Future>(trace_header: Option<&str>, invocation: F) -> F::Output {
+    static NAME: OnceLock<String> = OnceLock::new();
+    let name = NAME.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "handler".into())
+    });
+    traced_as(name, trace_header, invocation).await
+}
+
+/// As [`traced`], the handler's subsegment named `name` (the local gateway names the route's
+/// function).
+pub async fn traced_as<F: Future>(
+    name: &str,
+    trace_header: Option<&str>,
+    invocation: F,
+) -> F::Output {
     static TRACER: OnceLock<Tracer> = OnceLock::new();
     TRACER
         .get_or_init(Tracer::from_env)
-        .scope(trace_header, invocation)
+        .scope(name, trace_header, invocation)
         .await
 }
 
@@ -298,7 +342,7 @@ impl Subsegment<'_> {
         }
         let mut segment = json!({
             "name": "DynamoDB",
-            "id": format!("{:016x}", fastrand::u64(..)),
+            "id": subsegment_id(),
             "trace_id": root,
             "parent_id": parent,
             "type": "subsegment",
@@ -322,7 +366,7 @@ impl Subsegment<'_> {
             // No answer at all (timeout, connection refused): the call failed.
             None => segment["fault"] = json!(true),
         }
-        format!("{{\"format\":\"json\",\"version\":1}}\n{segment}")
+        format!("{DAEMON_HEADER}\n{segment}")
     }
 }
 

@@ -271,7 +271,9 @@ fn main() {
         let (app, tracer) = (&app, &tracer);
         async move {
             let started = Instant::now();
-            let response = tracer.scope(trace_header, call(app, name, event)).await;
+            let response = tracer
+                .scope(name, trace_header, call(app, name, event))
+                .await;
             let elapsed = started.elapsed();
             assert!(
                 response.status().is_success(),

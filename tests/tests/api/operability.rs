@@ -257,8 +257,6 @@ fn subsegments(daemon: &std::net::UdpSocket, count: usize) -> Vec<Value> {
             );
             let document: Value = serde_json::from_str(document).unwrap();
             assert_eq!(document["type"], "subsegment", "{document}");
-            assert_eq!(document["namespace"], "aws", "{document}");
-            assert_eq!(document["name"], "DynamoDB", "{document}");
             assert!(
                 document["id"]
                     .as_str()
@@ -289,7 +287,11 @@ async fn traced_get(
         .request_id(created["requestId"].as_str().unwrap())
         .build();
     tracer
-        .scope(Some(header), call_function(app, "get-request", request))
+        .scope(
+            "get-request",
+            Some(header),
+            call_function(app, "get-request", request),
+        )
         .await
         .0
 }
@@ -313,32 +315,58 @@ async fn a_sampled_invocation_sends_a_subsegment_for_each_dynamodb_call_and_an_u
 
     let (_, unsampled) = sampled_trace(false);
     let (status, _) = tracer
-        .scope(Some(&unsampled), create_request(&app, &store, body.clone()))
+        .scope(
+            "create-request",
+            Some(&unsampled),
+            create_request(&app, &store, body.clone()),
+        )
         .await;
     assert_eq!(status, 201);
 
     let (root, sampled) = sampled_trace(true);
     let (status, created) = tracer
-        .scope(Some(&sampled), create_request(&app, &store, body))
+        .scope(
+            "create-request",
+            Some(&sampled),
+            create_request(&app, &store, body),
+        )
         .await;
     assert_eq!(status, 201);
     let status = traced_get(&app, &tracer, &sampled, &store, &created).await;
     assert_eq!(status, 200);
 
-    // The unsampled create sent nothing: the first documents are the sampled calls', in order
-    // (a create is one transaction; a read one GetItem).
-    let received = subsegments(&daemon, 2);
-    for document in &received {
-        assert_eq!(document["trace_id"], root.as_str(), "{document}");
-        assert_eq!(document["parent_id"], "53995c3f42cd8ad8", "{document}");
-        assert_eq!(document["http"]["response"]["status"], 200, "{document}");
-        assert_eq!(document["aws"]["retries"], 0, "{document}");
-        assert!(document.get("fault").is_none() && document.get("error").is_none());
+    // The unsampled create sent nothing: the first documents are the sampled invocations',
+    // in order: each DynamoDB call as it ends (a create is one transaction, a read one
+    // GetItem), then its handler, the function's segment its parent and the calls' parent.
+    let received = subsegments(&daemon, 4);
+    for (call, handler, operation, name) in [
+        (
+            &received[0],
+            &received[1],
+            "TransactWriteItems",
+            "create-request",
+        ),
+        (&received[2], &received[3], "GetItem", "get-request"),
+    ] {
+        assert_eq!(handler["name"], name, "{handler}");
+        assert_eq!(handler["trace_id"], root.as_str(), "{handler}");
+        assert_eq!(handler["parent_id"], "53995c3f42cd8ad8", "{handler}");
+        assert_eq!(call["name"], "DynamoDB", "{call}");
+        assert_eq!(call["namespace"], "aws", "{call}");
+        assert_eq!(call["trace_id"], root.as_str(), "{call}");
+        assert_eq!(call["parent_id"], handler["id"], "{call}");
+        assert_eq!(call["aws"]["operation"], operation, "{call}");
+        assert_eq!(call["http"]["response"]["status"], 200, "{call}");
+        assert_eq!(call["aws"]["retries"], 0, "{call}");
+        assert!(call.get("fault").is_none() && call.get("error").is_none());
+        assert!(
+            handler["start_time"].as_f64() <= call["start_time"].as_f64()
+                && call["end_time"].as_f64() <= handler["end_time"].as_f64(),
+            "the call is within its handler: {call} {handler}"
+        );
     }
-    assert_eq!(received[0]["aws"]["operation"], "TransactWriteItems");
-    assert_eq!(received[1]["aws"]["operation"], "GetItem");
     assert_eq!(
-        received[1]["aws"]["table_name"],
+        received[2]["aws"]["table_name"],
         integration_tests::SHARED_TABLE
     );
 }

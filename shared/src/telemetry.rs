@@ -112,26 +112,29 @@ fn subsegment_id() -> String {
 /// Runs one invocation of this function in its X-Ray trace, with the daemon named by the
 /// environment (read once per process); the handler's subsegment is named after the function
 /// (`AWS_LAMBDA_FUNCTION_NAME`).
-pub async fn traced<F: Future>(trace_header: Option<&str>, invocation: F) -> F::Output {
+pub fn traced<'a, F: Future + 'a>(
+    trace_header: Option<&'a str>,
+    invocation: F,
+) -> impl Future<Output = F::Output> + 'a {
     static NAME: OnceLock<String> = OnceLock::new();
     let name = NAME.get_or_init(|| {
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "handler".into())
     });
-    traced_as(name, trace_header, invocation).await
+    traced_as(name, trace_header, invocation)
 }
 
 /// As [`traced`], the handler's subsegment named `name` (the local gateway names the route's
-/// function).
-pub async fn traced_as<F: Future>(
-    name: &str,
-    trace_header: Option<&str>,
+/// function). Plain functions, not `async`: every layer of future is one more level of the
+/// handler's type, whose layout rustc computes to a bounded depth.
+pub fn traced_as<'a, F: Future + 'a>(
+    name: &'a str,
+    trace_header: Option<&'a str>,
     invocation: F,
-) -> F::Output {
+) -> impl Future<Output = F::Output> + 'a {
     static TRACER: OnceLock<Tracer> = OnceLock::new();
     TRACER
         .get_or_init(Tracer::from_env)
         .scope(name, trace_header, invocation)
-        .await
 }
 
 fn parse_daemon_address(raw: &str) -> Option<SocketAddr> {

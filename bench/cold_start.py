@@ -29,7 +29,7 @@ single-item routes time their success path rather than a 404.
 
 Usage (from the repository root):
 
-    python3 bench/cold_start.py                                  # every function in target/lambda-x86_64/<fn>/bootstrap
+    python3 bench/cold_start.py                                  # every function, with its binary in target/lambda-x86_64/<binary>/bootstrap
     python3 bench/cold_start.py --floor hello-world --starts 20 --json bench/cold-start.json
     python3 bench/cold_start.py --flat --bin-dir target/debug --starts 3 get-request authorizer
 
@@ -714,7 +714,11 @@ def discover(bin_dir: Path, flat: bool) -> list[str]:
 
 
 def binary_path(bin_dir: Path, name: str, flat: bool) -> Path:
-    return bin_dir / name if flat else bin_dir / name / "bootstrap"
+    """Flat: DIR/<function>. Otherwise as scripts/build-lambdas leaves them: the binary the
+    function deploys (template.yaml; one per capability for the HTTP routes), DIR/<binary>/bootstrap."""
+    if flat:
+        return bin_dir / name
+    return bin_dir / harness.deployed_binaries().get(name, name) / "bootstrap"
 
 
 def load_event(name: str, overrides: dict[str, Path]) -> tuple[bytes, bool, str]:

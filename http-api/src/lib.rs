@@ -1,10 +1,11 @@
 //! The HTTP API as it is deployed: one binary per capability
-//! ([`shared::routes::Capability`]), which every route function of that capability runs.
+//! ([`shared::routes::Capability`]: supervisor requests, the catalogue, preferred items),
+//! which every route function of that capability runs.
 //! Each function still has its own Lambda, IAM policy, log group and alarms; the binary
 //! serves the route API Gateway invoked it for (the event's `routeKey`).
 //!
 //! Why not a binary per route: a release build runs fat LTO once per binary, about a minute
-//! of one core each, so 23 route binaries made the full build 15+ minutes on two cores; two
+//! of one core each, so 23 route binaries made the full build 15+ minutes on two cores; three
 //! binaries, each a few handlers larger, build in a fraction of it (BENCHMARKS.md, "Build
 //! cost"). Each function crate keeps its thin `main.rs` for running one route alone
 //! (`scripts/invoke`, `cargo lambda watch`).
@@ -19,6 +20,7 @@ use shared::routes::{Capability, Route};
 pub async fn handle(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
     match route.capability() {
         Capability::SupervisorRequests => supervisor_requests(app, route, request).await,
+        Capability::Catalog => catalog(app, route, request).await,
         Capability::PreferredItems => preferred_items(app, route, request).await,
     }
 }
@@ -42,8 +44,8 @@ pub async fn supervisor_requests(
     })
 }
 
-/// The preferred-items routes' handlers: the catalogue, its scoring and pins.
-pub async fn preferred_items(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
+/// The catalogue's handlers: master items and their items.
+pub async fn catalog(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
     Some(match route.function {
         "create-master-item" => create_master_item::handler(app, request).await,
         "list-master-items" => list_master_items::handler(app, request).await,
@@ -55,6 +57,13 @@ pub async fn preferred_items(app: &App, route: &Route, request: Request) -> Opti
         "get-item" => get_item::handler(app, request).await,
         "update-item" => update_item::handler(app, request).await,
         "delete-item" => delete_item::handler(app, request).await,
+        _ => return None,
+    })
+}
+
+/// The preferred items' handlers: the choice, its pin, the scoring weights.
+pub async fn preferred_items(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
+    Some(match route.function {
         "get-preferred-item" => get_preferred_item::handler(app, request).await,
         "pin-preferred-item" => pin_preferred_item::handler(app, request).await,
         "unpin-preferred-item" => unpin_preferred_item::handler(app, request).await,

@@ -117,10 +117,7 @@ async fn a_capability_binary_refuses_a_route_of_the_other() {
 async fn each_capability_binary_serves_exactly_its_routes() {
     let app = app().await;
     for route in ROUTES {
-        for capability in [
-            shared::routes::Capability::SupervisorRequests,
-            shared::routes::Capability::PreferredItems,
-        ] {
+        for capability in shared::routes::Capability::ALL {
             let request = event(route.function)
                 .authorizer_context(Default::default())
                 .build();
@@ -133,6 +130,9 @@ async fn each_capability_binary_serves_exactly_its_routes() {
             let response = match capability {
                 shared::routes::Capability::SupervisorRequests => {
                     http_api::supervisor_requests(&app, route, request).await
+                }
+                shared::routes::Capability::Catalog => {
+                    http_api::catalog(&app, route, request).await
                 }
                 shared::routes::Capability::PreferredItems => {
                     http_api::preferred_items(&app, route, request).await

@@ -18,7 +18,18 @@ use shared::routes::{Capability, Route};
 
 /// The response of `route`'s handler; `None` if no handler serves it.
 pub async fn handle(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
-    match route.capability() {
+    serve(route.capability(), app, route, request).await
+}
+
+/// The response of `route`'s handler in `capability`'s binary; `None` if that binary does not
+/// serve the route.
+pub async fn serve(
+    capability: Capability,
+    app: &App,
+    route: &Route,
+    request: Request,
+) -> Option<Response<Body>> {
+    match capability {
         Capability::SupervisorRequests => supervisor_requests(app, route, request).await,
         Capability::Catalog => catalog(app, route, request).await,
         Capability::PreferredItems => preferred_items(app, route, request).await,

@@ -75,10 +75,15 @@ impl FailedConditions {
     }
 }
 
-const RETRYABLE_CODES: &[&str] = &[
+/// DynamoDB's throttling error codes: retried by the SDK, counted by `crate::telemetry`.
+pub(crate) const THROTTLING_CODES: [&str; 3] = [
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
+];
+
+/// The other errors the SDK retries: DynamoDB's own faults.
+const SERVER_ERROR_CODES: [&str; 3] = [
     "InternalServerError",
     "ServiceUnavailable",
     "TransactionInProgressException",
@@ -97,7 +102,9 @@ where
             Some("ConditionalCheckFailedException") => {
                 StoreError::ConditionFailed(FailedConditions::default())
             }
-            Some(code) if RETRYABLE_CODES.contains(&code) => {
+            Some(code)
+                if THROTTLING_CODES.contains(&code) || SERVER_ERROR_CODES.contains(&code) =>
+            {
                 // After the SDK's retries: what an alarm on DynamoDB throttling counts.
                 crate::emf::Event::new("dynamodb")
                     .dimension("Code", code)

@@ -2,7 +2,7 @@
 //! when the invocation is sampled by X-Ray, a subsegment of its own in the trace.
 //!
 //! One SDK interceptor ([`DynamoDbTelemetry`]) on every client the functions build
-//! ([`crate::config::dynamodb_client`]). It sees every attempt, so it counts what the
+//! ([`crate::config::dynamodb_config`]). It sees every attempt, so it counts what the
 //! `DynamoDbUnavailable` metric (errors left after the retries) cannot: the retries that
 //! succeeded, and how many of them were throttling.
 //!
@@ -167,7 +167,7 @@ impl SampledTrace {
 }
 
 /// One DynamoDB call, across its attempts (kept in the operation's config bag).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Call {
     started: SystemTime,
     clock: Instant,
@@ -181,19 +181,13 @@ impl Storable for Call {
     type Storer = StoreReplace<Self>;
 }
 
-/// DynamoDB's throttling error codes (400s the SDK retries).
-const THROTTLING: [&[u8]; 3] = [
-    b"ThrottlingException",
-    b"ProvisionedThroughputExceededException",
-    b"RequestLimitExceeded",
-];
-
 fn is_throttling(status: u16, body: Option<&[u8]>) -> bool {
     status == 400
         && body.is_some_and(|body| {
-            THROTTLING
-                .iter()
-                .any(|code| body.windows(code.len()).any(|window| window == *code))
+            crate::table::THROTTLING_CODES.iter().any(|code| {
+                body.windows(code.len())
+                    .any(|window| window == code.as_bytes())
+            })
         })
 }
 
@@ -227,7 +221,7 @@ impl Intercept for DynamoDbTelemetry {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(mut call) = cfg.load::<Call>().cloned() else {
+        let Some(call) = cfg.get_mut_from_interceptor_state::<Call>() else {
             return Ok(());
         };
         if call.attempts == 0 && TRACE.try_with(|_| ()).is_ok() {
@@ -239,7 +233,6 @@ impl Intercept for DynamoDbTelemetry {
                 .and_then(|named| named.table_name);
         }
         call.attempts += 1;
-        cfg.interceptor_state().store_put(call);
         Ok(())
     }
 
@@ -252,10 +245,9 @@ impl Intercept for DynamoDbTelemetry {
         let response = context.response();
         // The body is in memory by now (DynamoDB's answers are not streamed).
         if is_throttling(response.status().as_u16(), response.body().bytes())
-            && let Some(mut call) = cfg.load::<Call>().cloned()
+            && let Some(call) = cfg.get_mut_from_interceptor_state::<Call>()
         {
             call.throttles += 1;
-            cfg.interceptor_state().store_put(call);
         }
         Ok(())
     }
@@ -270,6 +262,7 @@ impl Intercept for DynamoDbTelemetry {
             return Ok(());
         };
         let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
+        let trace = TRACE.try_with(Arc::clone).ok();
         let retries = call.attempts.saturating_sub(1);
         if retries > 0 || call.throttles > 0 {
             let mut event = Event::new("dynamodb")
@@ -277,8 +270,8 @@ impl Intercept for DynamoDbTelemetry {
                 .metric("DynamoDbRetries", Unit::Count, f64::from(retries))
                 .metric("DynamoDbThrottles", Unit::Count, f64::from(call.throttles));
             // A sampled call's line names its trace, to find the trace from the metric.
-            if let Ok(root) = TRACE.try_with(|trace| trace.root.clone()) {
-                event = event.property("traceId", root);
+            if let Some(trace) = &trace {
+                event = event.property("traceId", trace.root.as_str());
             }
             event.emit();
         }
@@ -290,7 +283,7 @@ impl Intercept for DynamoDbTelemetry {
             elapsed_us = call.clock.elapsed().as_micros() as u64,
             "dynamodb call"
         );
-        let _ = TRACE.try_with(|trace| {
+        if let Some(trace) = trace {
             let request_id = context
                 .response()
                 .and_then(|r| r.headers().get("x-amzn-requestid"));
@@ -301,7 +294,7 @@ impl Intercept for DynamoDbTelemetry {
                 request_id,
             };
             trace.send(&subsegment.document(&trace.root, &trace.parent));
-        });
+        }
         Ok(())
     }
 }
@@ -340,7 +333,8 @@ impl Subsegment<'_> {
         if let Some(id) = self.request_id {
             aws["request_id"] = json!(id);
         }
-        if let Ok(region) = std::env::var("AWS_REGION") {
+        static REGION: OnceLock<Option<String>> = OnceLock::new();
+        if let Some(region) = REGION.get_or_init(|| std::env::var("AWS_REGION").ok()) {
             aws["region"] = json!(region);
         }
         let mut segment = json!({

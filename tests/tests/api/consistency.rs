@@ -117,27 +117,19 @@ async fn a_capability_binary_refuses_a_route_of_the_other() {
 async fn each_capability_binary_serves_exactly_its_routes() {
     let app = app().await;
     for route in ROUTES {
-        for capability in shared::routes::Capability::ALL {
-            let request = event(route.function)
+        let fixture = || {
+            event(route.function)
                 .authorizer_context(Default::default())
-                .build();
-            assert_eq!(
-                shared::lambda::route_of(&request),
-                Some(route),
-                "the fixture's routeKey names {}",
-                route.key()
-            );
-            let response = match capability {
-                shared::routes::Capability::SupervisorRequests => {
-                    http_api::supervisor_requests(&app, route, request).await
-                }
-                shared::routes::Capability::Catalog => {
-                    http_api::catalog(&app, route, request).await
-                }
-                shared::routes::Capability::PreferredItems => {
-                    http_api::preferred_items(&app, route, request).await
-                }
-            };
+                .build()
+        };
+        assert_eq!(
+            shared::lambda::route_of(&fixture()),
+            Some(route),
+            "the fixture's routeKey names {}",
+            route.key()
+        );
+        for capability in shared::routes::Capability::ALL {
+            let response = http_api::serve(capability, &app, route, fixture()).await;
             assert_eq!(
                 response.is_some(),
                 route.capability() == capability,

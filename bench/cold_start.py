@@ -791,11 +791,16 @@ def base_environment(endpoint: str, args: argparse.Namespace) -> dict[str, str]:
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "REQUESTS_TABLE": args.requests_table,
         "ITEMS_TABLE": args.items_table,
+        "EVENTS_TABLE": "supervisor-request-events",
+        "CONNECTIONS_TABLE": "websocket-connections",
         "CURSOR_SECRET": random_secret(),
         "REQUEST_TIMEOUT_SECONDS": "600",
         "JWT_ISSUER": "http://127.0.0.1/local-dev",
         "JWT_AUDIENCE": "store-services",
         "JWT_HS256_SECRET": random_secret(),
+        # The functions run as on Lambda (AWS_LAMBDA_FUNCTION_NAME is set), where a
+        # symmetric dev key is refused unless allowed by name; a benchmark's key is random.
+        "INSECURE_ALLOW_HS256_DEV_KEY_IN_DEPLOYMENT": "true",
     }
     env.update(args.env)
     return env

@@ -15,7 +15,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Error> {
     shared::lambda::init_logging();
     let sdk = shared::config::load_sdk_config().await;
-    let app = App::from_sdk_config(&sdk)?;
+    let app = App::from_settings(&sdk, shared::config::Settings::local_from_env()?).await?;
     shared::schema::ensure_tables(&app).await?;
     let sweep_every = local_gateway::scheduler::interval_from_env()?;
     // The identity provider's twin, when the run has a signing key: the authorizer fetches

@@ -37,6 +37,9 @@ pub fn scheduled_event(at: OffsetDateTime) -> serde_json::Value {
     })
 }
 
+/// The sweeper function's timeout in template.yaml.
+const SWEEPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Runs the sweeper every `interval`, first after one interval, until the task is dropped.
 /// A failed run is logged and left to the next, as the template's schedule does (no retry).
 pub async fn run(app: &App, interval: Duration) {
@@ -49,7 +52,11 @@ pub async fn run(app: &App, interval: Duration) {
             .replace_nanosecond(0)
             .expect("0 is valid");
         let event = serde_json::from_value(scheduled_event(now)).expect("the sweeper's event");
-        match timeout_sweeper::handler(app, event).await {
+        // The template's 60 s timeout, as Lambda's deadline would give it.
+        let budget = timeout_sweeper::Budget::until(
+            std::time::Instant::now() + SWEEPER_TIMEOUT - timeout_sweeper::STOP_BEFORE_DEADLINE,
+        );
+        match timeout_sweeper::handler(app, event, budget).await {
             Ok(report) if report.timed_out > 0 => {
                 tracing::info!(timed_out = report.timed_out, "local schedule: sweep")
             }

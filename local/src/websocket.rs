@@ -142,7 +142,14 @@ impl WebSocketApi {
                                 break;
                             }
                         }
-                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        // RFC 6455 §5.5.1: answer a Close frame with one before closing the
+                        // TCP connection. tungstenite queues the reply on reading the frame;
+                        // closing the sink sends it (without this, clients see 1006).
+                        Some(Ok(Message::Close(_))) => {
+                            let _ = to_client.close().await;
+                            break;
+                        }
+                        None | Some(Err(_)) => break,
                         Some(Ok(_)) => {} // ping, pong: answered by the protocol itself
                     },
                 }

@@ -172,6 +172,12 @@ impl CatalogStore {
         after: Option<String>,
         limit: usize,
     ) -> Result<(Vec<MasterItem>, Option<String>), StoreError> {
+        if after
+            .as_deref()
+            .is_some_and(|key| !keys::is_master_sort_key(key))
+        {
+            return Err(StoreError::InvalidCursor);
+        }
         let start = after.map(|sort_key| {
             let mut key = keys::key(store, sort_key);
             key.insert(MASTER_LIST_KEY.into(), s(store.as_str()));
@@ -358,6 +364,12 @@ impl CatalogStore {
         limit: usize,
         status: Option<ItemStatus>,
     ) -> Result<Option<(Vec<Item>, Option<String>)>, StoreError> {
+        if after
+            .as_deref()
+            .is_some_and(|key| !keys::is_candidate_sort_key_of(key, master))
+        {
+            return Err(StoreError::InvalidCursor);
+        }
         let first_page = after.is_none();
         let mut query = self
             .master_query(store, master)

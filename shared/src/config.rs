@@ -20,11 +20,14 @@ use crate::connections::ConnectionStore;
 use crate::cursor::CursorKey;
 use crate::store::RequestStore;
 
+/// The tables' names in local runs and tests (`scripts/dev-env.sh`); a deployed function is
+/// always told its tables' names and refuses to start without them.
 pub const DEFAULT_REQUESTS_TABLE: &str = "supervisor-requests";
 pub const DEFAULT_ITEMS_TABLE: &str = "preferred-items";
 pub const DEFAULT_EVENTS_TABLE: &str = "supervisor-request-events";
 pub const DEFAULT_CONNECTIONS_TABLE: &str = "websocket-connections";
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u32 = 10 * 60;
+pub const DEFAULT_HISTORY_RETENTION_DAYS: u32 = 400;
 /// Attempts per DynamoDB call (the first and two retries) before a 503.
 pub const SDK_MAX_ATTEMPTS: u32 = 3;
 
@@ -34,9 +37,172 @@ pub struct App {
     pub catalog: CatalogStore,
     /// The open WebSocket connections (live notifications).
     pub connections: ConnectionStore,
-    pub cursor_key: CursorKey,
+    /// Seals and opens pagination cursors: only the functions that list are given the
+    /// secret ([`CursorSecret`]), so the others hold none.
+    pub cursor_key: Option<CursorKey>,
     /// How long a request waits for an answer when its creator does not say.
     pub default_request_timeout: Duration,
+}
+
+impl App {
+    /// The cursor key; a listing function started without one is misconfigured (its `main`
+    /// refuses to start first, see [`crate::lambda::serve_pages`]).
+    pub fn cursor_key(&self) -> Result<&CursorKey, crate::error::ApiError> {
+        self.cursor_key.as_ref().ok_or_else(|| {
+            crate::error::ApiError::Internal("no cursor key: set CURSOR_SECRET_ARN".into())
+        })
+    }
+}
+
+/// Where the cursor key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CursorSecret {
+    /// `CURSOR_SECRET_ARN`: a Secrets Manager secret, read once at init; its `SecretString`
+    /// (at least 32 bytes, e.g. the 64 random characters the stack generates) is the key
+    /// material. What deployed functions use: no secret sits in their configuration.
+    SecretsManager(String),
+    /// `CURSOR_SECRET`: base64 of at least 32 random bytes, in plain configuration. For
+    /// local runs and tests.
+    Plain(String),
+}
+
+/// Everything [`App`] reads from configuration, checked: a missing table name or a value out
+/// of range refuses to start rather than running quietly wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub requests_table: String,
+    pub items_table: String,
+    pub events_table: String,
+    pub connections_table: String,
+    pub request_timeout_seconds: u32,
+    pub history_retention_days: u32,
+    pub cursor_secret: Option<CursorSecret>,
+}
+
+/// Bounds of `REQUEST_TIMEOUT_SECONDS` (as the API's `timeoutSeconds` and the template's
+/// parameter): a request born expired, or waiting days, is a configuration mistake.
+pub const REQUEST_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 30..=86_400;
+/// Bounds of `HISTORY_RETENTION_DAYS` (as the template's parameter).
+pub const HISTORY_RETENTION_RANGE: std::ops::RangeInclusive<u32> = 1..=36_500;
+
+impl Settings {
+    /// Reads the environment:
+    /// - `REQUESTS_TABLE`, `ITEMS_TABLE`, `EVENTS_TABLE` (the audit trail) and
+    ///   `CONNECTIONS_TABLE` (live notifications): required, no fallback names;
+    /// - `REQUEST_TIMEOUT_SECONDS` (default 600, 30–86400);
+    /// - `HISTORY_RETENTION_DAYS` (default 400, 1–36500): how long answered and timed-out
+    ///   requests and every event are kept before DynamoDB's TTL removes them;
+    /// - `CURSOR_SECRET_ARN` or `CURSOR_SECRET` (not both), for the functions that list.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// As [`Settings::from_env`] for local runs (the local gateway, table creation,
+    /// harnesses): a table not named takes its local name ([`DEFAULT_REQUESTS_TABLE`]...).
+    pub fn local_from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| {
+            env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| {
+                    let local = match name {
+                        "REQUESTS_TABLE" => DEFAULT_REQUESTS_TABLE,
+                        "ITEMS_TABLE" => DEFAULT_ITEMS_TABLE,
+                        "EVENTS_TABLE" => DEFAULT_EVENTS_TABLE,
+                        "CONNECTIONS_TABLE" => DEFAULT_CONNECTIONS_TABLE,
+                        _ => return None,
+                    };
+                    Some(local.to_owned())
+                })
+        })
+    }
+
+    /// As [`Settings::from_env`], from any source of variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let value = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let table = |name: &str| {
+            value(name).ok_or_else(|| format!("{name} is not set: name the DynamoDB table"))
+        };
+        let number =
+            |name: &str, default: u32, range: std::ops::RangeInclusive<u32>| match value(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "{name} is {raw:?}: it must be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        )
+                    }),
+            };
+        let cursor_secret = match (value("CURSOR_SECRET_ARN"), value("CURSOR_SECRET")) {
+            (Some(arn), None) => Some(CursorSecret::SecretsManager(arn)),
+            (None, Some(secret)) => Some(CursorSecret::Plain(secret)),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err("set CURSOR_SECRET_ARN or CURSOR_SECRET, not both".into());
+            }
+        };
+        Ok(Self {
+            requests_table: table("REQUESTS_TABLE")?,
+            items_table: table("ITEMS_TABLE")?,
+            events_table: table("EVENTS_TABLE")?,
+            connections_table: table("CONNECTIONS_TABLE")?,
+            request_timeout_seconds: number(
+                "REQUEST_TIMEOUT_SECONDS",
+                DEFAULT_REQUEST_TIMEOUT_SECONDS,
+                REQUEST_TIMEOUT_RANGE,
+            )?,
+            history_retention_days: number(
+                "HISTORY_RETENTION_DAYS",
+                DEFAULT_HISTORY_RETENTION_DAYS,
+                HISTORY_RETENTION_RANGE,
+            )?,
+            cursor_secret,
+        })
+    }
+}
+
+/// The cursor key from its configured source: a Secrets Manager read at init, or plain
+/// base64 locally.
+pub async fn load_cursor_key(
+    sdk: &aws_config::SdkConfig,
+    secret: &CursorSecret,
+) -> Result<CursorKey, String> {
+    match secret {
+        CursorSecret::Plain(base64) => CursorKey::from_secret(
+            &STANDARD
+                .decode(base64)
+                .map_err(|_| "CURSOR_SECRET is not base64".to_owned())?,
+        ),
+        CursorSecret::SecretsManager(arn) => {
+            let output = aws_sdk_secretsmanager::Client::new(sdk)
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                // The error names the operation and its code, never the secret.
+                .map_err(|error| {
+                    format!(
+                        "CURSOR_SECRET_ARN: could not read the secret: {}",
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&error)
+                    )
+                })?;
+            let material = match (output.secret_string(), output.secret_binary()) {
+                (Some(text), _) => text.as_bytes().to_vec(),
+                (None, Some(binary)) => binary.as_ref().to_vec(),
+                (None, None) => return Err("CURSOR_SECRET_ARN: the secret has no value".into()),
+            };
+            CursorKey::from_secret(&material).map_err(|e| format!("CURSOR_SECRET_ARN: {e}"))
+        }
+    }
 }
 
 /// The roots that sign AWS service endpoints (Amazon Trust Services, and the Starfield root
@@ -114,58 +280,38 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
 }
 
 impl App {
-    /// Reads the environment:
-    /// - `REQUESTS_TABLE` (default `supervisor-requests`)
-    /// - `ITEMS_TABLE` (default `preferred-items`)
-    /// - `CURSOR_SECRET`: base64 of at least 32 random bytes; required
-    /// - `REQUEST_TIMEOUT_SECONDS` (default 600)
-    /// - `EVENTS_TABLE` (default `supervisor-request-events`): the audit trail
-    /// - `CONNECTIONS_TABLE` (default `websocket-connections`): live notifications
-    /// - `HISTORY_RETENTION_DAYS` (default 400): how long answered and timed-out requests
-    ///   and every event are kept before DynamoDB's TTL removes them
-    /// - the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`, credentials).
+    /// Builds the app from [`Settings::from_env`] on the SDK configuration every function
+    /// loads once at init.
     pub async fn from_env() -> Result<Self, String> {
-        Self::from_sdk_config(&load_sdk_config().await)
+        Self::from_sdk_config(&load_sdk_config().await).await
     }
 
     /// As [`App::from_env`], on an SDK configuration loaded already (a function that calls
     /// another AWS service too builds its client from the same one).
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+    pub async fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+        Self::from_settings(sdk, Settings::from_env()?).await
+    }
+
+    pub async fn from_settings(
+        sdk: &aws_config::SdkConfig,
+        settings: Settings,
+    ) -> Result<Self, String> {
         let client = aws_sdk_dynamodb::Client::from_conf(dynamodb_config(sdk).build());
-        let table = env::var("REQUESTS_TABLE").unwrap_or_else(|_| DEFAULT_REQUESTS_TABLE.into());
-        let items_table = env::var("ITEMS_TABLE").unwrap_or_else(|_| DEFAULT_ITEMS_TABLE.into());
-        let events_table = env::var("EVENTS_TABLE").unwrap_or_else(|_| DEFAULT_EVENTS_TABLE.into());
-        let retention = match env::var("HISTORY_RETENTION_DAYS") {
-            Ok(raw) => raw
-                .parse::<u16>()
-                .ok()
-                .filter(|days| *days > 0)
-                .map(|days| Duration::days(i64::from(days)))
-                .ok_or_else(|| "HISTORY_RETENTION_DAYS is not a number of days".to_owned())?,
-            Err(_) => crate::store::DEFAULT_HISTORY_RETENTION,
-        };
-        let secret = env::var("CURSOR_SECRET")
-            .map_err(|_| "CURSOR_SECRET is not set".to_owned())
-            .and_then(|s| {
-                STANDARD
-                    .decode(s.trim())
-                    .map_err(|_| "CURSOR_SECRET is not base64".to_owned())
-            })?;
-        let timeout = match env::var("REQUEST_TIMEOUT_SECONDS") {
-            Ok(raw) => raw
-                .parse::<u32>()
-                .map_err(|_| "REQUEST_TIMEOUT_SECONDS is not a number".to_owned())?,
-            Err(_) => DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        let cursor_key = match &settings.cursor_secret {
+            Some(secret) => Some(load_cursor_key(sdk, secret).await?),
+            None => None,
         };
         Ok(Self {
-            catalog: CatalogStore::new(client.clone(), items_table),
-            connections: ConnectionStore::new(
-                client.clone(),
-                env::var("CONNECTIONS_TABLE").unwrap_or_else(|_| DEFAULT_CONNECTIONS_TABLE.into()),
+            catalog: CatalogStore::new(client.clone(), settings.items_table),
+            connections: ConnectionStore::new(client.clone(), settings.connections_table),
+            requests: RequestStore::new(
+                client,
+                settings.requests_table,
+                settings.events_table,
+                Duration::days(i64::from(settings.history_retention_days)),
             ),
-            requests: RequestStore::new(client, table, events_table, retention),
-            cursor_key: CursorKey::from_secret(&secret)?,
-            default_request_timeout: Duration::seconds(i64::from(timeout)),
+            cursor_key,
+            default_request_timeout: Duration::seconds(i64::from(settings.request_timeout_seconds)),
         })
     }
 }
@@ -173,6 +319,81 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const TABLES: [(&str, &str); 4] = [
+        ("REQUESTS_TABLE", "r"),
+        ("ITEMS_TABLE", "i"),
+        ("EVENTS_TABLE", "e"),
+        ("CONNECTIONS_TABLE", "c"),
+    ];
+
+    #[test]
+    fn a_missing_table_or_a_setting_out_of_range_refuses_to_start() {
+        let ok = settings(&TABLES).unwrap();
+        assert_eq!(ok.request_timeout_seconds, 600);
+        assert_eq!(ok.history_retention_days, 400);
+        assert_eq!(ok.cursor_secret, None);
+        for missing in TABLES.map(|(name, _)| name) {
+            let vars: Vec<_> = TABLES.into_iter().filter(|(n, _)| *n != missing).collect();
+            let error = settings(&vars).unwrap_err();
+            assert!(error.starts_with(missing), "{error}");
+            let blank: Vec<_> = TABLES
+                .into_iter()
+                .map(|(n, v)| if n == missing { (n, " ") } else { (n, v) })
+                .collect();
+            assert!(settings(&blank).is_err());
+        }
+        for (name, bad) in [
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "29"),
+            ("REQUEST_TIMEOUT_SECONDS", "86401"),
+            ("REQUEST_TIMEOUT_SECONDS", "ten"),
+            ("HISTORY_RETENTION_DAYS", "0"),
+            ("HISTORY_RETENTION_DAYS", "36501"),
+            ("HISTORY_RETENTION_DAYS", "-1"),
+        ] {
+            let mut vars = TABLES.to_vec();
+            vars.push((name, bad));
+            let error = settings(&vars).unwrap_err();
+            assert!(error.starts_with(name), "{error}");
+        }
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            ("REQUEST_TIMEOUT_SECONDS", "30"),
+            ("HISTORY_RETENTION_DAYS", "36500"),
+        ]);
+        let edges = settings(&vars).unwrap();
+        assert_eq!(
+            (edges.request_timeout_seconds, edges.history_retention_days),
+            (30, 36500)
+        );
+    }
+
+    #[test]
+    fn the_cursor_secret_comes_from_one_source() {
+        let mut vars = TABLES.to_vec();
+        vars.push((
+            "CURSOR_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:1:secret:c",
+        ));
+        assert_eq!(
+            settings(&vars).unwrap().cursor_secret,
+            Some(CursorSecret::SecretsManager(
+                "arn:aws:secretsmanager:eu-west-1:1:secret:c".into()
+            ))
+        );
+        vars.push(("CURSOR_SECRET", "c2VjcmV0"));
+        assert!(settings(&vars).is_err());
+    }
 
     /// The DER certificates of a PEM bundle.
     fn certificates(pem: &str) -> Vec<Vec<u8>> {

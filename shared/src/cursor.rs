@@ -38,7 +38,7 @@ struct Envelope<T> {
 }
 
 fn invalid() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "cursor is invalid or expired")
+    ApiError::invalid_cursor()
 }
 
 impl CursorKey {

@@ -100,6 +100,74 @@ proptest! {
         prop_assert_eq!(codec::event_from_item(&keys::event_item(&event, 1)).unwrap(), event);
     }
 
+    /// A list position (as a cursor carries it) is admitted by a query exactly when the
+    /// request it names belongs to that query's result: its status, its priority, created
+    /// in `[since, until)`, and (in a time-ranged list, read priority by priority) the
+    /// priority the position says it is reading. Anything else would be a start key
+    /// DynamoDB refuses, so it must be refused first, as a 400.
+    #[test]
+    fn list_positions_fit_only_the_queries_they_can_continue(
+        (status, priority, millis, rank) in (any::<bool>(), 0usize..4, 0i64..10_000, proptest::option::of(0u8..6)),
+        (query_pending, query_priority, since, until) in (
+            any::<bool>(),
+            proptest::option::of(0usize..4),
+            proptest::option::of(0i64..10_000),
+            proptest::option::of(0i64..10_000),
+        ),
+        mangle in proptest::option::of(0usize..40),
+    ) {
+        use crate::store::{ListPosition, ListQuery};
+        use crate::supervisor_request::RequestStatus;
+        let at = |ms: i64| OffsetDateTime::from_unix_timestamp_nanos(i128::from(1_700_000_000_000 + ms) * 1_000_000).unwrap();
+        let status_of = |pending: bool| if pending { RequestStatus::Pending } else { RequestStatus::NotPending };
+        let id = RequestId::parse("01JDXK4W9Q8Y6T3N2M1P0R5S7V").unwrap();
+        let key = format!("{}{:013}#{id}", keys::priority_prefix(status_of(status), Priority::ALL[priority]), 1_700_000_000_000 + millis);
+        let query = ListQuery {
+            store: StoreId::parse("s").unwrap(),
+            status: status_of(query_pending),
+            since: since.map(at),
+            until: until.map(at),
+            limit: 10,
+            now: NOW,
+            priority: query_priority.map(|p| Priority::ALL[p]),
+            requested_by: None,
+            decision: None,
+        };
+        let ranged = since.is_some() || until.is_some();
+        let reading = rank.and_then(Priority::from_rank);
+        let belongs = status == query_pending
+            && query.priority.is_none_or(|p| p == Priority::ALL[priority])
+            && since.is_none_or(|since| millis >= since)
+            && until.is_none_or(|until| millis < until);
+        let rank_fits = match rank {
+            None => !ranged || Priority::ALL[priority] == Priority::Urgent,
+            Some(_) => ranged && reading == Some(Priority::ALL[priority]),
+        };
+        prop_assert_eq!(
+            query.admits(&ListPosition { rank, after: Some(key.clone()) }),
+            belongs && rank_fits,
+            "{} for {:?}", key, (query_pending, query.priority, since, until, rank)
+        );
+        // A position with no key continues at a priority only in a time-ranged list.
+        prop_assert_eq!(
+            query.admits(&ListPosition { rank, after: None }),
+            match rank {
+                None => true,
+                Some(_) => ranged && reading.is_some_and(|p| query.priority.is_none_or(|q| q == p)),
+            }
+        );
+        // A key altered anywhere no longer names a request's queue entry, or names another.
+        if let Some(at) = mangle.filter(|at| *at < key.len()) {
+            let mut altered = key.clone().into_bytes();
+            altered[at] = b'x';
+            let altered = String::from_utf8(altered).unwrap();
+            if altered != key && keys::parse_queue_sort_key(&altered).is_none() {
+                let position = ListPosition { rank, after: Some(altered) };
+                prop_assert!(!query.admits(&position));
+            }
+        }
+    }
+
     #[test]
     fn ids_parse_their_own_spelling_and_nothing_else(raw in ".{0,80}") {
         if let Ok(store) = StoreId::parse(&raw) {

@@ -82,6 +82,12 @@ impl ApiError {
         }
     }
 
+    /// A 400 for a cursor that does not open, or whose position does not fit its query:
+    /// one answer for every way a cursor is wrong, so none reveals anything.
+    pub fn invalid_cursor() -> Self {
+        Self::bad_request("invalid_cursor", "cursor is invalid or expired")
+    }
+
     /// A 400 for query parameter `name`, naming it in `fields` as a 422 names body fields.
     pub fn invalid_query(name: &str, message: impl Into<String>) -> Self {
         let message = message.into();
@@ -295,6 +301,7 @@ impl From<StoreError> for ApiError {
                 "concurrent_modification",
                 "the request was changed concurrently; fetch it and try again",
             ),
+            StoreError::InvalidCursor => Self::invalid_cursor(),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "store unavailable");
                 Self::Unavailable

@@ -166,9 +166,94 @@ pub fn key(store: &StoreId, sort_key: String) -> Attributes {
 
 /// A queue sort key read back from a cursor must belong to the status it is used with.
 pub fn is_queue_sort_key_of(sort_key: &str, status: RequestStatus) -> bool {
+    parse_queue_sort_key(sort_key).is_some_and(|key| key.status == status)
+}
+
+/// A queue sort key taken apart: what a cursor's position claims to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueKey {
+    pub status: RequestStatus,
+    pub priority: Priority,
+    pub created_millis: i64,
+    pub request_id: RequestId,
+}
+
+/// The parts of `{status}#{rank}#{ms:013}#{requestId}`, if `sort_key` is exactly one (as
+/// [`queue_sort_key`] spells it). Cursors carry sort keys; a sealed one is still input.
+pub fn parse_queue_sort_key(sort_key: &str) -> Option<QueueKey> {
+    let mut parts = sort_key.split('#');
+    let status = RequestStatus::parse(parts.next()?)?;
+    let priority = Priority::from_rank(single_digit(parts.next()?)?)?;
+    let created_millis = fixed_digits(parts.next()?, 13)?;
+    let request_id = canonical_request_id(parts.next()?)?;
+    parts.next().is_none().then_some(QueueKey {
+        status,
+        priority,
+        created_millis,
+        request_id,
+    })
+}
+
+/// The request a `historyByTime` key `{ms:013}#{requestId}` ([`closed_key`]) names.
+pub fn parse_closed_key(closed: &str) -> Option<RequestId> {
+    let (millis, id) = closed.split_once('#')?;
+    fixed_digits(millis, 13)?;
+    canonical_request_id(id)
+}
+
+/// Whether `sort_key` is one of request `id`'s events: `{id}#{version:010}`.
+pub fn is_event_sort_key_of(sort_key: &str, id: &RequestId) -> bool {
     sort_key
-        .strip_prefix(&status_prefix(status))
-        .is_some_and(|rest| rest.len() == 1 + 1 + 13 + 1 + ulid::ULID_LEN)
+        .strip_prefix(&events_prefix(id))
+        .and_then(|version| fixed_digits(version, 10))
+        .is_some()
+}
+
+/// The request and version a store-events position `{ms:013}#{requestId}#{version:010}`
+/// ([`event_time_key`]) names.
+pub fn parse_event_time_key(key: &str) -> Option<(RequestId, u64)> {
+    let mut parts = key.split('#');
+    fixed_digits(parts.next()?, 13)?;
+    let id = canonical_request_id(parts.next()?)?;
+    let version = fixed_digits(parts.next()?, 10)?;
+    parts
+        .next()
+        .is_none()
+        .then_some((id, u64::try_from(version).ok()?))
+}
+
+/// Whether `sort_key` is a master item's own key, `MASTER#{masterItemId}`.
+pub fn is_master_sort_key(sort_key: &str) -> bool {
+    sort_key
+        .strip_prefix("MASTER#")
+        .and_then(|id| MasterItemId::parse(id).ok())
+        .is_some_and(|id| master_sort_key(&id) == sort_key)
+}
+
+/// Whether `sort_key` is one of `master`'s candidates, `MASTER#{m}#ITEM#{ulid}`.
+pub fn is_candidate_sort_key_of(sort_key: &str, master: &MasterItemId) -> bool {
+    sort_key
+        .strip_prefix(&candidate_prefix(master))
+        .and_then(|own| ItemId::parse(&format!("{master}-{own}")).ok())
+        .is_some_and(|id| candidate_sort_key(&id) == sort_key)
+}
+
+fn single_digit(raw: &str) -> Option<u8> {
+    (raw.len() == 1).then_some(())?;
+    raw.parse().ok()
+}
+
+fn fixed_digits(raw: &str, width: usize) -> Option<i64> {
+    (raw.len() == width && raw.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+    raw.parse().ok()
+}
+
+/// A request id spelled exactly as the store spells it (so the key it rebuilds is the key
+/// it read).
+fn canonical_request_id(raw: &str) -> Option<RequestId> {
+    RequestId::parse(raw)
+        .ok()
+        .filter(|id| id.to_string() == raw)
 }
 
 /// The queue entry; pending entries also enter the sparse `byDeadline` index.

@@ -15,14 +15,78 @@ pub fn init_logging() {
     lambda_http::tracing::init_default_subscriber();
 }
 
+/// What a function needs beyond the tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// It lists, so it seals and opens cursors: the cursor key must be configured.
+    pub cursor_key: bool,
+}
+
+/// Builds the [`App`] once at init, or refuses to start with one clear log line: a
+/// deployment with a forgotten or out-of-range setting fails loudly, never quietly weak.
+pub async fn init_app(needs: Needs) -> Result<&'static App, lambda_http::Error> {
+    init_app_on(&crate::config::load_sdk_config().await, needs).await
+}
+
+/// As [`init_app`], on an SDK configuration the function loaded already (it calls another
+/// AWS service too).
+pub async fn init_app_on(
+    sdk: &aws_config::SdkConfig,
+    needs: Needs,
+) -> Result<&'static App, lambda_http::Error> {
+    let built = App::from_sdk_config(sdk).await.and_then(|app| {
+        if needs.cursor_key && app.cursor_key.is_none() {
+            Err("this function lists: set CURSOR_SECRET_ARN (or CURSOR_SECRET locally)".into())
+        } else {
+            Ok(app)
+        }
+    });
+    match built {
+        Ok(app) => Ok(Box::leak(Box::new(app))),
+        Err(reason) => {
+            tracing::error!(reason = %reason, "configuration refused; not starting");
+            Err(reason.into())
+        }
+    }
+}
+
+/// The token verifier from configuration, built once at init, or a refusal to start with
+/// one clear log line.
+pub fn init_authenticator() -> Result<&'static crate::auth::Authenticator, lambda_http::Error> {
+    match crate::auth::Authenticator::from_env() {
+        Ok(authenticator) => Ok(Box::leak(Box::new(authenticator))),
+        Err(reason) => {
+            tracing::error!(reason = %reason, "configuration refused; not starting");
+            Err(reason.into())
+        }
+    }
+}
+
 /// Builds the [`App`] once and serves API Gateway requests with `handler`.
 pub async fn serve_http<H, F>(handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static App, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
+    serve_http_with(Needs::default(), handler).await
+}
+
+/// As [`serve_http`], for a function that lists: it refuses to start without the cursor key.
+pub async fn serve_pages<H, F>(handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    serve_http_with(Needs { cursor_key: true }, handler).await
+}
+
+async fn serve_http_with<H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
     init_logging();
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app = init_app(needs).await?;
     lambda_http::run(service_fn(|event: Request| {
         crate::emf::cold_start("api");
         // The runtime's span carries Lambda's request id (and the X-Ray trace id); this one
@@ -51,7 +115,15 @@ where
     H: Fn(&'static App, &'static Route, Request) -> F,
     F: Future<Output = Option<Response<Body>>> + Send,
 {
-    serve_http(|app, event| serve_route(app, capability, &handler, event)).await
+    let needs = Needs {
+        cursor_key: routes::ROUTES
+            .iter()
+            .any(|route| route.capability() == capability && route.query.contains(&"cursor")),
+    };
+    serve_http_with(needs, |app, event| {
+        serve_route(app, capability, &handler, event)
+    })
+    .await
 }
 
 /// One invocation of a capability's binary. An event for a route of another capability means

@@ -44,8 +44,65 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// What a cursor of this query is bound to (sealed in as associated data): the store,
+    /// every filter and the caller, so it continues no other query.
+    pub fn cursor_binding(&self, caller: &str) -> String {
+        format!(
+            "list-requests|{}|{}|{}|{}|{}|{}|{}|{caller}",
+            self.store,
+            self.status.as_str(),
+            self.since.map(unix_millis).unwrap_or(-1),
+            self.until.map(unix_millis).unwrap_or(-1),
+            self.priority.map_or("", Priority::as_str),
+            self.requested_by.is_some(),
+            self.decision.map_or("", Decision::as_str),
+        )
+    }
+
     fn has_time_range(&self) -> bool {
         self.since.is_some() || self.until.is_some()
+    }
+
+    /// Whether `from` can continue this query: its key lies within the key condition the
+    /// query will use (DynamoDB refuses any other start key), of this status, priority and
+    /// creation-time range. A sealed cursor is still input.
+    pub fn admits(&self, from: &ListPosition) -> bool {
+        let rank = match from.rank {
+            None => None,
+            // Only a time-ranged list reads priority by priority.
+            Some(_) if !self.has_time_range() => return false,
+            Some(rank) => match Priority::from_rank(rank) {
+                Some(priority) if self.priority.is_none_or(|only| only == priority) => {
+                    Some(priority)
+                }
+                _ => return false,
+            },
+        };
+        let Some(after) = &from.after else {
+            return true;
+        };
+        let Some(key) = keys::parse_queue_sort_key(after) else {
+            return false;
+        };
+        if key.status != self.status || self.priority.is_some_and(|only| only != key.priority) {
+            return false;
+        }
+        if !self.has_time_range() {
+            return true;
+        }
+        // The range `list` queries for this position's priority.
+        if key.priority != rank.unwrap_or(Priority::Urgent) {
+            return false;
+        }
+        let low = match self.since {
+            Some(since) => keys::created_bound(self.status, key.priority, since),
+            None => keys::priority_prefix(self.status, key.priority),
+        };
+        let high = match self.until {
+            Some(until) => keys::created_bound(self.status, key.priority, until),
+            None => keys::priority_upper_bound(self.status, key.priority),
+        };
+        (low.as_str()..=high.as_str()).contains(&after.as_str())
     }
 }
 
@@ -263,12 +320,8 @@ impl RequestStore {
             rank: None,
             after: None,
         });
-        if let Some(after) = &from.after
-            && !keys::is_queue_sort_key_of(after, query.status)
-        {
-            return Err(StoreError::Internal(
-                "cursor position of another status".into(),
-            ));
+        if !query.admits(&from) {
+            return Err(StoreError::InvalidCursor);
         }
         if !query.has_time_range() {
             let prefix = match query.priority {
@@ -497,6 +550,16 @@ pub struct HistoryPosition {
     pub sort_key: String,
 }
 
+impl HistoryPosition {
+    /// Both keys name the same answered or timed-out request, as `historyByTime` holds it.
+    fn fits(&self) -> bool {
+        keys::parse_queue_sort_key(&self.sort_key).is_some_and(|key| {
+            key.status == RequestStatus::NotPending
+                && keys::parse_closed_key(&self.closed) == Some(key.request_id)
+        })
+    }
+}
+
 impl RequestStore {
     /// A page of a store's history, newest first (by when each left the queue), optionally of
     /// one decision: one backward Query of the sparse `historyByTime` index.
@@ -507,6 +570,11 @@ impl RequestStore {
         from: Option<HistoryPosition>,
         limit: usize,
     ) -> Result<(Vec<SupervisorRequest>, Option<HistoryPosition>), StoreError> {
+        if let Some(position) = &from
+            && !position.fits()
+        {
+            return Err(StoreError::InvalidCursor);
+        }
         let start = from.map(|position| {
             let mut key = keys::key(store, position.sort_key);
             key.insert(
@@ -583,9 +651,9 @@ impl RequestStore {
     ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
         let prefix = keys::events_prefix(id);
         if let Some(position) = &from
-            && !position.after.starts_with(&prefix)
+            && !keys::is_event_sort_key_of(&position.after, id)
         {
-            return Err(StoreError::Internal("cursor of another request".into()));
+            return Err(StoreError::InvalidCursor);
         }
         let query = self
             .events
@@ -613,17 +681,8 @@ impl RequestStore {
         limit: usize,
     ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
         let start = from.map(|position| {
-            let (request, version) = position
-                .after
-                .rsplit_once('#')
-                .and_then(|(rest, version)| {
-                    let (_, request) = rest.split_once('#')?;
-                    Some((
-                        RequestId::parse(request).ok()?,
-                        version.parse::<u64>().ok()?,
-                    ))
-                })
-                .ok_or_else(|| StoreError::Internal("malformed event cursor".into()))?;
+            let (request, version) =
+                keys::parse_event_time_key(&position.after).ok_or(StoreError::InvalidCursor)?;
             let mut key = keys::key(store, keys::event_sort_key(&request, version));
             key.insert(keys::EVENT_TIME.into(), AttributeValue::S(position.after));
             Ok::<_, StoreError>(key)

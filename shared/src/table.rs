@@ -50,6 +50,10 @@ pub enum StoreError {
     /// Another transaction was writing the same items; retrying may succeed.
     #[error("transaction conflict")]
     TransactionConflict,
+    /// A cursor's position does not fit the query it continues (DynamoDB would refuse it as
+    /// a start key): bad input, however well it was sealed.
+    #[error("cursor position does not fit the query")]
+    InvalidCursor,
     /// Throttled, timed out or unreachable after the SDK's retries.
     #[error("store unavailable: {0}")]
     Unavailable(String),

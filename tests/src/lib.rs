@@ -177,7 +177,9 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
             events_table,
             shared::store::DEFAULT_HISTORY_RETENTION,
         ),
-        cursor_key: CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
+        cursor_key: Some(
+            CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
+        ),
         default_request_timeout: Duration::minutes(10),
     };
     shared::schema::ensure_tables(&app).await.expect("tables");
@@ -186,6 +188,11 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
 }
 
 /// A store id no other test uses.
+/// A sweep with all the time it needs (a Lambda's budget ends at its deadline).
+pub fn unlimited() -> timeout_sweeper::Budget {
+    timeout_sweeper::Budget::until(std::time::Instant::now() + std::time::Duration::from_secs(3600))
+}
+
 pub fn fresh_store() -> String {
     format!("store-{}", ulid::Ulid::new().to_string().to_lowercase())
 }

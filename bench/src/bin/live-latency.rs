@@ -44,8 +44,9 @@ async fn run(count: usize, poll_ms: u64) {
         ),
         catalog: shared::catalog_store::CatalogStore::new(client.clone(), "bench-items"),
         connections: shared::connections::ConnectionStore::new(client, "bench-connections"),
-        cursor_key: shared::cursor::CursorKey::from_secret(b"bench-cursor-secret-of-32-bytes!!")
-            .unwrap(),
+        cursor_key: Some(
+            shared::cursor::CursorKey::from_secret(b"bench-cursor-secret-of-32-bytes!!").unwrap(),
+        ),
         default_request_timeout: time::Duration::minutes(10),
     };
     shared::schema::ensure_tables(&app).await.expect("tables");

@@ -238,7 +238,7 @@ fn main() {
                 shared::config::DEFAULT_EVENTS_TABLE,
                 shared::store::DEFAULT_HISTORY_RETENTION,
             ),
-            cursor_key: CursorKey::from_secret(&[7; 32]).unwrap(),
+            cursor_key: Some(CursorKey::from_secret(&[7; 32]).unwrap()),
             default_request_timeout: time::Duration::minutes(10),
         }
     });

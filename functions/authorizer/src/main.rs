@@ -5,7 +5,7 @@ use shared::auth::Authenticator;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::lambda::init_logging();
-    let authenticator: &'static Authenticator = Box::leak(Box::new(Authenticator::from_env()?));
+    let authenticator: &'static Authenticator = shared::lambda::init_authenticator()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             Ok::<_, std::convert::Infallible>(

@@ -31,7 +31,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     };
     let limit = limit(event)?;
     let cursors = Cursors::new(
-        &app.cursor_key,
+        app.cursor_key()?,
         format!(
             "list-items|{store}|{master}|{}|{}",
             status.map_or("", ItemStatus::as_str),

@@ -17,7 +17,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
     let limit = limit(event)?;
     let cursors = Cursors::new(
-        &app.cursor_key,
+        app.cursor_key()?,
         format!("list-master-items|{store}|{}", principal.subject),
     );
     let after = cursors.position::<String>(event)?;

@@ -23,7 +23,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let id = path_param(event, "requestId", RequestId::parse)?;
     let limit = limit(event)?;
     let cursors = Cursors::new(
-        &app.cursor_key,
+        app.cursor_key()?,
         format!("list-request-events|{store}|{id}|{}", principal.subject),
     );
     let from = cursors.position::<EventPosition>(event)?;

@@ -14,7 +14,6 @@ use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
 use shared::http::{json, query_param, respond};
-use shared::millis::unix_millis;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 use shared::store::{HistoryPosition, ListPosition, ListQuery};
@@ -106,7 +105,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
             ));
         }
         let cursors = Cursors::new(
-            &app.cursor_key,
+            app.cursor_key()?,
             format!(
                 "list-requests|newest|{store}|{}|{}",
                 decision.map_or("", Decision::as_str),
@@ -126,21 +125,6 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
             },
         );
     }
-    // The cursor opens only for the query it came from: same store, filters and caller.
-    let cursors = Cursors::new(
-        &app.cursor_key,
-        format!(
-            "list-requests|{store}|{}|{}|{}|{}|{}|{}|{}",
-            status.as_str(),
-            since.map(unix_millis).unwrap_or(-1),
-            until.map(unix_millis).unwrap_or(-1),
-            priority.map_or("", Priority::as_str),
-            requested_by.is_some(),
-            decision.map_or("", Decision::as_str),
-            principal.subject
-        ),
-    );
-    let from = cursors.position::<ListPosition>(event)?;
     let query = ListQuery {
         store,
         status,
@@ -152,6 +136,9 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
         requested_by,
         decision,
     };
+    // The cursor opens only for the query it came from: same store, filters and caller.
+    let cursors = Cursors::new(app.cursor_key()?, query.cursor_binding(&principal.subject));
+    let from = cursors.position::<ListPosition>(event)?;
     let page = app.requests.list(&query, from).await?;
     json(
         StatusCode::OK,

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(list_requests::handler).await
+    shared::lambda::serve_pages(list_requests::handler).await
 }

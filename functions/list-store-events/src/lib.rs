@@ -19,7 +19,7 @@ async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadStoreEvents)?;
     let limit = limit(event)?;
     let cursors = Cursors::new(
-        &app.cursor_key,
+        app.cursor_key()?,
         format!("list-store-events|{store}|{}", principal.subject),
     );
     let from = cursors.position::<EventPosition>(event)?;

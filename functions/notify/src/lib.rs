@@ -8,20 +8,28 @@
 //! the whole queue, an associate the requests they raised. Nothing of one store reaches
 //! another store's connections.
 //!
-//! Posts go out concurrently, each with its own timeout, so one slow or dead connection holds
-//! up no other; a connection API Gateway answers 410 Gone for is removed. A record that fails
-//! (the connections cannot be read) is reported in `batchItemFailures`, so Lambda retries it
-//! alone (bisecting the batch on errors) without re-sending the rest.
+//! Posts go out concurrently, at most [`POSTS_IN_FLIGHT`] at a time, each with its own
+//! timeout, so one slow or dead connection holds up no other; a connection API Gateway
+//! answers 410 Gone for is removed, and one whose token has expired is no longer pushed to.
+//! A store's connections are read once per batch, not once per record.
+//!
+//! A record that fails (the connections cannot be read, an image is malformed) ends the
+//! batch: it is reported in `batchItemFailures` and nothing after it is sent. For stream
+//! sources Lambda checkpoints at the lowest failed sequence number and retries *every*
+//! record from there on, so going on past a failure would push the later records twice.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_apigatewaymanagement::Client as Management;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures_util::StreamExt;
 use shared::App;
 use shared::codec::{Attributes, request_from_item};
 use shared::connections::Connection;
+use shared::ids::StoreId;
 use shared::keys;
 use shared::notification::{Message, MessageType};
 use shared::supervisor_request::SupervisorRequest;
@@ -29,6 +37,11 @@ use time::OffsetDateTime;
 
 /// Longest a post to one connection may take before it is given up.
 const POST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Posts under way at once: enough to hide a post's latency, few enough that a store with
+/// hundreds of listeners neither opens hundreds of connections nor hits the management
+/// API's rate limit in one burst. With the 2 s timeout, the template's `BatchSize` and the
+/// function's timeout leave room for a slow batch.
+pub const POSTS_IN_FLIGHT: usize = 16;
 
 /// What the batch did, for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,18 +54,22 @@ pub struct Delivery {
 pub async fn handler(app: &App, management: &Management, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let mut total = Delivery::default();
+    let mut listeners = Listeners::default();
     for record in &event.records {
-        match notify(app, management, record).await {
+        match notify(app, management, &mut listeners, record).await {
             Ok(delivery) => {
                 total.sent += delivery.sent;
                 total.gone += delivery.gone;
                 total.failed += delivery.failed;
             }
             Err(error) => {
-                tracing::warn!(error = %error, event_id = %record.event_id, "record not delivered");
+                // Lambda resumes from this record and retries every one after it: stop here,
+                // or those would be pushed twice.
+                tracing::warn!(error = %error, event_id = %record.event_id, "record not delivered; the rest of the batch is left for the retry");
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = record.change.sequence_number.clone();
                 response.batch_item_failures.push(failure);
+                break;
             }
         }
     }
@@ -88,9 +105,28 @@ fn is_request_record(record: &EventRecord) -> bool {
     )
 }
 
+/// The connections of each store a batch touches, read once.
+#[derive(Default)]
+struct Listeners(HashMap<StoreId, Vec<Connection>>);
+
+impl Listeners {
+    async fn of(&mut self, app: &App, store: &StoreId) -> Result<&[Connection], String> {
+        if !self.0.contains_key(store) {
+            let connections = app
+                .connections
+                .listening_to(store, OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| e.to_string())?;
+            self.0.insert(store.clone(), connections);
+        }
+        Ok(&self.0[store])
+    }
+}
+
 async fn notify(
     app: &App,
     management: &Management,
+    listeners: &mut Listeners,
     record: &EventRecord,
 ) -> Result<Delivery, String> {
     if !is_request_record(record) {
@@ -107,19 +143,23 @@ async fn notify(
         .expect("a change has an image");
     let body =
         serde_json::to_vec(&Message::new(message_type, request)).map_err(|e| e.to_string())?;
-    let listeners: Vec<Connection> = app
-        .connections
-        .listening_to(&request.store_id, OffsetDateTime::now_utc())
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|connection| connection.listener.follows(request))
-        .collect();
-    let posts = listeners
-        .iter()
-        .map(|connection| post(app, management, connection, &body));
+    let now = OffsetDateTime::now_utc();
+    // A connection's record expires with its token: a batch that runs long does not push
+    // past it either.
+    let mut posts = Vec::new();
+    for connection in listeners.of(app, &request.store_id).await? {
+        if connection.expires_at > now && connection.listener.follows(request) {
+            posts.push(post(app, management, connection, &body));
+        }
+    }
+    // A Vec of futures rather than an iterator adaptor: the closures' higher-ranked
+    // lifetimes would make the stream task not `Send` for the local gateway's spawn.
+    let outcomes: Vec<Posted> = futures_util::stream::iter(posts)
+        .buffer_unordered(POSTS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut delivery = Delivery::default();
-    for outcome in futures_util::future::join_all(posts).await {
+    for outcome in outcomes {
         match outcome {
             Posted::Sent => delivery.sent += 1,
             Posted::Gone => delivery.gone += 1,

@@ -3,7 +3,8 @@
 //! Browsers cannot set an `Authorization` header on a WebSocket, so the token comes in the
 //! query string: `wss://…/?store=store-1&token=<JWT>`. It is verified exactly as the HTTP
 //! authorizer verifies one (same keys, claims and hardening), never logged; the store must
-//! be one the token names. The connection is then recorded with its principal, for `notify`.
+//! be one the token names. The connection is then recorded with its principal, for `notify`,
+//! until the token expires.
 //! A refusal is a 401 or 403, and API Gateway closes the connection.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
@@ -43,13 +44,14 @@ async fn connect(
         .and_then(|raw| StoreId::parse(raw).ok())
         .ok_or(400)?;
     let bearer = query.first("token").map(|token| format!("Bearer {token}"));
-    let principal = authenticator
-        .verify(bearer.as_deref())
+    let verified = authenticator
+        .verify_token(bearer.as_deref())
         .await
         .map_err(|denial| {
             tracing::info!(reason = ?denial, "websocket connection denied");
             401
         })?;
+    let principal = verified.principal;
     if !principal.stores.contains(&store) {
         tracing::info!(sub = %principal.subject, store = %store, "websocket connection denied: store");
         return Err(403);
@@ -61,7 +63,9 @@ async fn connect(
             role: principal.role,
             stores: vec![store],
         },
-        expires_at: OffsetDateTime::now_utc() + CONNECTION_LIFETIME,
+        // Pushes stop when the token expires (notify skips the record, TTL removes it),
+        // even though API Gateway would keep the socket open for its two hours.
+        expires_at: expires_at(OffsetDateTime::now_utc(), verified.expires_at),
     };
     app.connections.put(&connection).await.map_err(|error| {
         tracing::error!(error = %error, "could not record the connection");
@@ -69,4 +73,14 @@ async fn connect(
     })?;
     tracing::info!(store = %connection.store(), role = connection.listener.role.as_str(), "websocket connected");
     Ok(())
+}
+
+/// The connection's record lives as long as the shorter of API Gateway's two hours and the
+/// token that opened it.
+fn expires_at(now: OffsetDateTime, token_expires_at: u64) -> OffsetDateTime {
+    let token = i64::try_from(token_expires_at)
+        .ok()
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .unwrap_or(now);
+    token.min(now + CONNECTION_LIFETIME)
 }

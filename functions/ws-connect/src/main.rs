@@ -5,8 +5,8 @@ use shared::auth::Authenticator;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::lambda::init_logging();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
-    let authenticator: &'static Authenticator = Box::leak(Box::new(Authenticator::from_env()?));
+    let app = shared::lambda::init_app(shared::lambda::Needs::default()).await?;
+    let authenticator: &'static Authenticator = shared::lambda::init_authenticator()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
             let trace = event.context.xray_trace_id.as_deref();

@@ -4,7 +4,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::lambda::init_logging();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app = shared::lambda::init_app(shared::lambda::Needs::default()).await?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
             let trace = event.context.xray_trace_id.as_deref();

@@ -6,8 +6,9 @@
 //! configured JWKS; or HS256 with a symmetric key only when one is configured explicitly,
 //! never together. `exp`, `iat` and `iss` are required; `exp` and `nbf` are checked with a
 //! small leeway; `aud` may be a string or an array and must hold a configured audience (or,
-//! without `aud`, Cognito access tokens' `client_id` must be one); a lifetime `exp - iat`
-//! above the maximum and any `crit` header are refused (RFC 8725). Which claims name the
+//! without `aud`, Cognito access tokens' `client_id` must be one); an `iat` after now (plus
+//! the leeway), a lifetime `exp - iat` or a remaining life `exp - now` above the maximum,
+//! and any `crit` header are refused (RFC 8725). Which claims name the
 //! caller, the role and the stores is configuration ([`ClaimMapping`]).
 //!
 //! Nothing here logs a token or key: denials carry a [`Denial`] reason only.
@@ -58,10 +59,22 @@ pub enum Denial {
     InvalidClaims,
     /// A `crit` header: extensions this authorizer does not understand (RFC 7515 §4.1.11).
     CriticalHeader,
-    /// `exp - iat` is longer than the configured maximum.
+    /// `exp - iat`, or what is left of it from now (`exp - now`), is longer than the
+    /// configured maximum.
     LifetimeTooLong,
+    /// `iat` is later than now plus the leeway: a token minted for the future would
+    /// otherwise outlive the lifetime cap.
+    IssuedInTheFuture,
     /// A Cognito token of the other kind (`token_use` is `id` where `access` is wanted).
     WrongTokenUse,
+}
+
+/// A verified token: the caller it proves, and when it stops proving it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub principal: Principal,
+    /// The token's `exp`, in seconds since the Unix epoch.
+    pub expires_at: u64,
 }
 
 enum Keys {
@@ -211,6 +224,7 @@ impl Authenticator {
         let authenticator = match (optional("JWT_JWKS"), optional("JWT_HS256_SECRET")) {
             (Some(jwks), None) => Self::with_jwks(&jwks, &issuer, &audience)?,
             (None, Some(secret)) => {
+                refuse_dev_key_when_deployed(|name| env::var(name).ok())?;
                 let secret = STANDARD
                     .decode(secret.trim())
                     .map_err(|_| "JWT_HS256_SECRET is not base64".to_owned())?;
@@ -251,6 +265,14 @@ impl Authenticator {
 
     /// Verifies an `Authorization` header value and returns the principal it proves.
     pub async fn verify(&self, authorization: Option<&str>) -> Result<Principal, Denial> {
+        self.verify_token(authorization)
+            .await
+            .map(|verified| verified.principal)
+    }
+
+    /// As [`Self::verify`], with the token's `exp`: what outlives one request (a WebSocket
+    /// connection) must not outlive the token that opened it.
+    pub async fn verify_token(&self, authorization: Option<&str>) -> Result<Verified, Denial> {
         let value = authorization.ok_or(Denial::MissingToken)?;
         if value.len() > MAX_TOKEN_BYTES {
             return Err(Denial::Malformed);
@@ -319,10 +341,21 @@ impl Authenticator {
             number("exp").ok_or(Denial::InvalidClaims)?,
             number("iat").ok_or(Denial::InvalidClaims)?,
         );
-        if exp.saturating_sub(iat) > self.max_lifetime {
+        // `exp - iat` alone is not a bound: a token with `iat` ten years ahead and
+        // `exp = iat + 60` passes it. Bound `iat` by now and what is left by the cap.
+        let now = jsonwebtoken::get_current_timestamp();
+        if iat > now.saturating_add(self.leeway) {
+            return Err(Denial::IssuedInTheFuture);
+        }
+        if exp.saturating_sub(iat) > self.max_lifetime
+            || exp.saturating_sub(now) > self.max_lifetime
+        {
             return Err(Denial::LifetimeTooLong);
         }
-        self.mapping.principal(&claims)
+        Ok(Verified {
+            principal: self.mapping.principal(&claims)?,
+            expires_at: exp,
+        })
     }
 
     /// `aud`, a string or an array, holds one of the audiences; a token without `aud`
@@ -344,6 +377,31 @@ impl Authenticator {
         } else {
             Err(Denial::WrongAudience)
         }
+    }
+}
+
+/// Set to `true` to accept `JWT_HS256_SECRET` where it is refused by default: in a Lambda
+/// function, an ECS task or a Kubernetes pod. The name says what it is.
+pub const ALLOW_DEPLOYED_HS256: &str = "INSECURE_ALLOW_HS256_DEV_KEY_IN_DEPLOYMENT";
+
+/// A symmetric development key is for local runs: whoever holds it can mint any token. In a
+/// deployment (Lambda, ECS or Kubernetes tell themselves by their own variables) it is
+/// refused unless [`ALLOW_DEPLOYED_HS256`] is `true`.
+fn refuse_dev_key_when_deployed(lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    let deployed = [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "KUBERNETES_SERVICE_HOST",
+    ]
+    .into_iter()
+    .find(|name| lookup(name).is_some());
+    match deployed {
+        Some(marker) if lookup(ALLOW_DEPLOYED_HS256).as_deref() != Some("true") => Err(format!(
+            "JWT_HS256_SECRET is a development key and this is a deployment ({marker} is set): \
+             configure the issuer's keys (JWT_ISSUER discovery, JWT_JWKS_URL or JWT_JWKS), \
+             or set {ALLOW_DEPLOYED_HS256}=true"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -371,4 +429,36 @@ pub fn mint_hs256(secret: &[u8], claims: &Claims) -> String {
         &jsonwebtoken::EncodingKey::from_secret(secret),
     )
     .expect("HS256 signing does not fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_development_key_is_refused_in_a_deployment_unless_allowed_by_name() {
+        let with = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert!(refuse_dev_key_when_deployed(with(&[])).is_ok());
+        for marker in [
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "ECS_CONTAINER_METADATA_URI_V4",
+            "KUBERNETES_SERVICE_HOST",
+        ] {
+            let deployed: &'static [(&str, &str)] = Box::leak(Box::new([(marker, "x")]));
+            let error = refuse_dev_key_when_deployed(with(deployed)).unwrap_err();
+            assert!(error.contains(marker), "{error}");
+            let allowed: &'static [(&str, &str)] =
+                Box::leak(Box::new([(marker, "x"), (ALLOW_DEPLOYED_HS256, "true")]));
+            assert!(refuse_dev_key_when_deployed(with(allowed)).is_ok());
+            let not_quite: &'static [(&str, &str)] =
+                Box::leak(Box::new([(marker, "x"), (ALLOW_DEPLOYED_HS256, "yes")]));
+            assert!(refuse_dev_key_when_deployed(with(not_quite)).is_err());
+        }
+    }
 }

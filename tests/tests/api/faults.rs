@@ -198,7 +198,7 @@ async fn an_unreachable_store_gives_503_not_500() {
             "websocket-connections-test",
         ),
         catalog: shared::catalog_store::CatalogStore::new(client, "unreachable-items"),
-        cursor_key: shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap(),
+        cursor_key: Some(shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap()),
         default_request_timeout: time::Duration::minutes(5),
     };
     let store = fresh_store();

@@ -346,7 +346,7 @@ async fn an_unknown_kid_refetches_at_most_once_per_interval() {
 }
 
 #[tokio::test]
-async fn crit_headers_long_lifetimes_and_missing_kid_or_iat_are_denied() {
+async fn crit_headers_long_lifetimes_future_iat_and_missing_kid_or_iat_are_denied() {
     let issuer = LocalIssuer::spawn().await.unwrap();
     let authenticator = discovering(&issuer, Duration::from_secs(60)).with_max_lifetime(3600);
     let key = issuer.signing_key();
@@ -372,6 +372,25 @@ async fn crit_headers_long_lifetimes_and_missing_kid_or_iat_are_denied() {
     assert_eq!(
         authenticator.verify(Some(&bearer(key.sign(&long)))).await,
         Err(Denial::LifetimeTooLong)
+    );
+
+    // Issued ten years ahead with a one-minute lifetime: `exp - iat` fits the cap, but the
+    // token would be good for ten years.
+    let mut future = claims.clone();
+    future["iat"] = json!(now() + 10 * 365 * 86_400);
+    future["exp"] = json!(now() + 10 * 365 * 86_400 + 60);
+    assert_eq!(
+        authenticator.verify(Some(&bearer(key.sign(&future)))).await,
+        Err(Denial::IssuedInTheFuture)
+    );
+    // Within the clock-skew leeway, a little ahead is fine.
+    let mut skewed = claims.clone();
+    skewed["iat"] = json!(now() + 10);
+    assert!(
+        authenticator
+            .verify(Some(&bearer(key.sign(&skewed))))
+            .await
+            .is_ok()
     );
 
     let mut no_iat = claims.clone();

@@ -59,19 +59,28 @@ impl Live {
     }
 
     fn token(&self, sub: &str, role: &str, stores: &[&str]) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        self.token_issued(sub, role, stores, 0, 600)
+    }
+
+    /// A token issued `issued_in` seconds from now, living `lifetime` seconds from then.
+    fn token_issued(
+        &self,
+        sub: &str,
+        role: &str,
+        stores: &[&str],
+        issued_in: u64,
+        lifetime: u64,
+    ) -> String {
+        let iat = unix_now() + issued_in;
         self.issuer.signing_key().sign(&Claims {
             sub: sub.into(),
             role: role.into(),
             stores: stores.iter().map(|s| (*s).to_owned()).collect(),
             iss: self.issuer.issuer().into(),
             aud: "store-services".into(),
-            exp: now + 600,
+            exp: iat + lifetime,
             nbf: None,
-            iat: Some(now),
+            iat: Some(iat),
         })
     }
 
@@ -109,6 +118,13 @@ impl Live {
         assert_eq!(status, 201, "{body}");
         body["requestId"].as_str().unwrap().to_owned()
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The next message a client gets, as JSON.
@@ -215,6 +231,53 @@ async fn connections_without_a_valid_token_or_store_are_refused_at_connect() {
             .err(),
         Some(400)
     );
+    // Issued ten years ahead with a minute to live: it would outlive the lifetime cap.
+    let future = live.token_issued("sup-1", "supervisor", &[&store], 10 * 365 * 86_400, 60);
+    assert_eq!(
+        live.try_connect(&format!("store={store}&token={future}"))
+            .await
+            .err(),
+        Some(401)
+    );
+}
+
+/// API Gateway keeps a WebSocket open for two hours, whatever the token; pushes stop when
+/// the token that opened it expires (the connection's record lives no longer).
+#[tokio::test]
+async fn a_connection_is_pushed_to_only_while_its_token_lives() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let token = live.token_issued("sup-1", "supervisor", &[&store], 0, 300);
+    let _client = live
+        .try_connect(&format!("store={store}&token={token}"))
+        .await
+        .unwrap();
+    let store_id = shared::ids::StoreId::parse(&store).unwrap();
+    let connections = live
+        .gateway
+        .app
+        .connections
+        .listening_to(&store_id, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(connections.len(), 1);
+    let expires = connections[0].expires_at.unix_timestamp();
+    let token_exp = i64::try_from(unix_now() + 300).unwrap();
+    assert!(
+        (token_exp - 5..=token_exp).contains(&expires),
+        "{expires} vs {token_exp}"
+    );
+    // Just after the token's expiry, notify finds nobody to push to.
+    let after = time::OffsetDateTime::from_unix_timestamp(expires + 1).unwrap();
+    assert!(
+        live.gateway
+            .app
+            .connections
+            .listening_to(&store_id, after)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -231,6 +294,25 @@ async fn junk_frames_are_answered_with_an_error_and_the_connection_lives_on() {
     assert_eq!(next(&mut client).await["message"], "Forbidden");
     let id = live.create(&store, "assoc-1").await;
     assert_eq!(summary(&next(&mut client).await).1, id);
+}
+
+/// RFC 6455 §5.5.1: a client's Close frame is answered with a Close frame (browsers
+/// otherwise report 1006, and clients wait out their close timeout), and the connection
+/// is forgotten.
+#[tokio::test]
+async fn a_client_close_completes_the_closing_handshake() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let mut client = live.connect(&store, "sup-1", "supervisor").await;
+    client.close(None).await.unwrap();
+    let reply = tokio::time::timeout(PATIENCE, client.next())
+        .await
+        .expect("an answer to the Close frame");
+    assert!(
+        matches!(reply, Some(Ok(Message::Close(_)))),
+        "expected a Close frame, got {reply:?}"
+    );
+    eventually(|| async { listening(&live, &store).await.is_empty() }).await;
 }
 
 async fn listening(live: &Live, store: &str) -> Vec<String> {
@@ -316,39 +398,102 @@ fn record(
     record
 }
 
-#[tokio::test]
-async fn a_failing_record_is_reported_and_does_not_hold_up_the_rest() {
-    let live = Live::start().await;
-    let store = fresh_store();
-    let mut supervisor = live.connect(&store, "sup-1", "supervisor").await;
+/// A request record of `store`, as a stream image, with its sequence number.
+fn request_record(
+    store: &str,
+    details: &str,
+) -> (
+    shared::supervisor_request::SupervisorRequest,
+    shared::codec::Attributes,
+) {
     let request = shared::supervisor_request::SupervisorRequest::new(
-        shared::ids::StoreId::parse(&store).unwrap(),
+        shared::ids::StoreId::parse(store).unwrap(),
         shared::supervisor_request::NewRequest {
             request_type: shared::supervisor_request::RequestType::Void,
             priority: shared::supervisor_request::Priority::Urgent,
-            details: shared::supervisor_request::Details::parse("d", "till 4".into()).unwrap(),
+            details: shared::supervisor_request::Details::parse("d", details.into()).unwrap(),
             timeout: None,
         },
         "assoc-1".into(),
         time::OffsetDateTime::now_utc(),
         time::Duration::minutes(10),
     );
-    let good = shared::keys::record_item(&request);
-    let mut broken = good.clone();
+    let item = shared::keys::record_item(&request);
+    (request, item)
+}
+
+/// Lambda checkpoints a stream at the lowest failed sequence number and retries every record
+/// from there: so a failing record ends the batch, nothing before it is sent again on the
+/// retry and nothing after it is sent twice.
+#[tokio::test]
+async fn a_failing_record_ends_the_batch_so_the_retry_sends_nothing_twice() {
+    let live = Live::start().await;
+    let store = fresh_store();
+    let mut supervisor = live.connect(&store, "sup-1", "supervisor").await;
+    let (first, first_item) = request_record(&store, "till 1");
+    let (_, mut broken) = request_record(&store, "till 2");
     broken.remove("details");
-    let mut event = aws_lambda_events::dynamodb::Event::default();
-    event.records = vec![record("100", broken), record("200", good)];
-    let response = notify::handler(&live.gateway.app, &live.management, event).await;
-    let failed: Vec<Option<String>> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    assert_eq!(failed, [Some("100".to_owned())]);
+    let (third, third_item) = request_record(&store, "till 3");
+    let batch = |records| {
+        let mut event = aws_lambda_events::dynamodb::Event::default();
+        event.records = records;
+        event
+    };
+    let failures =
+        |response: aws_lambda_events::streams::DynamoDbEventResponse| -> Vec<Option<String>> {
+            response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect()
+        };
+
+    let response = notify::handler(
+        &live.gateway.app,
+        &live.management,
+        batch(vec![
+            record("100", first_item),
+            record("200", broken.clone()),
+            record("300", third_item.clone()),
+        ]),
+    )
+    .await;
+    assert_eq!(failures(response), [Some("200".to_owned())]);
     assert_eq!(
         summary(&next(&mut supervisor).await),
-        ("request.created".to_owned(), request.request_id.to_string())
+        ("request.created".to_owned(), first.request_id.to_string())
     );
+
+    // The retry starts at the failed record; once it is dealt with (here: it now decodes,
+    // as after a fix; in AWS, bisection or the on-failure queue), the rest goes out once.
+    let mut mended = broken;
+    mended.insert(
+        "details".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S("till 2".into()),
+    );
+    let mended_id = request_id_of(&mended);
+    let response = notify::handler(
+        &live.gateway.app,
+        &live.management,
+        batch(vec![record("200", mended), record("300", third_item)]),
+    )
+    .await;
+    assert!(failures(response).is_empty());
+    let received: Vec<String> = vec![
+        summary(&next(&mut supervisor).await).1,
+        summary(&next(&mut supervisor).await).1,
+    ];
+    assert_eq!(received, [mended_id, third.request_id.to_string()]);
+    // Nothing else was sent: the next message is of a request created after the retry.
+    let later = live.create(&store, "assoc-1").await;
+    assert_eq!(summary(&next(&mut supervisor).await).1, later);
+}
+
+fn request_id_of(item: &shared::codec::Attributes) -> String {
+    shared::codec::request_from_item(item)
+        .unwrap()
+        .request_id
+        .to_string()
 }
 
 /// The fixtures of the live path run their functions as they are: `sam local invoke` and

@@ -2,6 +2,7 @@
 
 mod authorization;
 mod bodies;
+mod configuration;
 mod consistency;
 mod console;
 mod faults;

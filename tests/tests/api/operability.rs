@@ -132,13 +132,19 @@ async fn sweeps_and_authorizer_denials_are_counted() {
         })
     };
     let before = emf_lines().len();
-    timeout_sweeper::handler(&app, sweep_at(now)).await.unwrap();
+    timeout_sweeper::handler(&app, sweep_at(now), integration_tests::unlimited())
+        .await
+        .unwrap();
     assert!(swept(before, 2.0, 0.0));
     // A day later both are past their deadline: timed out, none waiting.
     let before = emf_lines().len();
-    timeout_sweeper::handler(&app, sweep_at(now + time::Duration::days(1)))
-        .await
-        .unwrap();
+    timeout_sweeper::handler(
+        &app,
+        sweep_at(now + time::Duration::days(1)),
+        integration_tests::unlimited(),
+    )
+    .await
+    .unwrap();
     assert!(swept(before, 0.0, 2.0));
 
     let authenticator = shared::auth::Authenticator::with_hs256_secret(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use integration_tests::{
     Event, app, app_with_fresh_table, call_function, event, fresh_store, partition_items, parts,
+    unlimited,
 };
 use serde_json::{Value, json};
 use shared::App;
@@ -304,6 +305,128 @@ async fn garbage_or_misused_cursors_are_rejected_with_400() {
     assert_eq!(status, 400);
 }
 
+/// A cursor sealed with the right key is still input: one whose position does not fit the
+/// query it is used with (another status, outside the time range, another priority) is a
+/// 400, never a start key DynamoDB refuses (which was a 500).
+#[tokio::test]
+async fn sealed_cursors_whose_position_does_not_fit_the_query_are_rejected_with_400() {
+    use shared::store::{ListPosition, ListQuery};
+    use shared::supervisor_request::{Priority, RequestStatus};
+    let app = app().await;
+    let store = fresh_store();
+    let pending = create(&app, &store, new_request("NORMAL", "r1")).await;
+    let answered = create(&app, &store, new_request("NORMAL", "r2")).await;
+    respond(&app, &store, &id_of(&answered), "APPROVED").await;
+    let (_, history) = list(&app, &store, &[("status", "NOT_PENDING")]).await;
+    let answered = &history["items"][0];
+    let created = |request: &Value| {
+        OffsetDateTime::parse(request["createdAt"].as_str().unwrap(), &Rfc3339).unwrap()
+    };
+    let sort_key = |request: &Value, status: &str| {
+        format!(
+            "{status}#3#{:013}#{}",
+            shared::millis::unix_millis(created(request)),
+            id_of(request)
+        )
+    };
+    let query = |status, since: Option<OffsetDateTime>, until, priority| ListQuery {
+        store: shared::ids::StoreId::parse(&store).unwrap(),
+        status,
+        since,
+        until,
+        limit: 25,
+        now: OffsetDateTime::now_utc(),
+        priority,
+        requested_by: None,
+        decision: None,
+    };
+    let at = |request: &Value| created(request);
+    let cases = [
+        (
+            "a history position in the queue",
+            query(RequestStatus::Pending, None, None, None),
+            ListPosition {
+                rank: None,
+                after: Some(sort_key(answered, "NOT_PENDING")),
+            },
+            vec![],
+        ),
+        (
+            "a position after the range",
+            query(RequestStatus::Pending, None, Some(at(&pending)), None),
+            ListPosition {
+                rank: Some(3),
+                after: Some(sort_key(&pending, "PENDING")),
+            },
+            vec![("until", pending["createdAt"].as_str().unwrap().to_owned())],
+        ),
+        (
+            "a position before the range",
+            query(
+                RequestStatus::Pending,
+                Some(at(&pending) + Duration::seconds(1)),
+                None,
+                None,
+            ),
+            ListPosition {
+                rank: Some(3),
+                after: Some(sort_key(&pending, "PENDING")),
+            },
+            vec![(
+                "since",
+                (at(&pending) + Duration::seconds(1))
+                    .format(&Rfc3339)
+                    .unwrap(),
+            )],
+        ),
+        (
+            "a position of another priority",
+            query(RequestStatus::Pending, None, None, Some(Priority::Urgent)),
+            ListPosition {
+                rank: None,
+                after: Some(sort_key(&pending, "PENDING")),
+            },
+            vec![("priority", "URGENT".to_owned())],
+        ),
+        (
+            "a key that is no queue key",
+            query(RequestStatus::Pending, None, None, None),
+            ListPosition {
+                rank: None,
+                after: Some(format!("PENDING#3#{}", id_of(&pending))),
+            },
+            vec![],
+        ),
+    ];
+    for (why, query, position, params) in cases {
+        let cursor = app.cursor_key().unwrap().seal(
+            &query.cursor_binding("associate-1"),
+            &position,
+            OffsetDateTime::now_utc(),
+        );
+        let mut params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if query.status == RequestStatus::NotPending {
+            params.push(("status", "NOT_PENDING"));
+        }
+        params.push(("cursor", &cursor));
+        let (status, body) = list(&app, &store, &params).await;
+        assert_eq!(status, 400, "{why}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_cursor", "{why}");
+    }
+    // The same key sealed for a query it fits continues it.
+    let fitting = ListPosition {
+        rank: None,
+        after: Some(sort_key(&pending, "PENDING")),
+    };
+    let cursor = app.cursor_key().unwrap().seal(
+        &query(RequestStatus::Pending, None, None, None).cursor_binding("associate-1"),
+        &fitting,
+        OffsetDateTime::now_utc(),
+    );
+    let (status, body) = list(&app, &store, &[("cursor", &cursor)]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test]
 async fn responding_moves_a_request_from_the_queue_to_history() {
     let app = app().await;
@@ -582,6 +705,20 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
     assert_eq!(parts(again), (201, first));
 }
 
+/// The sweeper's fixture, scheduled at `at`.
+fn sweep_event(at: OffsetDateTime) -> timeout_sweeper::ScheduledEvent {
+    let mut fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/timeout-sweeper.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    fixture["time"] = Value::from(at.format(&Rfc3339).unwrap());
+    serde_json::from_value(fixture).unwrap()
+}
+
 #[tokio::test]
 async fn the_sweeper_times_out_exactly_the_pending_requests_past_their_deadline() {
     let app = app_with_fresh_table().await;
@@ -596,25 +733,16 @@ async fn the_sweeper_times_out_exactly_the_pending_requests_past_their_deadline(
     let answered = id_of(&create(&app, &store_b, short("b, answered")).await);
     respond(&app, &store_b, &answered, "APPROVED").await;
 
-    let sweep_at = |at: OffsetDateTime| {
-        let mut fixture: Value = serde_json::from_str(
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../events/timeout-sweeper.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
-        fixture["time"] = Value::from(at.format(&Rfc3339).unwrap());
-        serde_json::from_value::<timeout_sweeper::ScheduledEvent>(fixture).unwrap()
-    };
+    let sweep_at = sweep_event;
 
     // Before any deadline: nothing moves.
     let now = OffsetDateTime::now_utc();
-    let report = timeout_sweeper::handler(&app, sweep_at(now)).await.unwrap();
+    let report = timeout_sweeper::handler(&app, sweep_at(now), unlimited())
+        .await
+        .unwrap();
     assert_eq!((report.timed_out, report.skipped), (0, 0));
 
-    let report = timeout_sweeper::handler(&app, sweep_at(now + Duration::seconds(60)))
+    let report = timeout_sweeper::handler(&app, sweep_at(now + Duration::seconds(60)), unlimited())
         .await
         .unwrap();
     assert_eq!(report.timed_out, 2);
@@ -634,10 +762,54 @@ async fn the_sweeper_times_out_exactly_the_pending_requests_past_their_deadline(
     assert_eq!(ids(&queue), vec![live]);
 
     // A second run finds nothing left to do.
-    let report = timeout_sweeper::handler(&app, sweep_at(now + Duration::seconds(61)))
+    let report = timeout_sweeper::handler(&app, sweep_at(now + Duration::seconds(61)), unlimited())
         .await
         .unwrap();
     assert_eq!(report.timed_out, 0);
+}
+
+/// A sweep out of time takes no new work, says what it left and that it did not finish,
+/// and still reports the run (`Sweeps`); the next run carries on.
+#[tokio::test]
+async fn a_sweep_out_of_time_stops_reports_what_it_left_and_the_next_run_finishes() {
+    let app = app_with_fresh_table().await;
+    let store = fresh_store();
+    let short = json!({"requestType": "VOID", "details": "expires", "timeoutSeconds": 30});
+    for _ in 0..3 {
+        create(&app, &store, short.clone()).await;
+    }
+    let later = OffsetDateTime::now_utc() + Duration::seconds(31);
+    let sweep = || sweep_event(later);
+
+    let spent = timeout_sweeper::Budget::until(std::time::Instant::now());
+    let before = integration_tests::emf_lines().len();
+    let report = timeout_sweeper::handler(&app, sweep(), spent)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.timed_out, report.left, report.finished),
+        (0, 3, false)
+    );
+    // Other tests sweep their own tables meanwhile; only this run is out of time.
+    assert!(
+        integration_tests::emf_lines()[before..].iter().any(|line| {
+            let metrics: Value = serde_json::from_str(line).unwrap();
+            metrics["SweepUnfinished"] == 1.0 && metrics["Sweeps"] == 1.0
+        }),
+        "an unfinished sweep is still reported"
+    );
+    let (_, history) = list(&app, &store, &[("status", "NOT_PENDING")]).await;
+    assert!(ids(&history).is_empty(), "nothing moved by the spent run");
+
+    let report = timeout_sweeper::handler(&app, sweep(), unlimited())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.timed_out, report.left, report.finished),
+        (3, 0, true)
+    );
+    let (_, history) = list(&app, &store, &[("status", "NOT_PENDING")]).await;
+    assert_eq!(ids(&history).len(), 3);
 }
 
 #[tokio::test]
@@ -936,7 +1108,9 @@ async fn each_fixture_runs_its_function() {
         .unwrap(),
     )
     .unwrap();
-    timeout_sweeper::handler(&app, sweep).await.unwrap();
+    timeout_sweeper::handler(&app, sweep, unlimited())
+        .await
+        .unwrap();
 }
 
 /// The filters a till app and a supervisor screen reach for: one priority (a key condition),

@@ -244,7 +244,10 @@ async fn an_answer_racing_the_sweeper_ends_in_exactly_one_outcome() {
         };
         let sweeping = {
             let app = Arc::clone(&app);
-            tokio::spawn(async move { timeout_sweeper::handler(&app, sweep_at(deadline)).await })
+            tokio::spawn(async move {
+                timeout_sweeper::handler(&app, sweep_at(deadline), integration_tests::unlimited())
+                    .await
+            })
         };
         let (answered, swept) = (answering.await.unwrap(), sweeping.await.unwrap().unwrap());
         let stored = app

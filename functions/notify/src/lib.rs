@@ -121,6 +121,13 @@ impl Listeners {
         }
         Ok(&self.0[store])
     }
+
+    /// Drops a connection API Gateway said is gone, so later records of the batch skip it.
+    fn forget(&mut self, store: &StoreId, connection_id: &str) {
+        if let Some(connections) = self.0.get_mut(store) {
+            connections.retain(|c| c.connection_id != connection_id);
+        }
+    }
 }
 
 async fn notify(
@@ -162,7 +169,10 @@ async fn notify(
     for outcome in outcomes {
         match outcome {
             Posted::Sent => delivery.sent += 1,
-            Posted::Gone => delivery.gone += 1,
+            Posted::Gone(connection_id) => {
+                listeners.forget(&request.store_id, &connection_id);
+                delivery.gone += 1
+            }
             Posted::Failed => delivery.failed += 1,
         }
     }
@@ -171,7 +181,8 @@ async fn notify(
 
 enum Posted {
     Sent,
-    Gone,
+    /// API Gateway answered 410 for this connection id (its record is deleted).
+    Gone(String),
     Failed,
 }
 
@@ -196,7 +207,7 @@ async fn post(app: &App, management: &Management, connection: &Connection, body:
             if let Err(error) = app.connections.delete(&connection.connection_id).await {
                 tracing::warn!(error = %error, "could not remove a gone connection");
             }
-            Posted::Gone
+            Posted::Gone(connection.connection_id.clone())
         }
         Ok(Err(error)) => {
             tracing::warn!(error = ?error, "post to a connection failed");

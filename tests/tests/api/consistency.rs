@@ -8,9 +8,25 @@ use shared::routes::ROUTES;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// (function, binary, method, path) for each function resource of the template; the function
-/// is the resource's name in kebab case without `Function` (`CreateRequestFunction`:
-/// `create-request`); method and path are empty for functions without an HTTP route.
+/// A function resource's name in kebab case without `Function` (`CreateRequestFunction`:
+/// `create-request`): its crate, binary and fixture name.
+fn function_name(resource: &str) -> String {
+    resource
+        .strip_suffix("Function")
+        .expect("a function resource's name ends in Function")
+        .chars()
+        .enumerate()
+        .fold(String::new(), |mut kebab, (i, c)| {
+            if c.is_ascii_uppercase() && i > 0 {
+                kebab.push('-');
+            }
+            kebab.push(c.to_ascii_lowercase());
+            kebab
+        })
+}
+
+/// (function, binary, method, path) for each function resource of the template (see
+/// [`function_name`]); method and path are empty for functions without an HTTP route.
 fn template_functions() -> BTreeSet<(String, String, String, String)> {
     let mut functions = BTreeSet::new();
     for (name, block) in template_resources() {
@@ -21,20 +37,8 @@ fn template_functions() -> BTreeSet<(String, String, String, String)> {
                 .map(|v| v.trim().to_owned())
         };
         if let Some(binary) = value("Binary:") {
-            let function = name
-                .strip_suffix("Function")
-                .expect("a function resource's name ends in Function")
-                .chars()
-                .enumerate()
-                .fold(String::new(), |mut kebab, (i, c)| {
-                    if c.is_ascii_uppercase() && i > 0 {
-                        kebab.push('-');
-                    }
-                    kebab.push(c.to_ascii_lowercase());
-                    kebab
-                });
             functions.insert((
-                function,
+                function_name(&name),
                 binary,
                 value("Method:").unwrap_or_default(),
                 value("Path:").unwrap_or_default(),
@@ -297,6 +301,149 @@ fn the_local_cors_rules_are_the_templates() {
         ours(local_gateway::cors::EXPOSE_HEADERS)
     );
     assert!(cors.contains(&format!("MaxAge: {}", local_gateway::cors::MAX_AGE_SECONDS)));
+
+    // A deployment allows no other origin unless told: `ConsoleOrigins` defaults to empty,
+    // and then the API has no CORS configuration at all (not an empty or `*` one). The local
+    // gateway's own default is its (documented) choice: local/src/cors.rs.
+    let console_origins = template_parameter(&template, "ConsoleOrigins");
+    assert!(
+        console_origins.contains(&"Default: \"\"".to_owned()),
+        "{console_origins:?}"
+    );
+    let configuration: Vec<&str> = cors.lines().take(8).map(str::trim).collect();
+    assert_eq!(configuration[0], "!If", "{configuration:?}");
+    assert_eq!(configuration[1], "- HasConsoleOrigins");
+    assert_eq!(configuration[2], "- AllowOrigins: !Ref ConsoleOrigins");
+    assert_eq!(configuration[7], "- !Ref AWS::NoValue");
+    assert!(
+        template.contains(
+            "HasConsoleOrigins: !Not [!Equals [!Join [\"\", !Ref ConsoleOrigins], \"\"]]"
+        )
+    );
+}
+
+/// A parameter's lines, trimmed.
+fn template_parameter(template: &str, name: &str) -> Vec<String> {
+    let parameters = template
+        .split("\nParameters:\n")
+        .nth(1)
+        .expect("Parameters")
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let mut lines = parameters
+        .lines()
+        .skip_while(|line| *line != format!("  {name}:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("    "))
+        .map(|line| line.trim().to_owned())
+        .peekable();
+    assert!(lines.peek().is_some(), "no parameter {name}");
+    lines.collect()
+}
+
+/// The cursor key is no deploy-time parameter and no plaintext variable: the stack has
+/// Secrets Manager generate it, and only the functions of the routes that take a `cursor`
+/// get its ARN and may read it (their policy names the one secret, nothing more).
+#[test]
+fn only_the_paginated_routes_read_the_cursor_key() {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    assert!(
+        !template.contains("\n  CursorSecret:\n    Type: String"),
+        "the cursor key is not a parameter"
+    );
+    let paginated: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|route| route.query.contains(&"cursor"))
+        .map(|route| route.function.to_owned())
+        .collect();
+    assert_eq!(paginated.len(), 5, "{paginated:?}");
+    let resources = template_resources();
+    let mut readers = BTreeSet::new();
+    for (name, body) in &resources {
+        if !body.iter().any(|l| l == "Type: AWS::Serverless::Function") {
+            continue;
+        }
+        assert!(
+            !body.iter().any(|l| l.starts_with("CURSOR_SECRET:")),
+            "{name} has the cursor key in plaintext"
+        );
+        let has_arn = body.contains(&"CURSOR_SECRET_ARN: !Ref CursorSecret".to_owned());
+        let may_read = body.contains(&"- !Ref CursorSecretReadPolicy".to_owned());
+        assert_eq!(has_arn, may_read, "{name}");
+        if has_arn {
+            readers.insert(function_name(name));
+        }
+    }
+    assert_eq!(readers, paginated);
+
+    let resource = |wanted: &str| -> &Vec<String> {
+        &resources
+            .iter()
+            .find(|(name, _)| name == wanted)
+            .unwrap_or_else(|| panic!("no {wanted}"))
+            .1
+    };
+    let secret = resource("CursorSecret");
+    assert!(secret.contains(&"Type: AWS::SecretsManager::Secret".to_owned()));
+    assert!(secret.contains(&"GenerateSecretString:".to_owned()));
+    assert!(!secret.iter().any(|l| l.starts_with("SecretString:")));
+    let policy = resource("CursorSecretReadPolicy");
+    let actions: Vec<&String> = policy
+        .iter()
+        .filter(|l| l.starts_with("Action:") || l.starts_with("- secretsmanager:"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "Action: secretsmanager:GetSecretValue",
+            "Action: kms:Decrypt"
+        ],
+        "{policy:?}"
+    );
+    assert!(policy.contains(&"Resource: !Ref CursorSecret".to_owned()));
+    // Nothing else in the template may touch a secret.
+    let elsewhere: Vec<&String> = resources
+        .iter()
+        .filter(|(name, _)| name != "CursorSecretReadPolicy")
+        .flat_map(|(_, body)| body)
+        .filter(|l| l.contains("secretsmanager:"))
+        .collect();
+    assert!(elsewhere.is_empty(), "{elsewhere:?}");
+}
+
+/// Every function can be capped by its kind's reserved-concurrency parameter, which
+/// defaults to no cap (-1).
+#[test]
+fn every_function_has_a_concurrency_cap_of_its_kind() {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
+    for (name, body) in template_resources() {
+        if !body.iter().any(|l| l == "Type: AWS::Serverless::Function") {
+            continue;
+        }
+        let cap = body
+            .iter()
+            .find_map(|l| l.strip_prefix("ReservedConcurrentExecutions: !If ["))
+            .unwrap_or_else(|| panic!("{name} has no concurrency cap"));
+        let parameter = cap
+            .split(", ")
+            .nth(1)
+            .and_then(|p| p.strip_prefix("!Ref "))
+            .unwrap_or_else(|| panic!("{name}: {cap}"));
+        if routed.contains(&function_name(&name)) {
+            assert_eq!(parameter, "ApiFunctionReservedConcurrency", "{name}");
+        }
+        let lines = template_parameter(&template, parameter);
+        assert!(lines.contains(&"Default: -1".to_owned()), "{parameter}");
+        let condition = cap.split(',').next().unwrap();
+        assert!(
+            template.contains(&format!(
+                "  {condition}: !Not [!Equals [!Ref {parameter}, \"-1\"]]"
+            )),
+            "{name}: {condition}"
+        );
+    }
 }
 
 /// Every body's example in the document is valid for its own schema, and every parameter

@@ -139,7 +139,7 @@ def main(argv: list[str]) -> int:
         print()
         for function, note in notes:
             print(f"- {function}: {note}")
-    # The binaries the template deploys (one per capability for the HTTP routes).
+    # The binaries the template deploys (each function's own).
     sys.path.insert(0, str(ROOT / "scripts"))
     import harness
 

@@ -715,7 +715,7 @@ def discover(bin_dir: Path, flat: bool) -> list[str]:
 
 def binary_path(bin_dir: Path, name: str, flat: bool) -> Path:
     """Flat: DIR/<function>. Otherwise as scripts/build-lambdas leaves them: the binary the
-    function deploys (template.yaml; one per capability for the HTTP routes), DIR/<binary>/bootstrap."""
+    function deploys (template.yaml: its own crate's), DIR/<binary>/bootstrap."""
     if flat:
         return bin_dir / name
     return bin_dir / harness.deployed_binaries().get(name, name) / "bootstrap"

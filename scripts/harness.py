@@ -45,8 +45,7 @@ def deployed_binaries() -> dict[str, str]:
 
     The function is the resource's name in kebab case without `Function`
     (`CreateRequestFunction`: `create-request`), as tests/tests/api/consistency.rs holds it.
-    The routes of one capability share its binary (`supervisor-requests-api`,
-    `preferred-items-api`); the other functions run a binary named after them.
+    Each function deploys its own crate's binary, named after it.
     """
     import re
 

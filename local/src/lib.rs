@@ -381,7 +381,7 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
     let traced = shared::telemetry::traced_as(
         route.function,
         Some(&invocation.trace_header),
-        Box::pin(http_api::handle(app, route, request)),
+        Box::pin(api_router::handle(app, route, request)),
     );
     tracing::Instrument::instrument(tracing::Instrument::instrument(traced, span), runtime_span)
         .await

@@ -6,8 +6,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
 use crate::config::App;
-use crate::error::ApiError;
-use crate::routes::{self, Capability, Route};
+use crate::routes::{self, Route};
 
 /// Initialises logging (JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON`; level from
 /// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`). Request and trace ids come from the runtime's span.
@@ -103,55 +102,6 @@ where
         async move { Ok::<_, std::convert::Infallible>(response.await) }
     }))
     .await
-}
-
-/// Serves every route of `capability` from one binary: the handler of the route API Gateway
-/// matched (the event's `routeKey`).
-pub async fn serve_capability<H, F>(
-    capability: Capability,
-    handler: H,
-) -> Result<(), lambda_http::Error>
-where
-    H: Fn(&'static App, &'static Route, Request) -> F,
-    F: Future<Output = Option<Response<Body>>> + Send,
-{
-    let needs = Needs {
-        cursor_key: routes::ROUTES
-            .iter()
-            .any(|route| route.capability() == capability && route.query.contains(&"cursor")),
-    };
-    serve_http_with(needs, |app, event| {
-        serve_route(app, capability, &handler, event)
-    })
-    .await
-}
-
-/// One invocation of a capability's binary. An event for a route of another capability means
-/// the template gave this binary to the wrong function: a 500 that says so in the log.
-pub fn serve_route<'a, H, F>(
-    app: &'a App,
-    capability: Capability,
-    handler: &H,
-    event: Request,
-) -> impl Future<Output = Response<Body>> + Send + use<'a, H, F>
-where
-    H: Fn(&'a App, &'static Route, Request) -> F,
-    F: Future<Output = Option<Response<Body>>> + Send,
-{
-    let request_id = crate::http::request_id(&event).map(str::to_owned);
-    let invocation = route_of(&event)
-        .filter(|route| route.capability() == capability)
-        .map(|route| handler(app, route, event));
-    async move {
-        match invocation {
-            Some(invocation) => invocation.await,
-            None => None,
-        }
-        .unwrap_or_else(|| {
-            ApiError::Internal(format!("{} does not serve this route", capability.binary()))
-                .into_response(request_id.as_deref())
-        })
-    }
 }
 
 /// The route API Gateway matched for `event`, if it is one of ours.

@@ -168,52 +168,7 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-/// The API's capabilities as deployed: each is one binary that all of its routes' functions
-/// run (`http-api`), since a release build pays fat LTO per binary, not per route. Preferred
-/// items are two: the catalogue, and the choice over it (scoring, pins), which keeps each
-/// binary's zip well under 3 MB (BENCHMARKS.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Capability {
-    /// Requests, answers and the audit trail.
-    SupervisorRequests,
-    /// Master items and their items: the catalogue.
-    Catalog,
-    /// The preferred item of a master item, its pin, the store's scoring weights.
-    PreferredItems,
-}
-
-impl Capability {
-    /// The deployment binary (`BuildProperties.Binary` of its functions in `template.yaml`).
-    pub const fn binary(self) -> &'static str {
-        match self {
-            Self::SupervisorRequests => "supervisor-requests-api",
-            Self::Catalog => "catalog-api",
-            Self::PreferredItems => "preferred-items-api",
-        }
-    }
-
-    pub const ALL: [Self; 3] = [
-        Self::SupervisorRequests,
-        Self::Catalog,
-        Self::PreferredItems,
-    ];
-}
-
 impl Route {
-    /// Which capability the route belongs to, by its path.
-    pub fn capability(&self) -> Capability {
-        if self
-            .path
-            .starts_with("/stores/{storeId}/supervisor-request")
-        {
-            Capability::SupervisorRequests
-        } else if self.path.contains("/preferred-item") || self.path.contains("/scoring-weights") {
-            Capability::PreferredItems
-        } else {
-            Capability::Catalog
-        }
-    }
-
     /// API Gateway's route key, e.g. `GET /stores/{storeId}/supervisor-requests`.
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)

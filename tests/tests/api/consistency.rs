@@ -48,7 +48,7 @@ fn template_functions() -> BTreeSet<(String, String, String, String)> {
     functions
 }
 
-/// Every route is a function of the template with its route, running its capability's binary.
+/// Every route is a function of the template with its route, deploying its own binary.
 #[test]
 fn template_routes_are_exactly_the_served_routes() {
     let in_template: BTreeSet<(String, String, String, String)> = template_functions()
@@ -60,7 +60,7 @@ fn template_routes_are_exactly_the_served_routes() {
         .map(|r| {
             (
                 r.function.to_owned(),
-                r.capability().binary().to_owned(),
+                r.function.to_owned(),
                 r.method.to_owned(),
                 r.path.to_owned(),
             )
@@ -69,8 +69,9 @@ fn template_routes_are_exactly_the_served_routes() {
     assert_eq!(in_template, served);
 }
 
-/// Every function crate is a function of the template, and has its fixture; the functions
-/// without a route (authorizer, sweeper, stream and WebSocket handlers) run their own binary.
+/// Every function crate is a function of the template, has its fixture, and is deployed as
+/// its own crate's binary: `BuildProperties.Binary` names the crate's one `[[bin]]`, built
+/// from its thin `main.rs`, so `sam deploy` and `cargo lambda deploy <name>` ship the same.
 #[test]
 fn every_function_crate_is_in_the_template_and_has_a_fixture() {
     let crates: BTreeSet<String> = std::fs::read_dir(format!("{ROOT}/functions"))
@@ -80,10 +81,32 @@ fn every_function_crate_is_in_the_template_and_has_a_fixture() {
     let functions = template_functions();
     let names: BTreeSet<String> = functions.iter().map(|(f, ..)| f.clone()).collect();
     assert_eq!(crates, names);
-    for (function, binary, method, _) in &functions {
-        if method.is_empty() {
-            assert_eq!(function, binary, "{function} runs a binary of its own");
-        }
+    for (function, binary, ..) in &functions {
+        assert_eq!(
+            function, binary,
+            "{function} deploys its own crate's binary"
+        );
+        let manifest =
+            std::fs::read_to_string(format!("{ROOT}/functions/{function}/Cargo.toml")).unwrap();
+        let bins: Vec<&str> = manifest
+            .split("[[bin]]")
+            .skip(1)
+            .filter_map(|section| {
+                section
+                    .lines()
+                    .find_map(|line| line.strip_prefix("name = "))
+                    .map(|name| name.trim_matches('"'))
+            })
+            .collect();
+        assert_eq!(
+            bins,
+            [function.as_str()],
+            "functions/{function}: one binary, its name"
+        );
+        assert!(
+            manifest.contains("path = \"src/main.rs\""),
+            "functions/{function} builds from its main.rs"
+        );
     }
     for name in &crates {
         assert!(
@@ -93,32 +116,10 @@ fn every_function_crate_is_in_the_template_and_has_a_fixture() {
     }
 }
 
-/// A capability's binary given a route of the other capability (a template mistake) answers
-/// a JSON 500 naming the request, rather than some other route's answer.
+/// Every route's fixture names its route, and the one-process router (local gateway, the
+/// long-running service) reaches a handler for each.
 #[tokio::test]
-async fn a_capability_binary_refuses_a_route_of_the_other() {
-    let app = app().await;
-    let request = event("get-item")
-        .authorizer_context(Default::default())
-        .gateway_request_id("misrouted-1")
-        .build();
-    let response = shared::lambda::serve_route(
-        &app,
-        shared::routes::Capability::SupervisorRequests,
-        &http_api::supervisor_requests,
-        request,
-    )
-    .await;
-    let (status, body) = parts(response);
-    assert_eq!(status, 500);
-    assert_eq!(body["error"]["code"], "internal_error", "{body}");
-    assert_eq!(body["error"]["requestId"], "misrouted-1");
-}
-
-/// Each capability's binary serves exactly its routes: every route's fixture reaches its
-/// handler through the capability's dispatcher, and no other route does.
-#[tokio::test]
-async fn each_capability_binary_serves_exactly_its_routes() {
+async fn the_router_serves_every_route_its_fixture_names() {
     let app = app().await;
     for route in ROUTES {
         let fixture = || {
@@ -132,15 +133,11 @@ async fn each_capability_binary_serves_exactly_its_routes() {
             "the fixture's routeKey names {}",
             route.key()
         );
-        for capability in shared::routes::Capability::ALL {
-            let response = http_api::serve(capability, &app, route, fixture()).await;
-            assert_eq!(
-                response.is_some(),
-                route.capability() == capability,
-                "{} in {capability:?}",
-                route.key()
-            );
-        }
+        assert!(
+            api_router::handle(&app, route, fixture()).await.is_some(),
+            "{}",
+            route.key()
+        );
     }
 }
 

@@ -1,8 +1,0 @@
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_capability(
-        shared::routes::Capability::PreferredItems,
-        http_api::preferred_items,
-    )
-    .await
-}

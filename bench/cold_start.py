@@ -32,6 +32,7 @@ Usage (from the repository root):
     python3 bench/cold_start.py                                  # every function, with its binary in target/lambda-x86_64/<binary>/bootstrap
     python3 bench/cold_start.py --floor hello-world --starts 20 --json bench/cold-start.json
     python3 bench/cold_start.py --flat --bin-dir target/debug --starts 3 get-request authorizer
+    python3 bench/cold_start.py --flat --bin-dir DIR get-request get-request@capability   # two builds, interleaved
 
 Exit status: 0 once the table is printed, whatever the PASS/FAIL marks say (so that a
 `set -e` pipeline such as scripts/bench goes on); with `--check`, 1 when a budget or an
@@ -721,9 +722,14 @@ def binary_path(bin_dir: Path, name: str, flat: bool) -> Path:
     return bin_dir / harness.deployed_binaries().get(name, name) / "bootstrap"
 
 
+def fixture_name(function: str) -> str:
+    """`NAME@VARIANT` (another build of NAME, measured beside it) runs NAME's fixture and seed."""
+    return function.split("@", 1)[0]
+
+
 def load_event(name: str, overrides: dict[str, Path]) -> tuple[bytes, bool, str]:
     """(event bytes, is an API Gateway HTTP event, where it came from)."""
-    path = overrides.get(name, ROOT / "events" / f"{name}.json")
+    path = overrides.get(name, ROOT / "events" / f"{fixture_name(name)}.json")
     if path.is_file():
         raw = path.read_bytes()
         source = str(path)
@@ -920,7 +926,7 @@ def main(argv: list[str]) -> int:
                 event, is_api, _ = events[function]
                 event = with_fresh_idempotency_key(event)
                 if args.seed:
-                    seed(args.seed, function, endpoint, args)
+                    seed(args.seed, fixture_name(function), endpoint, args)
                 sample = run_start(stray, function, binary_path(bin_dir, function, args.flat), event, is_api,
                                    env, args.timeout, workdir, children, proxy)
                 sample["round"] = round_index + 1

@@ -164,6 +164,8 @@ pub struct LocalIssuer {
     keys: RwLock<Vec<Arc<SigningKey>>>,
     up: AtomicBool,
     jwks_reads: AtomicU32,
+    /// Whether JWKS answers go out (tests hold them to keep a fetch in flight).
+    jwks_open: tokio::sync::watch::Sender<bool>,
 }
 
 impl LocalIssuer {
@@ -173,6 +175,7 @@ impl LocalIssuer {
             keys: RwLock::new(vec![Arc::new(key)]),
             up: AtomicBool::new(true),
             jwks_reads: AtomicU32::new(0),
+            jwks_open: tokio::sync::watch::Sender::new(true),
         }
     }
 
@@ -220,6 +223,16 @@ impl LocalIssuer {
     /// Takes the issuer down (every request answers 503) or brings it back.
     pub fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
+    }
+
+    /// Holds JWKS answers (each request is counted, then waits) until [`Self::release_jwks`]:
+    /// a fetch stays in flight for as long as a test needs.
+    pub fn hold_jwks(&self) {
+        self.jwks_open.send_replace(false);
+    }
+
+    pub fn release_jwks(&self) {
+        self.jwks_open.send_replace(true);
     }
 
     pub fn jwks_reads(&self) -> u32 {
@@ -272,7 +285,12 @@ impl LocalIssuer {
                     let (status, body) = issuer
                         .answer(request.uri().path())
                         .unwrap_or((404, json!({"message": "Not Found"})));
+                    let mut open = issuer.jwks_open.subscribe();
+                    let held = request.uri().path() == JWKS_PATH;
                     async move {
+                        if held {
+                            let _ = open.wait_for(|open| *open).await;
+                        }
                         Ok::<_, Infallible>(
                             hyper::Response::builder()
                                 .status(status)

@@ -1,9 +1,15 @@
 //! Verification keys: a JWKS parsed into keys by `kid`, and the keys of an issuer fetched
 //! from its OIDC discovery document at first need, kept across warm invocations, and fetched
 //! again (at most once per `refetch_after`) when a token names a `kid` not held.
+//!
+//! A long-running process verifies many tokens at once: the keys held are read under a lock
+//! never held across an await, and a refetch runs outside it (one at a time: the callers
+//! with an unknown `kid` wait for that one fetch), then swaps the new set in. A token with an
+//! unknown `kid` never stalls the verification of the others.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
@@ -68,9 +74,9 @@ pub enum JwksLocation {
     Jwks(String),
 }
 
+/// What only the one fetch in flight reads and writes.
 #[derive(Default)]
-struct Held {
-    keys: KeySet,
+struct Fetching {
     jwks_uri: Option<String>,
     last_fetch: Option<Instant>,
 }
@@ -79,7 +85,10 @@ pub struct RemoteKeys {
     location: JwksLocation,
     refetch_after: Duration,
     getter: JsonGetter,
-    held: tokio::sync::RwLock<Held>,
+    /// The keys held: swapped whole after a fetch, read without waiting on one.
+    held: RwLock<Arc<KeySet>>,
+    /// Single flight: whoever holds this fetches; the others with an unknown `kid` wait.
+    fetching: tokio::sync::Mutex<Fetching>,
     fetches: AtomicU32,
 }
 
@@ -90,6 +99,7 @@ impl RemoteKeys {
             refetch_after,
             getter: JsonGetter::default(),
             held: Default::default(),
+            fetching: Default::default(),
             fetches: AtomicU32::new(0),
         }
     }
@@ -102,32 +112,36 @@ impl RemoteKeys {
     /// The key named `kid`: held, or fetched when it is not and the last fetch is older than
     /// `refetch_after`. A failed fetch keeps the keys held and is logged, never the token.
     pub async fn key(&self, kid: &str) -> Option<(Algorithm, DecodingKey)> {
-        if let Some(key) = self.held.read().await.keys.get(kid) {
-            return Some(key.clone());
+        if let Some(key) = self.held_key(kid) {
+            return Some(key);
         }
-        let mut held = self.held.write().await;
-        if let Some(key) = held.keys.get(kid) {
-            return Some(key.clone()); // another request fetched it meanwhile
+        let mut fetching = self.fetching.lock().await;
+        if let Some(key) = self.held_key(kid) {
+            return Some(key); // the fetch this caller waited for brought it
         }
-        if held
+        if fetching
             .last_fetch
             .is_some_and(|at| at.elapsed() < self.refetch_after)
         {
             return None;
         }
-        held.last_fetch = Some(Instant::now());
+        fetching.last_fetch = Some(Instant::now());
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        match self.fetch(&mut held).await {
-            Ok(keys) => held.keys = keys,
+        match self.fetch(&mut fetching).await {
+            Ok(keys) => *self.held.write().expect("keys lock") = Arc::new(keys),
             Err(error) => {
                 tracing::warn!(error = %error, "JWKS fetch failed; keeping the keys held")
             }
         }
-        held.keys.get(kid).cloned()
+        self.held_key(kid)
     }
 
-    async fn fetch(&self, held: &mut Held) -> Result<KeySet, String> {
-        let jwks_uri = match (&self.location, &held.jwks_uri) {
+    fn held_key(&self, kid: &str) -> Option<(Algorithm, DecodingKey)> {
+        self.held.read().expect("keys lock").get(kid).cloned()
+    }
+
+    async fn fetch(&self, fetching: &mut Fetching) -> Result<KeySet, String> {
+        let jwks_uri = match (&self.location, &fetching.jwks_uri) {
             (JwksLocation::Jwks(uri), _) => uri.clone(),
             (JwksLocation::Discovery(_), Some(uri)) => uri.clone(),
             (JwksLocation::Discovery(url), None) => {
@@ -136,7 +150,7 @@ impl RemoteKeys {
                     .as_str()
                     .ok_or("discovery document without jwks_uri")?
                     .to_owned();
-                held.jwks_uri = Some(uri.clone());
+                fetching.jwks_uri = Some(uri.clone());
                 uri
             }
         };

@@ -406,3 +406,40 @@ async fn crit_headers_long_lifetimes_future_iat_and_missing_kid_or_iat_are_denie
         Err(Denial::UnknownKey)
     );
 }
+
+/// A long-running service verifies many tokens at once: while one token's unknown `kid`
+/// keeps a JWKS fetch in flight, tokens signed with a key already held verify at once.
+#[tokio::test]
+async fn a_fetch_in_flight_stalls_no_verification_with_a_held_key() {
+    let issuer = LocalIssuer::spawn().await.unwrap();
+    let authenticator = std::sync::Arc::new(discovering(&issuer, Duration::ZERO));
+    let claims = claims_of(&issuer);
+    let held = bearer(issuer.signing_key().sign(&claims));
+    assert!(authenticator.verify(Some(&held)).await.is_ok());
+    assert_eq!(issuer.jwks_reads(), 1);
+
+    issuer.hold_jwks();
+    let rotated = bearer(issuer.rotate().unwrap().sign(&claims));
+    let waiting = {
+        let authenticator = std::sync::Arc::clone(&authenticator);
+        tokio::spawn(async move { authenticator.verify(Some(&rotated)).await })
+    };
+    // The rotated key's fetch has reached the issuer, which holds its answer.
+    let started = std::time::Instant::now();
+    while issuer.jwks_reads() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(10), "no fetch");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let verified = tokio::time::timeout(Duration::from_secs(5), authenticator.verify(Some(&held)))
+        .await
+        .expect("a held key verifies while a fetch is in flight");
+    assert!(verified.is_ok());
+    assert!(!waiting.is_finished());
+
+    issuer.release_jwks();
+    assert!(
+        waiting.await.unwrap().is_ok(),
+        "the rotated key arrives with the fetch"
+    );
+}

@@ -25,6 +25,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::App;
 use shared::auth::Authenticator;
+use shared::http::ApiResponse;
 use shared::routes::{self, Route};
 
 /// API Gateway's own payload limit for HTTP APIs is 10 MB; handlers set their own, smaller.
@@ -295,11 +296,7 @@ impl Gateway {
             Ok(request) => request,
             Err(_) => return gateway_error(StatusCode::BAD_REQUEST, "Bad Request"),
         };
-        dispatch(&self.app, route, request)
-            .await
-            .unwrap_or_else(|| {
-                gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-            })
+        shared::lambda::lambda_response(dispatch(&self.app, route, request).await)
     }
 }
 
@@ -364,8 +361,9 @@ async fn serve_one(
     Ok(hyper::Response::from_parts(parts, Full::new(bytes)))
 }
 
-/// Calls the handler of `route`'s function; `None` if the gateway has none for it.
-pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Response<Body>> {
+/// Calls the handler of `route`'s function with API Gateway's event for it, through the same
+/// adapter a deployed function runs ([`shared::lambda::api_request`]).
+pub async fn dispatch(app: &App, route: &'static Route, request: Request) -> ApiResponse {
     // As on Lambda: an invocation id and an X-Ray trace header in the runtime's own span, and
     // API Gateway's request id in ours, so the log lines carry the same fields.
     let invocation = LocalInvocation::new();
@@ -375,13 +373,17 @@ pub async fn dispatch(app: &App, route: &Route, request: Request) -> Option<Resp
         xrayTraceId = %invocation.trace_header
     );
     let span = runtime_span.in_scope(|| shared::lambda::request_span(&request));
+    let request = match shared::lambda::api_request(route, request) {
+        Ok(request) => request,
+        Err(refusal) => return *refusal,
+    };
     // With AWS_XRAY_DAEMON_ADDRESS set (a local X-Ray daemon), every request is sampled.
     // Boxed: every handler's future in one match is large, and debug builds run the tests'
     // nested calls on a thread's stack.
     let traced = shared::telemetry::traced_as(
         route.function,
         Some(&invocation.trace_header),
-        Box::pin(api_router::handle(app, route, request)),
+        Box::pin(api_router::handle(app, request)),
     );
     tracing::Instrument::instrument(tracing::Instrument::instrument(traced, span), runtime_span)
         .await

@@ -5,8 +5,7 @@
 //! become a status, a stable `code` and a message written for clients. Internal detail only
 //! reaches the log (and never a token or secret: nothing here formats request headers).
 
-use lambda_http::http::{StatusCode, header};
-use lambda_http::{Body, Response};
+use http::{StatusCode, header};
 use serde::Serialize;
 
 use crate::idempotency::InvalidIdempotencyKey;
@@ -161,7 +160,7 @@ impl ApiError {
 
     /// The response a client sees, with the request id to quote. Internal errors are logged
     /// here, once, with their detail.
-    pub fn into_response(self, request_id: Option<&str>) -> Response<Body> {
+    pub fn into_response(self, request_id: Option<&str>) -> crate::http::ApiResponse {
         let status = self.status();
         let message = match &self {
             Self::Internal(detail) => {
@@ -191,16 +190,14 @@ impl ApiError {
                 request_id,
             },
         };
-        let mut builder = Response::builder()
+        let mut builder = http::Response::builder()
             .status(status)
             .header(header::CONTENT_TYPE, "application/json");
         if matches!(self, Self::Unavailable) {
             builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string());
         }
         builder
-            .body(Body::Text(
-                serde_json::to_string(&body).expect("error bodies serialize"),
-            ))
+            .body(serde_json::to_string(&body).expect("error bodies serialize"))
             .expect("static headers are valid")
     }
 }

@@ -1,12 +1,114 @@
-//! Reading API Gateway requests at the edge and writing JSON responses.
+//! Requests as handlers see them and JSON responses, whatever the transport: a handler takes
+//! an [`ApiRequest`] (its route, the caller's principal, path parameters, query, headers and
+//! body) and answers an [`ApiResponse`]. The Lambda adapter ([`crate::lambda`]) fills one
+//! from an API Gateway event and the authorizer's context; a long-running server fills one
+//! from its own routing and token verification. No handler reads an event shape.
 
-use lambda_http::http::{HeaderMap, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt, Response};
+use std::collections::HashMap;
+
+use http::Response;
+pub use http::{HeaderMap, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::Route;
 use crate::validation::FieldError;
+
+/// A handler's answer: status, headers and a text body (JSON, or empty).
+pub type ApiResponse = Response<String>;
+
+/// One call of a route, as a handler needs it.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    route: &'static Route,
+    principal: Option<Principal>,
+    path: HashMap<String, String>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    request_id: Option<String>,
+}
+
+impl ApiRequest {
+    /// A call of `route` with its path parameters; no query, headers, body or principal yet.
+    pub fn new(route: &'static Route, path: HashMap<String, String>) -> Self {
+        Self {
+            route,
+            principal: None,
+            path,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            request_id: None,
+        }
+    }
+
+    /// Who is calling, as the authorizer (or the server's own verification) established it.
+    pub fn with_principal(mut self, principal: Option<Principal>) -> Self {
+        self.principal = principal;
+        self
+    }
+
+    /// The query string's parameters, in order (a name may repeat).
+    pub fn with_query(mut self, query: Vec<(String, String)>) -> Self {
+        self.query = query;
+        self
+    }
+
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The id the caller can quote (API Gateway's request id; a server's `X-Request-Id`).
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn route(&self) -> &'static Route {
+        self.route
+    }
+
+    /// The caller. Missing means the route was reached without the authorizer: a
+    /// deployment mistake, so it fails closed (403).
+    pub fn principal(&self) -> Result<&Principal, ApiError> {
+        self.principal
+            .as_ref()
+            .ok_or(ApiError::Forbidden("missing or invalid authorizer context"))
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    pub fn path_parameters(&self) -> &HashMap<String, String> {
+        &self.path
+    }
+
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+}
 
 /// Largest request body accepted. Requests are small; API Gateway allows far more.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -14,12 +116,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A path parameter, parsed. A missing one means the route and handler disagree: a 400,
 /// never a panic.
 pub fn path_param<T, E: Into<ApiError>>(
-    request: &Request,
+    request: &ApiRequest,
     name: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, ApiError> {
-    let params = request.path_parameters_ref();
-    match params.and_then(|params| params.first(name)) {
+    match request.path.get(name) {
         Some(raw) => parse(raw).map_err(Into::into),
         None => Err(ApiError::bad_request(
             "missing_path_parameter",
@@ -29,14 +130,16 @@ pub fn path_param<T, E: Into<ApiError>>(
 }
 
 /// A query-string parameter, if present. Repeating a parameter is ambiguous and refused.
-pub fn query_param<'r>(request: &'r Request, name: &str) -> Result<Option<&'r str>, ApiError> {
-    let Some(params) = request.query_string_parameters_ref() else {
-        return Ok(None);
-    };
-    match params.all(name) {
-        None => Ok(None),
-        Some(values) if values.len() == 1 => Ok(Some(values[0])),
-        Some(_) => Err(ApiError::invalid_query(
+pub fn query_param<'r>(request: &'r ApiRequest, name: &str) -> Result<Option<&'r str>, ApiError> {
+    let mut values = request
+        .query
+        .iter()
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str());
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => Ok(Some(value)),
+        (Some(_), Some(_)) => Err(ApiError::invalid_query(
             name,
             format!("query parameter {name} must be given once"),
         )),
@@ -49,13 +152,8 @@ pub fn header_str<'r>(headers: &'r HeaderMap, name: &str) -> Option<&'r str> {
 }
 
 /// The body bytes, after the size and content-type checks every JSON route shares.
-pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
-    let bytes: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
-    };
+pub fn body_bytes(request: &ApiRequest) -> Result<&[u8], ApiError> {
+    let bytes = request.body();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge {
             limit: MAX_BODY_BYTES,
@@ -79,7 +177,7 @@ pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
 /// Parses a JSON body. Broken JSON is a 400; JSON of the wrong shape (types, unknown fields,
 /// unknown enum values) is a 422 that names the field.
 pub fn json_body<T: DeserializeOwned + crate::body::Shape>(
-    request: &Request,
+    request: &ApiRequest,
 ) -> Result<T, ApiError> {
     parse_json(body_bytes(request)?)
 }
@@ -128,28 +226,18 @@ fn data_error_message(error: &serde_json::Error) -> String {
 }
 
 /// A JSON response.
-pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<ApiResponse, ApiError> {
     let body = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))?;
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(body))
+        .body(body)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The handler's answer; an error carries API Gateway's request id, so a store can quote it.
-pub fn respond(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(|error| error.into_response(request_id(request)))
-}
-
-/// API Gateway's id of this request (what its access log shows), if the event has one.
-pub fn request_id(request: &Request) -> Option<&str> {
-    match request.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
-            context.request_id.as_deref()
-        }
-        _ => None,
-    }
+/// The handler's answer; an error carries the request's id, so a store can quote it.
+pub fn respond(request: &ApiRequest, result: Result<ApiResponse, ApiError>) -> ApiResponse {
+    result.unwrap_or_else(|error| error.into_response(request.request_id()))
 }
 
 /// A versioned resource as JSON, with the `ETag` of its version.
@@ -157,7 +245,7 @@ pub fn json_with_etag<T: Serialize>(
     status: StatusCode,
     value: &T,
     version: u64,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<ApiResponse, ApiError> {
     let mut response = json(status, value)?;
     let etag = format!("\"{version}\"")
         .parse()
@@ -170,7 +258,7 @@ pub fn json_with_etag<T: Serialize>(
 pub fn request_json(
     status: StatusCode,
     request: &crate::supervisor_request::SupervisorRequest,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<ApiResponse, ApiError> {
     json_with_etag(status, &request.view(), request.version)
 }
 
@@ -229,18 +317,15 @@ pub fn if_match_version(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 /// 204 No Content.
-pub fn no_content() -> Result<Response<Body>, ApiError> {
+pub fn no_content() -> Result<ApiResponse, ApiError> {
     Response::builder()
         .status(StatusCode::NO_CONTENT)
-        .body(Body::Empty)
+        .body(String::new())
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Adds `Location` to a 201.
-pub fn with_location(
-    mut response: Response<Body>,
-    location: &str,
-) -> Result<Response<Body>, ApiError> {
+pub fn with_location(mut response: ApiResponse, location: &str) -> Result<ApiResponse, ApiError> {
     let value = location
         .parse()
         .map_err(|_| ApiError::Internal("unprintable Location".into()))?;
@@ -250,7 +335,7 @@ pub fn with_location(
 
 /// The `Idempotency-Key` header, scoped to the caller; `None` when not sent.
 pub fn idempotency_key(
-    request: &Request,
+    request: &ApiRequest,
     subject: &str,
 ) -> Result<Option<crate::idempotency::IdempotencyKey>, ApiError> {
     let headers = request.headers();
@@ -265,7 +350,7 @@ pub fn idempotency_key(
 
 /// A 201 with the created resource's JSON `body`, `Location`, its `ETag` (version 1: it was
 /// just created), and `Idempotent-Replayed: true` when an earlier create's answer is replayed.
-pub fn created(location: &str, body: String, replayed: bool) -> Result<Response<Body>, ApiError> {
+pub fn created(location: &str, body: String, replayed: bool) -> Result<ApiResponse, ApiError> {
     let mut response = Response::builder()
         .status(StatusCode::CREATED)
         .header(header::CONTENT_TYPE, "application/json")
@@ -275,7 +360,7 @@ pub fn created(location: &str, body: String, replayed: bool) -> Result<Response<
         response = response.header("idempotent-replayed", "true");
     }
     response
-        .body(Body::Text(body))
+        .body(body)
         .map_err(|_| ApiError::Internal("unprintable Location".into()))
 }
 
@@ -288,7 +373,7 @@ pub async fn create_idempotently(
     body: String,
     now: time::OffsetDateTime,
     creator: &impl crate::idempotency::IdempotentCreate,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<ApiResponse, ApiError> {
     use crate::idempotency::{Created, IdempotencyRecord, create_once};
     let Some(key) = key else {
         creator.create(None).await?;
@@ -301,27 +386,16 @@ pub async fn create_idempotently(
     }
 }
 
-/// Refuses query parameters the route does not take (known from API Gateway's `routeKey`),
-/// naming them: a misspelt filter must not read as no filter.
-pub fn refuse_unknown_query_parameters(request: &Request) -> Result<(), ApiError> {
-    use lambda_http::request::RequestContext;
-    let route_key = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.as_deref(),
-        _ => None,
-    };
-    let Some(route) = route_key.and_then(crate::routes::of_key) else {
-        return Ok(());
-    };
+/// Refuses query parameters the route does not take, naming them: a misspelt filter must
+/// not read as no filter.
+pub fn refuse_unknown_query_parameters(request: &ApiRequest) -> Result<(), ApiError> {
+    let route = request.route();
     let mut unknown: Vec<&str> = request
-        .query_string_parameters_ref()
-        .map(|params| {
-            params
-                .iter()
-                .map(|(name, _)| name)
-                .filter(|name| !route.query.contains(name))
-                .collect()
-        })
-        .unwrap_or_default();
+        .query
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !route.query.contains(name))
+        .collect();
     if unknown.is_empty() {
         return Ok(());
     }

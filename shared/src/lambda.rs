@@ -1,12 +1,18 @@
-//! Wiring shared by every function's `main`: logging, configuration built once, the runtime.
+//! Wiring shared by every function's `main`: logging, configuration built once, the runtime,
+//! and the thin adapter between API Gateway's events and the handlers' [`ApiRequest`] /
+//! [`ApiResponse`]: the only place that reads an event's shape.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 
 use crate::config::App;
-use crate::routes::{self, Route};
+use crate::error::ApiError;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::principal::Principal;
+use crate::routes::{self, Operation, Route};
 
 /// Initialises logging (JSON when Lambda's `AWS_LAMBDA_LOG_FORMAT=JSON`; level from
 /// `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`). Request and trace ids come from the runtime's span.
@@ -61,31 +67,19 @@ pub fn init_authenticator() -> Result<&'static crate::auth::Authenticator, lambd
     }
 }
 
-/// Builds the [`App`] once and serves API Gateway requests with `handler`.
-pub async fn serve_http<H, F>(handler: H) -> Result<(), lambda_http::Error>
+/// Builds the [`App`] once and serves API Gateway's requests for `operation`'s route with
+/// `handler`. A route that takes a `cursor` lists: it refuses to start without the cursor key.
+pub async fn serve_http<H, F>(operation: Operation, handler: H) -> Result<(), lambda_http::Error>
 where
-    H: Fn(&'static App, Request) -> F,
-    F: Future<Output = Response<Body>> + Send,
-{
-    serve_http_with(Needs::default(), handler).await
-}
-
-/// As [`serve_http`], for a function that lists: it refuses to start without the cursor key.
-pub async fn serve_pages<H, F>(handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(&'static App, Request) -> F,
-    F: Future<Output = Response<Body>> + Send,
-{
-    serve_http_with(Needs { cursor_key: true }, handler).await
-}
-
-async fn serve_http_with<H, F>(needs: Needs, handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(&'static App, Request) -> F,
-    F: Future<Output = Response<Body>> + Send,
+    H: Fn(&'static App, ApiRequest) -> F,
+    F: Future<Output = ApiResponse> + Send,
 {
     init_logging();
-    let app = init_app(needs).await?;
+    let route = operation.route();
+    let app = init_app(Needs {
+        cursor_key: route.query.contains(&"cursor"),
+    })
+    .await?;
     lambda_http::run(service_fn(|event: Request| {
         crate::emf::cold_start("api");
         // The runtime's span carries Lambda's request id (and the X-Ray trace id); this one
@@ -94,14 +88,86 @@ where
         let trace = event
             .lambda_context_ref()
             .and_then(|context| context.xray_trace_id.clone());
-        let invocation = handler(app, event);
+        let invocation = match api_request(route, event) {
+            Ok(request) => Ok(handler(app, request)),
+            Err(refusal) => Err(refusal),
+        };
         let response = tracing::Instrument::instrument(
-            async move { crate::telemetry::traced(trace.as_deref(), invocation).await },
+            async move {
+                match invocation {
+                    Ok(invocation) => crate::telemetry::traced(trace.as_deref(), invocation).await,
+                    Err(refusal) => *refusal,
+                }
+            },
             span,
         );
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
+        async move { Ok::<_, std::convert::Infallible>(lambda_response(response.await)) }
     }))
     .await
+}
+
+/// The handler's view of an API Gateway event for `route`: its principal (from the
+/// authorizer's context), path parameters, query, headers and body. An event for another
+/// route means the template gave this function's binary to the wrong route: a JSON 500 that
+/// says so in the log, never another route's answer.
+pub fn api_request(route: &'static Route, event: Request) -> Result<ApiRequest, Box<ApiResponse>> {
+    let (context_route, request_id, principal) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.route_key.as_deref().and_then(routes::of_key),
+            context.request_id.clone(),
+            context
+                .authorizer
+                .as_ref()
+                .and_then(|authorizer| Principal::from_context(&authorizer.fields)),
+        ),
+        _ => (None, None, None),
+    };
+    if context_route != Some(route) {
+        let refusal =
+            ApiError::Internal(format!("{} was invoked for another route", route.function));
+        return Err(Box::new(refusal.into_response(request_id.as_deref())));
+    }
+    let path: HashMap<String, String> = event
+        .path_parameters_ref()
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let query: Vec<(String, String)> = event
+        .query_string_parameters_ref()
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (parts, body) = event.into_parts();
+    let body = match body {
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    Ok(ApiRequest::new(route, path)
+        .with_principal(principal)
+        .with_query(query)
+        .with_headers(parts.headers)
+        .with_body(body)
+        .with_request_id(request_id))
+}
+
+/// The handler's answer as API Gateway takes it.
+pub fn lambda_response(response: ApiResponse) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(body)
+    };
+    Response::from_parts(parts, body)
 }
 
 /// The route API Gateway matched for `event`, if it is one of ours.
@@ -114,8 +180,9 @@ pub fn route_of(event: &Request) -> Option<&'static Route> {
 
 /// A span naming API Gateway's request id: every log line of the request carries it.
 pub fn request_span(event: &Request) -> tracing::Span {
-    tracing::info_span!(
-        "api",
-        apigw_request_id = crate::http::request_id(event).unwrap_or_default()
-    )
+    let request_id = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.as_deref(),
+        _ => None,
+    };
+    tracing::info_span!("api", apigw_request_id = request_id.unwrap_or_default())
 }

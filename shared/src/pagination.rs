@@ -1,20 +1,19 @@
 //! `limit` and `cursor` query parameters, and the `{"items": …, "nextCursor": …}` body that
 //! every list route shares.
 
-use lambda_http::Request;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
-use crate::http::query_param;
+use crate::http::{ApiRequest, query_param};
 
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: usize = 100;
 
 /// `limit`: 1–100, default 25.
-pub fn limit(request: &Request) -> Result<usize, ApiError> {
+pub fn limit(request: &ApiRequest) -> Result<usize, ApiError> {
     match query_param(request, "limit")? {
         Some(raw) => raw
             .parse::<usize>()
@@ -48,7 +47,10 @@ impl<'a> Cursors<'a> {
     }
 
     /// The position sealed in the request's `cursor`, if any.
-    pub fn position<T: DeserializeOwned>(&self, request: &Request) -> Result<Option<T>, ApiError> {
+    pub fn position<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Option<T>, ApiError> {
         query_param(request, "cursor")?
             .map(|cursor| self.key.open(&self.binding, cursor, self.now))
             .transpose()

@@ -1,17 +1,16 @@
 //! Who is calling, as the authorizer established it, and what each role may do.
 //!
 //! The API Gateway Lambda authorizer puts `sub`, `role` and `stores` (comma-separated store
-//! ids) into the request context. Handlers read them only through [`Principal::from_request`],
-//! and check every path `storeId` against them: defence in depth, the path alone is never
-//! trusted.
+//! ids) into the request context; the Lambda adapter reads them back with
+//! [`Principal::from_context`] (a long-running server verifies the token itself). Handlers
+//! take the caller from the request ([`crate::http::ApiRequest::principal`]) and check every
+//! path `storeId` against it: defence in depth, the path alone is never trusted.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::http::path_param;
+use crate::http::{ApiRequest, path_param};
 use crate::ids::StoreId;
 use crate::supervisor_request::SupervisorRequest;
 
@@ -93,33 +92,22 @@ pub mod context_keys {
 }
 
 impl Principal {
-    /// Reads the authorizer context. Missing or malformed context is a 403: a route reached
-    /// without the authorizer is a deployment mistake, and must fail closed.
-    pub fn from_request(request: &Request) -> Result<Self, ApiError> {
-        const DENIED: ApiError = ApiError::Forbidden("missing or invalid authorizer context");
-        let fields = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(context)) => context
-                .authorizer
-                .as_ref()
-                .map(|authorizer| &authorizer.fields),
-            _ => None,
-        }
-        .ok_or(DENIED)?;
+    /// Reads the authorizer's context back: `None` when it is missing or malformed (the
+    /// handler then answers 403: a route reached without the authorizer is a deployment
+    /// mistake, and must fail closed).
+    pub fn from_context(fields: &std::collections::HashMap<String, Value>) -> Option<Self> {
         let text = |key: &str| match fields.get(key) {
             Some(Value::String(value)) if !value.is_empty() => Some(value.as_str()),
             _ => None,
         };
-        let subject = text(context_keys::SUBJECT).ok_or(DENIED)?.to_owned();
-        let role = text(context_keys::ROLE)
-            .and_then(Role::parse)
-            .ok_or(DENIED)?;
-        let stores = text(context_keys::STORES)
-            .ok_or(DENIED)?
+        let subject = text(context_keys::SUBJECT)?.to_owned();
+        let role = text(context_keys::ROLE).and_then(Role::parse)?;
+        let stores = text(context_keys::STORES)?
             .split(',')
             .map(StoreId::parse)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| DENIED)?;
-        Ok(Self {
+            .ok()?;
+        Some(Self {
             subject,
             role,
             stores,
@@ -182,10 +170,10 @@ impl Principal {
 
 /// The caller and the path's store, once the caller is allowed `action` on that store.
 pub fn authorize_store(
-    request: &Request,
+    request: &ApiRequest,
     action: Action,
 ) -> Result<(Principal, StoreId), ApiError> {
-    let principal = Principal::from_request(request)?;
+    let principal = request.principal()?.clone();
     let store = path_param(request, "storeId", StoreId::parse)?;
     principal.authorize(&store, action)?;
     crate::http::refuse_unknown_query_parameters(request)?;
@@ -193,7 +181,7 @@ pub fn authorize_store(
 }
 
 impl Principal {
-    /// The authorizer's context for API Gateway: what [`Principal::from_request`] reads back.
+    /// The authorizer's context for API Gateway: what [`Principal::from_context`] reads back.
     pub fn to_context(&self) -> serde_json::Map<String, Value> {
         let stores = self
             .stores

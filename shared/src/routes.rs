@@ -10,9 +10,75 @@ pub struct Route {
     pub path: &'static str,
     /// The function crate, binary, and `events/` fixture name.
     pub function: &'static str,
+    /// What it does, as a type: dispatch matches on this, never on the name.
+    pub operation: Operation,
     /// The query parameters it takes; any other is refused with 400, so a typo never reads
     /// as an empty filter.
     pub query: &'static [&'static str],
+}
+
+/// Every operation of the HTTP API: one route, one function, one handler each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    CreateRequest,
+    ListRequests,
+    GetRequest,
+    UpdateRequest,
+    DeleteRequest,
+    RespondToRequest,
+    ListRequestEvents,
+    ListStoreEvents,
+    CreateMasterItem,
+    ListMasterItems,
+    GetMasterItem,
+    UpdateMasterItem,
+    DeleteMasterItem,
+    CreateItem,
+    ListItems,
+    GetItem,
+    UpdateItem,
+    DeleteItem,
+    GetPreferredItem,
+    PinPreferredItem,
+    UnpinPreferredItem,
+    GetScoringWeights,
+    PutScoringWeights,
+}
+
+impl Operation {
+    pub const ALL: [Self; 23] = [
+        Self::CreateRequest,
+        Self::ListRequests,
+        Self::GetRequest,
+        Self::UpdateRequest,
+        Self::DeleteRequest,
+        Self::RespondToRequest,
+        Self::ListRequestEvents,
+        Self::ListStoreEvents,
+        Self::CreateMasterItem,
+        Self::ListMasterItems,
+        Self::GetMasterItem,
+        Self::UpdateMasterItem,
+        Self::DeleteMasterItem,
+        Self::CreateItem,
+        Self::ListItems,
+        Self::GetItem,
+        Self::UpdateItem,
+        Self::DeleteItem,
+        Self::GetPreferredItem,
+        Self::PinPreferredItem,
+        Self::UnpinPreferredItem,
+        Self::GetScoringWeights,
+        Self::PutScoringWeights,
+    ];
+
+    /// Its route in [`ROUTES`].
+    pub fn route(self) -> &'static Route {
+        ROUTES
+            .iter()
+            .find(|route| route.operation == self)
+            .expect("every operation has its route")
+    }
 }
 
 const PAGE: &[&str] = &["limit", "cursor"];
@@ -22,12 +88,14 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/stores/{storeId}/supervisor-requests",
         function: "create-request",
+        operation: Operation::CreateRequest,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests",
         function: "list-requests",
+        operation: Operation::ListRequests,
         query: &[
             "status",
             "priority",
@@ -44,126 +112,147 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "get-request",
+        operation: Operation::GetRequest,
         query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "update-request",
+        operation: Operation::UpdateRequest,
         query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "delete-request",
+        operation: Operation::DeleteRequest,
         query: &[],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/response",
         function: "respond-to-request",
+        operation: Operation::RespondToRequest,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/events",
         function: "list-request-events",
+        operation: Operation::ListRequestEvents,
         query: PAGE,
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-request-events",
         function: "list-store-events",
+        operation: Operation::ListStoreEvents,
         query: PAGE,
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items",
         function: "create-master-item",
+        operation: Operation::CreateMasterItem,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items",
         function: "list-master-items",
+        operation: Operation::ListMasterItems,
         query: PAGE,
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "get-master-item",
+        operation: Operation::GetMasterItem,
         query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "update-master-item",
+        operation: Operation::UpdateMasterItem,
         query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "delete-master-item",
+        operation: Operation::DeleteMasterItem,
         query: &[],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "create-item",
+        operation: Operation::CreateItem,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "list-items",
+        operation: Operation::ListItems,
         query: &["status", "limit", "cursor"],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/items/{itemId}",
         function: "get-item",
+        operation: Operation::GetItem,
         query: &[],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/items/{itemId}",
         function: "update-item",
+        operation: Operation::UpdateItem,
         query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/items/{itemId}",
         function: "delete-item",
+        operation: Operation::DeleteItem,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item",
         function: "get-preferred-item",
+        operation: Operation::GetPreferredItem,
         query: &[],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "pin-preferred-item",
+        operation: Operation::PinPreferredItem,
         query: &[],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "unpin-preferred-item",
+        operation: Operation::UnpinPreferredItem,
         query: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/scoring-weights",
         function: "get-scoring-weights",
+        operation: Operation::GetScoringWeights,
         query: &[],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/scoring-weights",
         function: "put-scoring-weights",
+        operation: Operation::PutScoringWeights,
         query: &[],
     },
 ];
@@ -222,6 +311,21 @@ pub fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_operation_has_exactly_one_route_named_after_it() {
+        for operation in Operation::ALL {
+            let routes: Vec<&Route> = ROUTES.iter().filter(|r| r.operation == operation).collect();
+            assert_eq!(routes.len(), 1, "{operation:?}");
+            let name: String = routes[0]
+                .function
+                .split('-')
+                .map(|word| word[..1].to_uppercase() + &word[1..])
+                .collect();
+            assert_eq!(format!("{operation:?}"), name);
+        }
+        assert_eq!(ROUTES.len(), Operation::ALL.len());
+    }
 
     #[test]
     fn routes_match_their_paths_and_only_them() {

@@ -13,11 +13,12 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::{HeaderName, HeaderValue, Method};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, RequestExt};
 use serde_json::Value;
 use shared::App;
 use shared::catalog_store::CatalogStore;
 use shared::cursor::CursorKey;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::metrics::RequestLog;
 use shared::store::RequestStore;
 use time::Duration;
@@ -324,37 +325,50 @@ impl Event {
         self
     }
 
-    pub fn build(self) -> Request {
+    /// The request as the handler sees it: the event through the adapter every deployed
+    /// function runs ([`shared::lambda::api_request`]), for the route its `routeKey` names.
+    pub fn build(self) -> ApiRequest {
+        let route = shared::lambda::route_of(&self.0).expect("the fixture's routeKey is a route");
+        shared::lambda::api_request(route, self.0).expect("the event is for its route")
+    }
+
+    /// The API Gateway event itself.
+    pub fn build_event(self) -> Request {
         self.0
     }
 }
 
+/// An answer as API Gateway sends it (the local gateway's), as status and JSON body.
+pub fn gateway_parts(response: lambda_http::Response<Body>) -> (u16, Value) {
+    let (head, body) = response.into_parts();
+    let text = match body {
+        Body::Text(text) => text,
+        Body::Binary(bytes) => String::from_utf8(bytes).expect("a text body"),
+        _ => String::new(),
+    };
+    parts(ApiResponse::from_parts(head, text))
+}
+
 /// A response's status and JSON body (`Null` when empty).
-pub fn parts(response: Response<Body>) -> (u16, Value) {
+pub fn parts(response: ApiResponse) -> (u16, Value) {
     let status = response.status().as_u16();
-    let body = match response.body() {
-        Body::Empty => Value::Null,
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
-        _ => Value::Null,
+    let body = response.body();
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).expect("JSON body")
     };
     (status, body)
 }
 
-/// Runs `function`'s handler with `request`, through the same dispatch the local gateway
-/// uses, and holds the response to the OpenAPI document: its status must be documented for
-/// the route, and its body must match the documented schema. Every handler test goes through
-/// here, so the document cannot drift from what the handlers answer.
-pub async fn call_function(app: &App, function: &str, request: Request) -> (u16, Value) {
-    let route = shared::routes::ROUTES
-        .iter()
-        .find(|route| route.function == function)
-        .unwrap_or_else(|| panic!("no route is served by {function}"));
-    let (status, body) = parts(
-        local_gateway::dispatch(app, route, request)
-            .await
-            .unwrap_or_else(|| panic!("the gateway has no handler for {function}")),
-    );
+/// Runs `function`'s handler with `request`, through the one-process router the local
+/// gateway (and the server) use, and holds the response to the OpenAPI document: its status
+/// must be documented for the route, and its body must match the documented schema. Every
+/// handler test goes through here, so the document cannot drift from what the handlers answer.
+pub async fn call_function(app: &App, function: &str, request: ApiRequest) -> (u16, Value) {
+    let route = request.route();
+    assert_eq!(route.function, function, "the request is for another route");
+    let (status, body) = parts(Box::pin(api_router::handle(app, request)).await);
     match schema::response_schema(route.method, route.path, status) {
         Err(undocumented) => panic!("{undocumented}: {body}"),
         Ok(Some(expected)) => {

@@ -96,12 +96,11 @@ async fn run(count: usize, poll_ms: u64) {
                 "associate",
                 &format!(r#"{{"requestType":"VOID","details":"{details}"}}"#),
             );
+            let route = shared::routes::Operation::CreateRequest.route();
+            let request = shared::lambda::api_request(route, request).expect("its route's event");
             let response = create_request::handler(&gateway.app, request).await;
             assert_eq!(response.status(), 201);
-            let body: Value = match response.body() {
-                lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap(),
-                _ => panic!("a JSON body"),
-            };
+            let body: Value = serde_json::from_str(response.body()).expect("a JSON body");
             body["requestId"].as_str().unwrap().to_owned()
         }
     };

@@ -237,14 +237,19 @@ async fn replay(client: &aws_sdk_dynamodb::Client, calls: &[SdkCall]) {
     }
 }
 
+/// One invocation as a deployed function runs it: the adapter from API Gateway's event, the
+/// handler, the answer back to API Gateway's shape.
 async fn call(app: &App, name: &str, event: Request) -> lambda_http::Response<lambda_http::Body> {
-    match name {
-        "get-request" => get_request::handler(app, event).await,
-        "list-requests" => list_requests::handler(app, event).await,
-        "create-request" => create_request::handler(app, event).await,
-        "respond-to-request" => respond_to_request::handler(app, event).await,
+    let route = shared::lambda::route_of(&event).expect("a fixture of a route");
+    let request = shared::lambda::api_request(route, event).expect("its route's event");
+    let response = match name {
+        "get-request" => get_request::handler(app, request).await,
+        "list-requests" => list_requests::handler(app, request).await,
+        "create-request" => create_request::handler(app, request).await,
+        "respond-to-request" => respond_to_request::handler(app, request).await,
         other => panic!("no handler {other}"),
-    }
+    };
+    shared::lambda::lambda_response(response)
 }
 
 fn main() {

@@ -2,10 +2,10 @@
 //! candidate of a master item (admin). Its price must be in the master item's currency. An
 //! `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::{Item, NewItemBody};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, path_param, respond,
 };
@@ -15,11 +15,11 @@ use shared::principal::{Action, authorize_store};
 use shared::table::StoreError;
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, create(app, &event).await)
 }
 
-async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     let key = idempotency_key(event, &principal.subject)?;

@@ -1,21 +1,21 @@
 //! `POST /stores/{storeId}/master-items`: adds a product to the store's catalogue (admin).
 //! An `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::{MasterItem, NewMasterItemBody};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{body_bytes, create_idempotently, idempotency_key, parse_json, respond};
 use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
 use shared::principal::{Action, authorize_store};
 use shared::table::StoreError;
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, create(app, &event).await)
 }
 
-async fn create(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
     let key = idempotency_key(event, &principal.subject)?;
     let bytes = body_bytes(event)?;

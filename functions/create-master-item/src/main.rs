@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(create_master_item::handler).await
+    shared::lambda::serve_http(
+        shared::routes::Operation::CreateMasterItem,
+        create_master_item::handler,
+    )
+    .await
 }

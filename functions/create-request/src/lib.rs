@@ -5,11 +5,11 @@
 //! key with another body is refused with 422 (the protocol: `shared::idempotency`). The
 //! request and its `created` event are written in one transaction.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::{Actor, EventType, RequestEvent};
 use shared::emf::{Event, Unit};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, request_location, respond,
 };
@@ -19,15 +19,15 @@ use shared::supervisor_request::{NewRequestBody, SupervisorRequest};
 use shared::table::StoreError;
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, create(app, &event, OffsetDateTime::now_utc()).await)
 }
 
 async fn create(
     app: &App,
-    event: &Request,
+    event: &ApiRequest,
     now: OffsetDateTime,
-) -> Result<Response<Body>, ApiError> {
+) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::CreateRequest)?;
     let key = idempotency_key(event, &principal.subject)?;
     let bytes = body_bytes(event)?;

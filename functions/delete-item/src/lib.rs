@@ -2,18 +2,18 @@
 //! master item, in one transaction (admin). An `If-Match` header, if sent, must match. A
 //! pinned item that is deleted stops being the preferred item.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, delete(app, &event).await)
 }
 
-async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn delete(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let id = path_param(event, "itemId", ItemId::parse)?;
     let expected = if_match_version(event.headers())?;

@@ -4,20 +4,20 @@
 //! removes someone else's. Answered and timed-out requests are history: 409
 //! `request_is_history`. An `If-Match` header, if sent, must match.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::Actor;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, delete(app, &event).await)
 }
 
-async fn delete(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn delete(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::DeleteRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let expected = if_match_version(event.headers())?;

@@ -1,19 +1,18 @@
 //! `GET /stores/{storeId}/items/{itemId}`: one item with its `ETag`; one key read.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog_store::ITEM_NOT_FOUND;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json_with_etag, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)
 }
 
-async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn get(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ReadCatalog)?;
     let id = path_param(event, "itemId", ItemId::parse)?;
     let item = app

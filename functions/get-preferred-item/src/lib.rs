@@ -10,12 +10,11 @@
 
 use std::collections::HashMap;
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::App;
 use shared::catalog::{Currency, Item, ItemStatus, Money, PinView, ScoringWeights};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, path_param, respond};
 use shared::ids::{ItemId, MasterItemId};
 use shared::principal::{Action, authorize_store};
@@ -79,11 +78,11 @@ struct PreferredItem<'a> {
     ineligible: Vec<IneligibleCandidate<'a>>,
 }
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, preferred(app, &event).await)
 }
 
-async fn preferred(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn preferred(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ReadCatalog)?;
     let master_id = path_param(event, "masterItemId", MasterItemId::parse)?;
     let (found, weights) = tokio::join!(

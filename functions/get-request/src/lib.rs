@@ -2,21 +2,20 @@
 //! and `ETag`. One consistent key read. A pending request past its deadline is shown as
 //! `TIMEOUT` (what it is), even before the sweeper moves it.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::table::{Entity, StoreError};
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)
 }
 
-async fn get(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn get(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ReadRequests)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let request = app

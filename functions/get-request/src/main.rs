@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(get_request::handler).await
+    shared::lambda::serve_http(shared::routes::Operation::GetRequest, get_request::handler).await
 }

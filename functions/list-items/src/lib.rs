@@ -2,22 +2,21 @@
 //! page at a time (`limit`, sealed `cursor`), optionally of one `status` (a filter in DynamoDB,
 //! after the key condition: pages may come back short); 404 if the master item does not exist.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::ItemStatus;
 use shared::catalog_store::MASTER_NOT_FOUND;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, path_param, query_param, respond};
 use shared::ids::MasterItemId;
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     let status = match query_param(event, "status")? {

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_pages(list_items::handler).await
+    shared::lambda::serve_http(shared::routes::Operation::ListItems, list_items::handler).await
 }

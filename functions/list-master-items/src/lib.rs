@@ -1,19 +1,18 @@
 //! `GET /stores/{storeId}/master-items`: the store's catalogue, a page at a time, in creation
 //! order (`limit`, sealed `cursor`).
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, respond};
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadCatalog)?;
     let limit = limit(event)?;
     let cursors = Cursors::new(

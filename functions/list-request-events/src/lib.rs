@@ -3,10 +3,9 @@
 //! discarded; each with who, what changed, and when. A withdrawn request's trail outlives
 //! it. One Query per page; `limit` and `cursor` as on every list.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, path_param, respond};
 use shared::ids::RequestId;
 use shared::pagination::{Cursors, ListBody, limit};
@@ -14,11 +13,11 @@ use shared::principal::{Action, authorize_store};
 use shared::store::EventPosition;
 use shared::table::{Entity, StoreError};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadRequests)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let limit = limit(event)?;

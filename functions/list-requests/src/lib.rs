@@ -9,10 +9,9 @@
 //! History (`status=NOT_PENDING`) may be `order=newest` (by when each left the queue: the
 //! `historyByTime` index) and of one `decision` (a filter in DynamoDB).
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, query_param, respond};
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
@@ -21,11 +20,11 @@ use shared::supervisor_request::{Decision, Priority, RequestStatus};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadRequests)?;
     let status = match query_param(event, "status")? {
         Some(raw) => RequestStatus::parse(raw).ok_or_else(|| {
@@ -153,7 +152,7 @@ fn bad_query(name: &str, message: &str) -> ApiError {
     ApiError::invalid_query(name, message)
 }
 
-fn instant(event: &Request, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+fn instant(event: &ApiRequest, name: &str) -> Result<Option<OffsetDateTime>, ApiError> {
     query_param(event, name)?
         .map(|raw| {
             OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| {

@@ -2,20 +2,19 @@
 //! store, newest first, for admins (the auditor's view). One Query on the events table's
 //! time index per page; `limit` and `cursor` as on every list.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, respond};
 use shared::pagination::{Cursors, ListBody, limit};
 use shared::principal::{Action, authorize_store};
 use shared::store::EventPosition;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)
 }
 
-async fn list(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ReadStoreEvents)?;
     let limit = limit(event)?;
     let cursors = Cursors::new(

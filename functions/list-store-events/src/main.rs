@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_pages(list_store_events::handler).await
+    shared::lambda::serve_http(
+        shared::routes::Operation::ListStoreEvents,
+        list_store_events::handler,
+    )
+    .await
 }

@@ -2,22 +2,21 @@
 //! choice (admin), `{"itemId": "…"}`. It wins over the score until removed, or until the item
 //! becomes ineligible or is deleted. Only an eligible candidate of this master can be pinned.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::{Pin, PinBody};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json, json_body, path_param, respond};
 use shared::ids::MasterItemId;
 use shared::millis::to_millis_precision;
 use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, pin(app, &event).await)
 }
 
-async fn pin(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn pin(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     let body = json_body::<PinBody>(event)?;

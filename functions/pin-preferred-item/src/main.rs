@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(pin_preferred_item::handler).await
+    shared::lambda::serve_http(
+        shared::routes::Operation::PinPreferredItem,
+        pin_preferred_item::handler,
+    )
+    .await
 }

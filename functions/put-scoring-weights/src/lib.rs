@@ -3,19 +3,18 @@
 //! `outOfStockScore` (0–100, out of stock never above active). `If-Match` (the GET's `ETag`;
 //! `"0"` while the defaults apply) makes the replacement conditional: 412 when stale.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::ScoringWeightsBody;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{if_match_version, json_body, json_with_etag, respond};
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, put(app, &event).await)
 }
 
-async fn put(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn put(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let expected = if_match_version(event.headers())?;
     let weights = json_body::<ScoringWeightsBody>(event)?.validate()?;

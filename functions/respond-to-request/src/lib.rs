@@ -5,23 +5,22 @@
 //! at or after the deadline gets 409 `request_timed_out`, and the request is timed out by
 //! the same kind of transaction if the sweeper has not done it yet.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::Actor;
 use shared::emf::{Event, Unit};
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::supervisor_request::ResponseBody;
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, answer(app, &event).await)
 }
 
-async fn answer(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn answer(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::RespondToRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let (decision, note) = json_body::<ResponseBody>(event)?.validate()?;

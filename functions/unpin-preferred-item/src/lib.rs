@@ -2,18 +2,18 @@
 //! manual choice (admin); the score decides again. Idempotent: 204 whether or not a pin was
 //! set; 404 only if the master item does not exist.
 
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{no_content, path_param, respond};
 use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, unpin(app, &event).await)
 }
 
-async fn unpin(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn unpin(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     app.catalog.unpin(&store, &master).await?;

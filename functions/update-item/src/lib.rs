@@ -2,21 +2,20 @@
 //! (admin). `If-Match` or `version` is required; a stale one gets 412 and changes nothing.
 //! A price must stay in the master item's currency. One conditional UpdateItem.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::catalog::ItemEditBody;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)
 }
 
-async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn update(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (_, store) = authorize_store(event, Action::ManageCatalog)?;
     let id = path_param(event, "itemId", ItemId::parse)?;
     let (edit, body_version) = json_body::<ItemEditBody>(event)?.validate()?;

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(update_item::handler).await
+    shared::lambda::serve_http(shared::routes::Operation::UpdateItem, update_item::handler).await
 }

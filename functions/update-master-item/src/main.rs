@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(update_master_item::handler).await
+    shared::lambda::serve_http(
+        shared::routes::Operation::UpdateMasterItem,
+        update_master_item::handler,
+    )
+    .await
 }

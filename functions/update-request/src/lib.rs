@@ -4,22 +4,21 @@
 //! entry, atomically, with its `edited` event. Associates may edit only the requests they
 //! raised. An edit at or after the deadline gets 409 `request_timed_out`.
 
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
 use shared::App;
 use shared::audit::Actor;
 use shared::error::ApiError;
+use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{expected_version, json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::supervisor_request::RequestEditBody;
 use time::OffsetDateTime;
 
-pub async fn handler(app: &App, event: Request) -> Response<Body> {
+pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)
 }
 
-async fn update(app: &App, event: &Request) -> Result<Response<Body>, ApiError> {
+async fn update(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (principal, store) = authorize_store(event, Action::EditRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let (edit, body_version) = json_body::<RequestEditBody>(event)?.validate()?;

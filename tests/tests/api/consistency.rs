@@ -117,34 +117,49 @@ fn every_function_crate_is_in_the_template_and_has_a_fixture() {
 }
 
 /// Every route's fixture names its route, and the one-process router (local gateway, the
-/// long-running service) reaches a handler for each.
+/// long-running service) reaches its handler (which, without a principal, answers 403).
 #[tokio::test]
 async fn the_router_serves_every_route_its_fixture_names() {
     let app = app().await;
     for route in ROUTES {
-        let fixture = || {
-            event(route.function)
-                .authorizer_context(Default::default())
-                .build()
-        };
+        let fixture = || event(route.function).authorizer_context(Default::default());
         assert_eq!(
-            shared::lambda::route_of(&fixture()),
+            shared::lambda::route_of(&fixture().build_event()),
             Some(route),
             "the fixture's routeKey names {}",
             route.key()
         );
-        assert!(
-            api_router::handle(&app, route, fixture()).await.is_some(),
+        let request = fixture().build();
+        assert_eq!(request.route(), route);
+        assert_eq!(
+            parts(api_router::handle(&app, request).await).0,
+            403,
             "{}",
             route.key()
         );
     }
 }
 
+/// A function's binary invoked for another route (a template mistake) answers a JSON 500
+/// naming the request, rather than some other route's answer.
+#[tokio::test]
+async fn a_function_invoked_for_another_route_refuses_it() {
+    let event = event("get-item")
+        .authorizer_context(Default::default())
+        .gateway_request_id("misrouted-1")
+        .build_event();
+    let refusal = shared::lambda::api_request(shared::routes::Operation::GetRequest.route(), event)
+        .expect_err("another route's event");
+    let (status, body) = parts(*refusal);
+    assert_eq!(status, 500);
+    assert_eq!(body["error"]["code"], "internal_error", "{body}");
+    assert_eq!(body["error"]["requestId"], "misrouted-1");
+}
+
 #[test]
 fn every_route_fixture_names_its_route() {
     for route in ROUTES {
-        let request = event(route.function).build();
+        let request = event(route.function).build_event();
         assert_eq!(
             request.method().as_str(),
             route.method,
@@ -171,10 +186,8 @@ async fn the_local_gateway_dispatches_every_route() {
     for route in ROUTES {
         let request = event(route.function)
             .authorizer_context(Default::default())
-            .build();
-        let response = local_gateway::dispatch(&app, route, request)
-            .await
-            .unwrap_or_else(|| panic!("no handler for {}", route.key()));
+            .build_event();
+        let response = local_gateway::dispatch(&app, route, request).await;
         assert_eq!(parts(response).0, 403, "{}", route.key());
     }
 }

@@ -1,7 +1,7 @@
 //! The local gateway behaves as API Gateway: authorizer first, then the handler with the
 //! authorizer's context, path parameters, query string, headers and body passed through.
 
-use integration_tests::{app, fresh_store, parts};
+use integration_tests::{app, fresh_store, gateway_parts};
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
 use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
@@ -38,7 +38,7 @@ async fn call(
     if let Some(value) = authorization {
         headers.insert("authorization", HeaderValue::from_str(value).unwrap());
     }
-    parts(
+    gateway_parts(
         gateway
             .handle(Incoming {
                 method: &method,

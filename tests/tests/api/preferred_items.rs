@@ -726,16 +726,10 @@ async fn each_catalog_fixture_runs_its_function() {
     let app = app().await;
     // The fixtures name store-1 and fixed ids: clear what an earlier run left, then seed them.
     let request = event("get-master-item").build();
-    let params = lambda_http::RequestExt::path_parameters(&request);
     let master_id =
-        shared::ids::MasterItemId::parse(params.first("masterItemId").unwrap()).unwrap();
+        shared::ids::MasterItemId::parse(&request.path_parameters()["masterItemId"]).unwrap();
     let request = event("get-item").build();
-    let item_id = shared::ids::ItemId::parse(
-        lambda_http::RequestExt::path_parameters(&request)
-            .first("itemId")
-            .unwrap(),
-    )
-    .unwrap();
+    let item_id = shared::ids::ItemId::parse(&request.path_parameters()["itemId"]).unwrap();
     for item in catalog_items(&app, "store-1").await {
         app.catalog
             .client()

@@ -1061,12 +1061,9 @@ async fn each_fixture_runs_its_function() {
     // The delete fixture names a request of its own: the others answer theirs.
     for fixture in ["get-request", "delete-request"] {
         let mut request = request.clone();
-        request.request_id = shared::ids::RequestId::parse(
-            lambda_http::RequestExt::path_parameters(&event(fixture).build())
-                .first("requestId")
-                .unwrap(),
-        )
-        .unwrap();
+        request.request_id =
+            shared::ids::RequestId::parse(&event(fixture).build().path_parameters()["requestId"])
+                .unwrap();
         let created = shared::audit::RequestEvent::of(
             shared::audit::EventType::Created,
             None,

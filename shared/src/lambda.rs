@@ -127,24 +127,10 @@ pub fn api_request(route: &'static Route, event: Request) -> Result<ApiRequest, 
             ApiError::Internal(format!("{} was invoked for another route", route.function));
         return Err(Box::new(refusal.into_response(request_id.as_deref())));
     }
-    let path: HashMap<String, String> = event
-        .path_parameters_ref()
-        .map(|params| {
-            params
-                .iter()
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let query: Vec<(String, String)> = event
-        .query_string_parameters_ref()
-        .map(|params| {
-            params
-                .iter()
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let path: HashMap<String, String> = owned_pairs(event.path_parameters_ref())
+        .into_iter()
+        .collect();
+    let query = owned_pairs(event.query_string_parameters_ref());
     let (parts, body) = event.into_parts();
     let body = match body {
         Body::Text(text) => text.into_bytes(),
@@ -157,6 +143,20 @@ pub fn api_request(route: &'static Route, event: Request) -> Result<ApiRequest, 
         .with_headers(parts.headers)
         .with_body(body)
         .with_request_id(request_id))
+}
+
+/// Every (name, value) of a parameter map, a repeated name once per value.
+fn owned_pairs(
+    params: Option<&lambda_http::aws_lambda_events::query_map::QueryMap>,
+) -> Vec<(String, String)> {
+    params
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The handler's answer as API Gateway takes it.

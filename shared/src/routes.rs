@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::error::Failure::{self, *};
+use crate::validation::IdKind;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
@@ -13,6 +16,9 @@ pub struct Route {
     /// The query parameters it takes; any other is refused with 400, so a typo never reads
     /// as an empty filter.
     pub query: &'static [&'static str],
+    /// The kinds of failure its handler meets beyond those every route, its path and its
+    /// query imply ([`Route::failures`]): the error codes the OpenAPI document lists for it.
+    pub fails_with: &'static [Failure],
 }
 
 const PAGE: &[&str] = &["limit", "cursor"];
@@ -23,6 +29,7 @@ pub const ROUTES: &[Route] = &[
         path: "/stores/{storeId}/supervisor-requests",
         function: "create-request",
         query: &[],
+        fails_with: &[Body, Idempotency],
     },
     Route {
         method: "GET",
@@ -39,132 +46,161 @@ pub const ROUTES: &[Route] = &[
             "limit",
             "cursor",
         ],
+        fails_with: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "get-request",
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "update-request",
         query: &[],
+        fails_with: &[
+            Body,
+            IfMatch,
+            RequiredVersion,
+            NotFound,
+            OpenRequest,
+            Contention,
+        ],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/supervisor-requests/{requestId}",
         function: "delete-request",
         query: &[],
+        fails_with: &[IfMatch, NotFound, PendingRequest, Contention],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/response",
         function: "respond-to-request",
         query: &[],
+        fails_with: &[Body, NotFound, OpenRequest, OwnRequest, Contention],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-requests/{requestId}/events",
         function: "list-request-events",
         query: PAGE,
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/supervisor-request-events",
         function: "list-store-events",
         query: PAGE,
+        fails_with: &[],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items",
         function: "create-master-item",
         query: &[],
+        fails_with: &[Body, Idempotency],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items",
         function: "list-master-items",
         query: PAGE,
+        fails_with: &[],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "get-master-item",
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "update-master-item",
         query: &[],
+        fails_with: &[Body, IfMatch, RequiredVersion, NotFound],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}",
         function: "delete-master-item",
         query: &[],
+        fails_with: &[IfMatch, NotFound, MasterItemItems],
     },
     Route {
         method: "POST",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "create-item",
         query: &[],
+        fails_with: &[Body, Idempotency, NotFound, Contention],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/items",
         function: "list-items",
         query: &["status", "limit", "cursor"],
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/items/{itemId}",
         function: "get-item",
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
         path: "/stores/{storeId}/items/{itemId}",
         function: "update-item",
         query: &[],
+        fails_with: &[Body, IfMatch, RequiredVersion, NotFound],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/items/{itemId}",
         function: "delete-item",
         query: &[],
+        fails_with: &[IfMatch, NotFound, Contention],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item",
         function: "get-preferred-item",
         query: &[],
+        fails_with: &[NotFound, Candidates],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "pin-preferred-item",
         query: &[],
+        fails_with: &[Body, NotFound, Pin, Contention],
     },
     Route {
         method: "DELETE",
         path: "/stores/{storeId}/master-items/{masterItemId}/preferred-item/pin",
         function: "unpin-preferred-item",
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
         path: "/stores/{storeId}/scoring-weights",
         function: "get-scoring-weights",
         query: &[],
+        fails_with: &[],
     },
     Route {
         method: "PUT",
         path: "/stores/{storeId}/scoring-weights",
         function: "put-scoring-weights",
         query: &[],
+        fails_with: &[Body, IfMatch],
     },
 ];
 
@@ -200,6 +236,35 @@ impl Capability {
 }
 
 impl Route {
+    /// Every kind of failure its handler meets: those of every route, of its path's ids, of
+    /// its query parameters, and its own ([`Route::fails_with`]).
+    pub fn failures(&self) -> Vec<Failure> {
+        let mut failures = vec![Edge];
+        failures.extend(self.path_parameters().filter_map(|name| {
+            Some(PathId(match name {
+                "requestId" => IdKind::Request,
+                "masterItemId" => IdKind::MasterItem,
+                "itemId" => IdKind::Item,
+                _ => return None, // storeId: every route's (Edge)
+            }))
+        }));
+        if !self.query.is_empty() {
+            failures.push(Query);
+        }
+        if self.query.contains(&"cursor") {
+            failures.push(Cursor);
+        }
+        failures.extend_from_slice(self.fails_with);
+        failures
+    }
+
+    /// The names of its path parameters, in order.
+    pub fn path_parameters(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+    }
+
     /// Which capability the route belongs to, by its path.
     pub fn capability(&self) -> Capability {
         if self

@@ -19,6 +19,7 @@ use shared::App;
 use shared::catalog_store::CatalogStore;
 use shared::cursor::CursorKey;
 use shared::metrics::RequestLog;
+use shared::routes::Route;
 use shared::store::RequestStore;
 use time::Duration;
 
@@ -334,38 +335,76 @@ pub fn parts(response: Response<Body>) -> (u16, Value) {
     (status, body)
 }
 
+/// A response's body as JSON (`Null` when empty), without taking the response.
+fn json_of(body: &Body) -> Value {
+    match body {
+        Body::Text(text) if !text.is_empty() => serde_json::from_str(text).expect("JSON body"),
+        Body::Binary(bytes) if !bytes.is_empty() => {
+            serde_json::from_slice(bytes).expect("JSON body")
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Holds `response`, an answer to a request of `route`, to the OpenAPI document: its status
+/// must be documented for the route, its body must match that status's schema (so an error
+/// code the operation does not list for it fails), and its headers must be the declared
+/// ones. Handler answers and the gateway's own (401, 403, 413…) alike.
+pub fn hold_to_document(route: &Route, response: &Response<Body>) {
+    let status = response.status().as_u16();
+    let body = json_of(response.body());
+    let problems =
+        schema::response_problems(route.method, route.path, status, response.headers(), &body);
+    assert!(
+        problems.is_empty(),
+        "{} {} answered {status} off the OpenAPI document: {problems:?}\n{body}",
+        route.method,
+        route.path
+    );
+}
+
+/// Runs the handler of the route `request` was routed to (its `routeKey`, as API Gateway
+/// sets it), through the same dispatch the local gateway and the deployed binaries use, and
+/// holds the response to the OpenAPI document ([`hold_to_document`]).
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let route_key = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        _ => None,
+    };
+    let route = route_key
+        .as_deref()
+        .and_then(shared::routes::of_key)
+        .unwrap_or_else(|| panic!("the request's routeKey {route_key:?} is not a route"));
+    let response = local_gateway::dispatch(app, route, request)
+        .await
+        .unwrap_or_else(|| panic!("the gateway has no handler for {}", route.function));
+    hold_to_document(route, &response);
+    response
+}
+
+/// Holds an answer of the local gateway to `method path` to the document, when the path is
+/// a route's (the gateway's own 404s and 405s, and its documentation pages, belong to no
+/// operation).
+pub fn hold_gateway_answer(method: &str, path: &str, response: &Response<Body>) {
+    if let Ok((route, _)) = shared::routes::find(method, path) {
+        hold_to_document(route, response);
+    }
+}
+
 /// Runs `function`'s handler with `request`, through the same dispatch the local gateway
-/// uses, and holds the response to the OpenAPI document: its status must be documented for
-/// the route, and its body must match the documented schema. Every handler test goes through
-/// here, so the document cannot drift from what the handlers answer.
+/// uses, and holds the response to the OpenAPI document ([`hold_to_document`]). Handler
+/// tests go through here or [`handle`], so the document cannot drift from what the handlers
+/// answer.
 pub async fn call_function(app: &App, function: &str, request: Request) -> (u16, Value) {
     let route = shared::routes::ROUTES
         .iter()
         .find(|route| route.function == function)
         .unwrap_or_else(|| panic!("no route is served by {function}"));
-    let (status, body) = parts(
-        local_gateway::dispatch(app, route, request)
-            .await
-            .unwrap_or_else(|| panic!("the gateway has no handler for {function}")),
-    );
-    match schema::response_schema(route.method, route.path, status) {
-        Err(undocumented) => panic!("{undocumented}: {body}"),
-        Ok(Some(expected)) => {
-            let problems = schema::violations(&body, expected);
-            assert!(
-                problems.is_empty(),
-                "{} {} answered {status} off its documented schema: {problems:?}\n{body}",
-                route.method,
-                route.path
-            );
-        }
-        Ok(None) => assert_eq!(
-            body,
-            Value::Null,
-            "{function} documents no body for {status}"
-        ),
-    }
-    (status, body)
+    let response = local_gateway::dispatch(app, route, request)
+        .await
+        .unwrap_or_else(|| panic!("the gateway has no handler for {function}"));
+    hold_to_document(route, &response);
+    parts(response)
 }
 
 /// Creates a supervisor request in `store` as associate `associate-1` (no Idempotency-Key).

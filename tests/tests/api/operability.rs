@@ -180,11 +180,7 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
         .request_id(&shared::ids::RequestId::generate().to_string())
         .gateway_request_id(&gateway_id)
         .build();
-    let route = shared::routes::ROUTES
-        .iter()
-        .find(|r| r.function == "get-request")
-        .unwrap();
-    let response = local_gateway::dispatch(&app, route, request).await.unwrap();
+    let response = integration_tests::handle(&app, request).await;
     let (status, body) = integration_tests::parts(response);
     assert_eq!(status, 404);
     assert_eq!(body["error"]["requestId"], gateway_id.as_str());

@@ -1,15 +1,24 @@
 //! The OpenAPI 3.1 document of the API, built from the route table and the code's own enums
-//! and limits, served locally at `/openapi.json`. A test holds every handler's real responses
-//! to the schemas here, and every route of [`ROUTES`] to an operation.
+//! and limits, served locally at `/openapi.json` (printed by the `openapi` binary). A test
+//! holds every handler's real responses to the schemas here, and every route of [`ROUTES`] to
+//! an operation.
+//!
+//! Each operation's error responses come from its route's kinds of failure
+//! ([`shared::routes::Route::failures`]): the status and `code` of each error are those of
+//! `ApiError` itself ([`Failure::errors`]), so a status or code listed here is one the error
+//! mapping gives, and the tests fail on any error they see that is not listed for its route.
+//! Statuses API Gateway answers itself are listed with its `{"message"}` body.
 
 use serde_json::{Map, Value, json};
 use shared::audit::EventType;
 use shared::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
+use shared::error::{ApiError, Failure};
 use shared::http::MAX_BODY_BYTES;
 use shared::pagination::MAX_LIMIT;
 use shared::routes::{ROUTES, Route};
 use shared::supervisor_request::{
-    Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatusCode, RequestType,
+    Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatus, RequestStatusCode,
+    RequestType,
 };
 
 fn schema_ref(name: &str) -> Value {
@@ -53,6 +62,9 @@ const ULID: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
 /// `{masterItemId}-{ulid}` (`shared::ids::ItemId`).
 pub const ITEM_ID: &str = "^[0-9A-HJKMNP-TV-Z]{26}-[0-9A-HJKMNP-TV-Z]{26}$";
 const STORE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// A sealed cursor: base64url without padding (`shared::cursor`).
+pub const CURSOR: &str = "^[A-Za-z0-9_-]+$";
+const CURSOR_EXAMPLE: &str = "AZPq3u0TgU6pN4ZrXo9fW2kVb1cJmE7sLdQyHa8tRn5wKxG0vCzB-i_j";
 
 fn page(item: &str) -> Value {
     object(
@@ -60,8 +72,8 @@ fn page(item: &str) -> Value {
         json!({
             "items": { "type": "array", "items": schema_ref(item) },
             "nextCursor": {
-                "type": ["string", "null"],
-                "description": "Opaque; pass as `cursor` for the next page. Valid 24 h, for the same store, filters and caller only."
+                "oneOf": [schema_ref("Cursor"), { "type": "null" }],
+                "description": "`null` on the last page"
             }
         }),
     )
@@ -79,7 +91,7 @@ pub fn body_examples() -> Vec<(&'static str, Value)> {
             json!({"priority": "URGENT", "details": "Shelf tag says 2.49, till rings 2.99 (aisle 4)"}),
         ),
         (
-            "SupervisorResponse",
+            "NewAnswer",
             json!({"decision": "APPROVED", "note": "Tag price honoured"}),
         ),
         (
@@ -121,7 +133,7 @@ fn body_description(name: &str) -> Option<&'static str> {
         "NewSupervisorRequest" => {
             "A request for a supervisor; `priority` defaults to NORMAL, `timeoutSeconds` to the deployment's (600)"
         }
-        "SupervisorResponse" => {
+        "NewAnswer" => {
             "A supervisor's answer to someone else's pending request, before its deadline"
         }
         "NewMasterItem" => "A product of the catalogue; its currency is fixed for its life",
@@ -149,25 +161,31 @@ fn schemas_without_examples() -> Value {
     let expected_version = json!({ "type": "integer", "minimum": 0 });
     json!({
         "GatewayError": gateway_error,
-        "Error": object(&["error"], json!({
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "additionalProperties": false,
-                "properties": {
-                    "code": { "type": "string" },
-                    "message": { "type": "string" },
-                    "requestId": { "type": "string", "description": "API Gateway's id of the request: quote it when reporting a problem" },
-                    "fields": { "type": "array", "items": object(&["field", "message"], json!({
-                        "field": { "type": "string" }, "message": { "type": "string" }
-                    })) }
-                }
-            }
+        "FieldError": object(&["field", "message"], json!({
+            "field": { "type": "string", "description": "A JSON path into the body (`price.amount`), or a query parameter's name" },
+            "message": { "type": "string" }
         })),
+        "Cursor": {
+            "type": "string",
+            "pattern": CURSOR,
+            "description": "Opaque (encrypted and authenticated): pass a page's `nextCursor` as `cursor` for the next page. Valid 24 h, for the same store, filters and caller only.",
+            "examples": [CURSOR_EXAMPLE]
+        },
         "Priority": string_enum(Priority::ALL.map(Priority::as_str)),
         "RequestType": string_enum(RequestType::ALL.map(RequestType::as_str)),
         "RequestStatusCode": string_enum(RequestStatusCode::ALL.map(RequestStatusCode::as_str)),
         "Decision": string_enum(Decision::ALL.map(Decision::as_str)),
+        "RequestStatus": {
+            "type": "string",
+            "enum": [RequestStatus::Pending.as_str(), RequestStatus::NotPending.as_str()],
+            "description": "`PENDING`: the queue; `NOT_PENDING`: history (answered or timed out)"
+        },
+        "Answer": object(&["decision", "respondedBy", "respondedAt"], json!({
+            "decision": schema_ref("Decision"),
+            "respondedBy": { "type": "string" },
+            "respondedAt": date_time,
+            "note": text(500)
+        })),
         "SupervisorRequest": object(
             &["storeId", "requestId", "requestType", "priority", "details", "status", "statusCode", "requestedBy", "createdAt", "deadline", "updatedAt", "version"],
             json!({
@@ -176,17 +194,15 @@ fn schemas_without_examples() -> Value {
                 "requestType": schema_ref("RequestType"),
                 "priority": schema_ref("Priority"),
                 "details": text(1000),
-                "status": string_enum(["PENDING", "NOT_PENDING"]),
+                "status": schema_ref("RequestStatus"),
                 "statusCode": schema_ref("RequestStatusCode"),
                 "requestedBy": { "type": "string" },
                 "createdAt": date_time, "deadline": date_time, "updatedAt": date_time,
                 "version": version,
-                "response": object(&["decision", "respondedBy", "respondedAt"], json!({
-                    "decision": schema_ref("Decision"),
-                    "respondedBy": { "type": "string" },
-                    "respondedAt": date_time,
-                    "note": text(500)
-                }))
+                "response": {
+                    "$ref": "#/components/schemas/Answer",
+                    "description": "Once answered (`RESPONSE_RECEIVED`)"
+                }
             }),
         ),
         "NewSupervisorRequest": object(&["requestType", "details"], json!({
@@ -200,7 +216,7 @@ fn schemas_without_examples() -> Value {
             "details": text(1000),
             "version": expected_version
         })),
-        "SupervisorResponse": object(&["decision"], json!({
+        "NewAnswer": object(&["decision"], json!({
             "decision": schema_ref("Decision"),
             "note": text(500)
         })),
@@ -217,15 +233,16 @@ fn schemas_without_examples() -> Value {
                     "subject": { "type": "string" },
                     "role": string_enum(["associate", "supervisor", "admin", "system"])
                 })),
-                "changes": { "type": "array", "items": object(&["field"], json!({
-                    "field": { "type": "string" },
-                    "from": { "type": ["string", "null"] },
-                    "to": { "type": ["string", "null"] }
-                })) },
+                "changes": { "type": "array", "items": schema_ref("FieldChange") },
                 "decision": schema_ref("Decision"),
                 "note": text(500)
             }),
         ),
+        "FieldChange": object(&["field", "from", "to"], json!({
+            "field": { "type": "string" },
+            "from": { "type": ["string", "null"], "description": "`null`: the field was absent before" },
+            "to": { "type": ["string", "null"], "description": "`null`: the field is absent after" }
+        })),
         "RequestEventPage": page("RequestEvent"),
         "Currency": {
             "type": "string",
@@ -237,11 +254,30 @@ fn schemas_without_examples() -> Value {
             "currency": schema_ref("Currency")
         })),
         "ItemStatus": string_enum(ItemStatus::ALL.map(ItemStatus::as_str)),
-        "Pin": object(&["itemId", "pinnedBy", "pinnedAt"], json!({
-            "itemId": { "type": "string", "pattern": ITEM_ID },
-            "pinnedBy": { "type": "string" },
-            "pinnedAt": date_time
-        })),
+        // Open (no `additionalProperties: false`): `PinState` extends it, which a closed
+        // schema would refuse; `PinState` closes itself with `unevaluatedProperties`.
+        "Pin": {
+            "type": "object",
+            "required": ["itemId", "pinnedBy", "pinnedAt"],
+            "properties": {
+                "itemId": { "type": "string", "pattern": ITEM_ID },
+                "pinnedBy": { "type": "string" },
+                "pinnedAt": date_time
+            },
+            "description": "A manual choice of the preferred item"
+        },
+        "PinState": {
+            "allOf": [schema_ref("Pin"), {
+                "type": "object",
+                "required": ["honoured"],
+                "properties": {
+                    "honoured": { "type": "boolean", "description": "Whether the pin decides the preferred item" },
+                    "ignoredBecause": string_enum(["ITEM_DELETED", "ITEM_NOT_ELIGIBLE"])
+                }
+            }],
+            "unevaluatedProperties": false,
+            "description": "The pin, and whether it is honoured"
+        },
         "MasterItem": object(
             &["storeId", "masterItemId", "name", "currency", "pin", "itemCount", "version", "createdAt", "updatedAt"],
             json!({
@@ -339,18 +375,7 @@ fn schemas_without_examples() -> Value {
                 "currency": schema_ref("Currency"),
                 "selection": string_enum(["PINNED", "SCORED"]),
                 "preferred": schema_ref("RankedCandidate"),
-                "pin": { "oneOf": [{ "type": "null" }, {
-                    "type": "object",
-                    "required": ["itemId", "pinnedBy", "pinnedAt", "honoured"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "itemId": { "type": "string", "pattern": ITEM_ID },
-                        "pinnedBy": { "type": "string" },
-                        "pinnedAt": date_time,
-                        "honoured": { "type": "boolean" },
-                        "ignoredBecause": string_enum(["ITEM_DELETED", "ITEM_NOT_ELIGIBLE"])
-                    }
-                }] },
+                "pin": { "oneOf": [schema_ref("PinState"), { "type": "null" }] },
                 "weights": schema_ref("ScoringWeights"),
                 "tieBreak": { "type": "string" },
                 "candidates": { "type": "array", "items": schema_ref("RankedCandidate") },
@@ -360,192 +385,214 @@ fn schemas_without_examples() -> Value {
     })
 }
 
-/// What the document says of one route beyond its method and path.
+/// What the document says of one route beyond its method, path, query and failures.
 struct Operation {
     summary: &'static str,
+    description: Option<&'static str>,
     tag: &'static str,
     request: Option<&'static str>,
     success: u16,
     response: Option<&'static str>,
-    headers: &'static [&'static str],
+    /// The success carries the resource's `ETag` (its version).
+    etag: bool,
 }
+
+const REQUESTS: &str = "Supervisor requests";
+const CATALOG: &str = "Preferred items";
+
+/// What every create says of `Idempotency-Key`; the catalogue's creates add their shared
+/// key space.
+const IDEMPOTENT_CREATE: &str = "Send `Idempotency-Key` to make retries safe for 24 hours: a retry with the same key and the same JSON body answers the first create's 201 again (`Idempotent-Replayed: true`), and creates nothing. Bodies are compared as JSON, so whitespace, key order and number spelling (`129` or `129.0`) do not matter; the same key with another body is a 422. A key belongs to its caller and store.";
+const IDEMPOTENT_CATALOG_CREATE: &str = "Send `Idempotency-Key` to make retries safe for 24 hours: a retry with the same key and the same JSON body answers the first create's 201 again (`Idempotent-Replayed: true`), and creates nothing. Bodies are compared as JSON, so whitespace, key order and number spelling (`129` or `129.0`) do not matter; the same key with another body is a 422. A key belongs to its caller and store, and master-item and item creates share one key space: a key used to create a master item is refused (422) on an item create, and the reverse, so use a new key for every create.";
 
 /// The operation of each function; `None` for a function the document does not know, which
 /// the tests refuse.
 fn operation(function: &str) -> Option<Operation> {
-    const REQ: &str = "Supervisor requests";
-    const CAT: &str = "Preferred items";
-    let op = |summary, tag, request, success, response, headers| Operation {
+    let op = |summary, tag, request, success, response, etag| Operation {
         summary,
+        description: None,
         tag,
         request,
         success,
         response,
-        headers,
+        etag,
+    };
+    let with = |operation: Operation, description| Operation {
+        description: Some(description),
+        ..operation
     };
     Some(match function {
-        "create-request" => op(
-            "Raise a supervisor request",
-            REQ,
-            Some("NewSupervisorRequest"),
-            201,
-            Some("SupervisorRequest"),
-            &["Idempotency-Key"],
+        "create-request" => with(
+            op(
+                "Raise a supervisor request",
+                REQUESTS,
+                Some("NewSupervisorRequest"),
+                201,
+                Some("SupervisorRequest"),
+                true,
+            ),
+            IDEMPOTENT_CREATE,
         ),
         "list-requests" => op(
             "List the queue or the history",
-            REQ,
+            REQUESTS,
             None,
             200,
             Some("SupervisorRequestPage"),
-            &[],
+            false,
         ),
         "get-request" => op(
             "Read one request",
-            REQ,
+            REQUESTS,
             None,
             200,
             Some("SupervisorRequest"),
-            &[],
+            true,
         ),
         "update-request" => op(
             "Edit a pending request",
-            REQ,
+            REQUESTS,
             Some("SupervisorRequestEdit"),
             200,
             Some("SupervisorRequest"),
-            &["If-Match"],
+            true,
         ),
         "delete-request" => op(
             "Withdraw (its creator) or discard (a supervisor) a pending request",
-            REQ,
+            REQUESTS,
             None,
             204,
             None,
-            &["If-Match"],
+            false,
         ),
         "list-request-events" => op(
             "A request's audit trail, in order",
-            REQ,
+            REQUESTS,
             None,
             200,
             Some("RequestEventPage"),
-            &[],
+            false,
         ),
         "list-store-events" => op(
             "The store's audit trail, newest first (admins)",
-            REQ,
+            REQUESTS,
             None,
             200,
             Some("RequestEventPage"),
-            &[],
+            false,
         ),
         "respond-to-request" => op(
             "Approve or deny a pending request",
-            REQ,
-            Some("SupervisorResponse"),
+            REQUESTS,
+            Some("NewAnswer"),
             200,
             Some("SupervisorRequest"),
-            &[],
+            true,
         ),
-        "create-master-item" => op(
-            "Add a master item",
-            CAT,
-            Some("NewMasterItem"),
-            201,
-            Some("MasterItem"),
-            &["Idempotency-Key"],
+        "create-master-item" => with(
+            op(
+                "Add a master item",
+                CATALOG,
+                Some("NewMasterItem"),
+                201,
+                Some("MasterItem"),
+                true,
+            ),
+            IDEMPOTENT_CATALOG_CREATE,
         ),
         "list-master-items" => op(
             "List master items",
-            CAT,
+            CATALOG,
             None,
             200,
             Some("MasterItemPage"),
-            &[],
+            false,
         ),
         "get-master-item" => op(
             "Read a master item",
-            CAT,
+            CATALOG,
             None,
             200,
             Some("MasterItem"),
-            &[],
+            true,
         ),
         "update-master-item" => op(
             "Edit a master item",
-            CAT,
+            CATALOG,
             Some("MasterItemEdit"),
             200,
             Some("MasterItem"),
-            &["If-Match"],
+            true,
         ),
         "delete-master-item" => op(
             "Delete a master item without items",
-            CAT,
+            CATALOG,
             None,
             204,
             None,
-            &["If-Match"],
+            false,
         ),
-        "create-item" => op(
-            "Add a vendor item to a master item",
-            CAT,
-            Some("NewItem"),
-            201,
-            Some("Item"),
-            &["Idempotency-Key"],
+        "create-item" => with(
+            op(
+                "Add a vendor item to a master item",
+                CATALOG,
+                Some("NewItem"),
+                201,
+                Some("Item"),
+                true,
+            ),
+            IDEMPOTENT_CATALOG_CREATE,
         ),
         "list-items" => op(
             "List a master item's items",
-            CAT,
+            CATALOG,
             None,
             200,
             Some("ItemPage"),
-            &[],
+            false,
         ),
-        "get-item" => op("Read an item", CAT, None, 200, Some("Item"), &[]),
+        "get-item" => op("Read an item", CATALOG, None, 200, Some("Item"), true),
         "update-item" => op(
             "Edit an item",
-            CAT,
+            CATALOG,
             Some("ItemEdit"),
             200,
             Some("Item"),
-            &["If-Match"],
+            true,
         ),
-        "delete-item" => op("Delete an item", CAT, None, 204, None, &["If-Match"]),
+        "delete-item" => op("Delete an item", CATALOG, None, 204, None, false),
         "get-preferred-item" => op(
             "The preferred item, explained",
-            CAT,
+            CATALOG,
             None,
             200,
             Some("PreferredItem"),
-            &[],
+            false,
         ),
         "pin-preferred-item" => op(
             "Pin a preferred item by hand",
-            CAT,
+            CATALOG,
             Some("PinRequest"),
             200,
             Some("Pin"),
-            &[],
+            false,
         ),
-        "unpin-preferred-item" => op("Remove the pin", CAT, None, 204, None, &[]),
+        "unpin-preferred-item" => op("Remove the pin", CATALOG, None, 204, None, false),
         "get-scoring-weights" => op(
             "Read the scoring weights",
-            CAT,
+            CATALOG,
             None,
             200,
             Some("ScoringWeights"),
-            &[],
+            true,
         ),
         "put-scoring-weights" => op(
             "Replace the scoring weights",
-            CAT,
+            CATALOG,
             Some("ScoringWeights"),
             200,
             Some("ScoringWeights"),
-            &["If-Match"],
+            true,
         ),
         _ => return None,
     })
@@ -554,21 +601,21 @@ fn operation(function: &str) -> Option<Operation> {
 fn query_parameter(route: &Route, name: &str) -> Value {
     let schema = match name {
         "status" if route.function == "list-items" => schema_ref("ItemStatus"),
-        "status" => {
-            json!({ "type": "string", "enum": ["PENDING", "NOT_PENDING"], "default": "PENDING" })
-        }
+        "status" => json!({ "$ref": "#/components/schemas/RequestStatus", "default": "PENDING" }),
         "priority" => schema_ref("Priority"),
         "requestedBy" => json!({ "type": "string", "enum": ["me"] }),
         "decision" => schema_ref("Decision"),
         "order" => json!({ "type": "string", "enum": ["queue", "newest"], "default": "queue" }),
         "since" | "until" => json!({ "type": "string", "format": "date-time" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
+        "cursor" => schema_ref("Cursor"),
         _ => json!({ "type": "string" }),
     };
     let description = match name {
         "since" => "Creation time, inclusive (RFC 3339)",
         "until" => "Creation time, exclusive (RFC 3339)",
         "cursor" => "`nextCursor` of the previous page",
+        "limit" => "Items per page",
         "status" if route.function == "list-items" => "Only items of this status",
         "priority" => "Only requests of this priority (a key condition)",
         "requestedBy" => "`me`: only the caller's own requests (an index, not a filter)",
@@ -589,32 +636,48 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "decision" => json!("APPROVED"),
         "order" => json!("newest"),
         "limit" => json!(25),
-        _ => json!("the nextCursor of the previous page"),
+        "cursor" => json!(CURSOR_EXAMPLE),
+        other => panic!("query parameter {other} has no example"),
     };
     json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description, "example": example })
 }
 
-fn header_parameter(name: &str) -> Value {
-    let (description, schema, example) = match name {
-        "If-Match" => (
-            "The ETag of the version being changed, as this API sent it; `*` for whatever version is current",
-            json!({ "type": "string", "pattern": "^((W/)?\"?[0-9]{1,19}\"?|\\*)$" }),
-            "\"3\"",
-        ),
-        _ => (
-            "Makes retries of this create safe for 24 h; a key belongs to its caller",
-            json!({ "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" }),
-            "till-4-2026-12-02-0001",
-        ),
-    };
-    json!({ "name": name, "in": "header", "required": false, "schema": schema, "description": description, "example": example })
+/// The request headers a route takes: `If-Match` where a version is checked, and
+/// `Idempotency-Key` on creates.
+fn header_parameters(route: &Route) -> Vec<Value> {
+    let failures = route.failures();
+    let mut headers = Vec::new();
+    if failures.contains(&Failure::IfMatch) {
+        headers.push(json!({
+            "name": "If-Match",
+            "in": "header",
+            "required": false,
+            "description": "The ETag of the version being changed, as this API sent it; `*` for whatever version is current",
+            "schema": { "type": "string", "pattern": IF_MATCH },
+            "example": "\"3\""
+        }));
+    }
+    if failures.contains(&Failure::Idempotency) {
+        headers.push(json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "description": "Makes retries of this create safe for 24 h (see the operation's description)",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$" },
+            "example": "till-4-2026-12-02-0001"
+        }));
+    }
+    headers
 }
+
+/// What `If-Match` takes: an ETag of this API (weak or strong, quoted or not), or `*`.
+pub const IF_MATCH: &str = "^((W/)?\"?[0-9]{1,19}\"?|\\*)$";
+/// An ETag this API sends: the resource's version, quoted.
+pub const ETAG: &str = "^\"[0-9]{1,19}\"$";
 
 fn path_parameters(route: &Route) -> Vec<Value> {
     route
-        .path
-        .split('/')
-        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .path_parameters()
         .map(|name| {
             let (pattern, example) = match name {
                 "storeId" => (STORE_ID, "store-1"),
@@ -629,65 +692,224 @@ fn path_parameters(route: &Route) -> Vec<Value> {
         .collect()
 }
 
-fn error_response(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/json": { "schema": schema_ref("Error") } } })
+/// The response headers this API declares, by name.
+fn response_headers() -> Value {
+    json!({
+        "ETag": {
+            "description": "The resource's version, quoted: send it back as `If-Match` to change this version and no other",
+            "required": true,
+            "schema": { "type": "string", "pattern": ETAG },
+            "example": "\"3\""
+        },
+        "Location": {
+            "description": "Where the created resource is read",
+            "required": true,
+            "schema": { "type": "string", "format": "uri-reference" },
+            "example": "/stores/store-1/supervisor-requests/01KAQ3Z9V8M4N6P2R5T7W9Y1B3"
+        },
+        "Idempotent-Replayed": {
+            "description": "`true` when this is the answer of an earlier create with the same `Idempotency-Key`, replayed; absent otherwise",
+            "required": false,
+            "schema": { "type": "string", "enum": ["true"] },
+            "example": "true"
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "required": true,
+            "schema": { "type": "string", "pattern": "^[0-9]+$" },
+            "example": "1"
+        }
+    })
 }
 
-/// The error answers an operation can give, and only those.
-fn error_statuses(route: &Route, op: &Operation) -> Vec<(&'static str, &'static str)> {
-    let has_body = op.request.is_some();
-    let names_a_resource = route.path.contains("Id}");
-    let conditional = op.headers.contains(&"If-Match");
-    let can_conflict = matches!(
-        route.function,
-        // Idempotency-Key in flight; request moves; a master with items; pins; no candidate.
-        "create-request"
-            | "create-master-item"
-            | "create-item"
-            | "update-request"
-            | "respond-to-request"
-            | "delete-request"
-            | "delete-master-item"
-            | "pin-preferred-item"
-            | "get-preferred-item"
-    );
-    let mut statuses = vec![(
-        "400",
-        "Malformed request: syntax, path ids, query parameters (unknown ones named), cursor",
-    )];
-    if names_a_resource {
-        statuses.push(("404", "No such resource in this store"));
+fn header_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/headers/{name}") })
+}
+
+/// Statuses API Gateway answers itself on every route, `{"message": …}`, and why.
+const GATEWAY_ANSWERS: &[(u16, &str)] = &[
+    (
+        400,
+        "API Gateway could not pass the request on (`Bad Request`)",
+    ),
+    (
+        401,
+        "No `Authorization` header: API Gateway answers `Unauthorized` before any function runs",
+    ),
+    (
+        403,
+        "The authorizer denied the token: API Gateway answers `Forbidden`",
+    ),
+    (
+        413,
+        "The request is over API Gateway's own payload limit (10 MB): `Request Entity Too Large`",
+    ),
+    (
+        429,
+        "Throttled by the stage's rate and burst limits: `Too Many Requests`; retry with backoff",
+    ),
+    (
+        500,
+        "The function failed, timed out or was throttled: API Gateway answers `Internal Server Error`",
+    ),
+];
+
+fn status_title(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request",
+        401 => "Not authenticated",
+        403 => "Not allowed",
+        404 => "Not found",
+        409 => "Refused by the resource's state",
+        412 => "Stale version",
+        413 => "Body too large",
+        415 => "Unsupported media type",
+        422 => "Invalid body",
+        428 => "Version required",
+        429 => "Too many requests",
+        500 => "Internal error",
+        503 => "Store unavailable",
+        _ => "Error",
     }
-    if can_conflict {
-        statuses.push((
-            "409",
-            "Not in a state that allows this (the code says which)",
-        ));
+}
+
+/// The body the functions answer `status` with on this route: `{"error": …}` whose `code`
+/// is one of `codes`.
+fn function_error(status: u16, codes: &[&'static str]) -> Value {
+    let mut detail = json!({
+        "code": { "type": "string", "enum": codes },
+        "message": { "type": "string", "description": "For people; switch on `code`" },
+        "requestId": { "type": "string", "description": "API Gateway's id of the request: quote it when reporting a problem" }
+    });
+    // Only 400 (query parameters) and 422 (body fields) name the fields at fault.
+    if matches!(status, 400 | 422) {
+        detail["fields"] = json!({ "type": "array", "items": schema_ref("FieldError") });
     }
-    if conditional {
-        statuses.push(("412", "If-Match / version is stale"));
+    object(
+        &["error"],
+        json!({ "error": object(&["code", "message"], detail) }),
+    )
+}
+
+/// The body of a status the functions answer with one code only (the same on every route
+/// that has it): one named schema, `NotFoundError` for `not_found`, which `shared` collects
+/// into the components (generated clients get one type for it, not one per operation).
+fn single_code_error(status: u16, code: &'static str, shared: &mut Map<String, Value>) -> Value {
+    let mut name: String = code
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    if !name.ends_with("Error") {
+        name.push_str("Error");
     }
-    if has_body {
-        statuses.push(("413", "Body too large"));
-        statuses.push(("415", "Body is not application/json"));
-        statuses.push((
-            "422",
-            "Well-formed but invalid: every field at fault is named",
-        ));
+    shared
+        .entry(name.clone())
+        .or_insert_with(|| function_error(status, &[code]));
+    schema_ref(&name)
+}
+
+/// The error responses of `route`: every status its failures answer with (their codes, from
+/// the error mapping itself), and every status API Gateway answers with itself.
+fn error_responses(route: &Route, shared: &mut Map<String, Value>) -> Vec<(u16, Value)> {
+    let mut by_status: std::collections::BTreeMap<u16, Vec<&'static str>> = Default::default();
+    for error in route.failures().iter().flat_map(|failure| failure.errors()) {
+        let codes = by_status.entry(error.status().as_u16()).or_default();
+        if !codes.contains(&error.code()) {
+            codes.push(error.code());
+        }
     }
-    if route.method == "PATCH" {
-        statuses.push(("428", "If-Match or version required"));
+    for (status, _) in GATEWAY_ANSWERS {
+        by_status.entry(*status).or_default();
     }
-    statuses.push((
-        "503",
-        "Store busy or unreachable; retry after Retry-After seconds",
-    ));
-    statuses
+    by_status
+        .into_iter()
+        .map(|(status, codes)| {
+            let gateway = GATEWAY_ANSWERS
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map(|(_, why)| *why);
+            let mut description = status_title(status).to_owned();
+            if !codes.is_empty() {
+                description.push_str(". From the function, `error.code`:\n");
+                for code in &codes {
+                    let meaning = ApiError::meaning(code)
+                        .unwrap_or_else(|| panic!("error code {code} has no meaning"));
+                    description.push_str(&format!("\n- `{code}`: {meaning}"));
+                }
+            }
+            if let Some(why) = gateway {
+                description.push_str(&format!(
+                    "{}{why} (`{{\"message\": …}}`).",
+                    if codes.is_empty() {
+                        ": "
+                    } else {
+                        "\n\nFrom API Gateway: "
+                    }
+                ));
+            }
+            let function = match codes.as_slice() {
+                [] => None,
+                [code] => Some(single_code_error(status, code, shared)),
+                several => Some(function_error(status, several)),
+            };
+            let schema = match (function, gateway.is_some()) {
+                (Some(function), false) => function,
+                (None, _) => schema_ref("GatewayError"),
+                (Some(function), true) => {
+                    json!({ "oneOf": [function, schema_ref("GatewayError")] })
+                }
+            };
+            let mut response = json!({
+                "description": description,
+                "content": { "application/json": { "schema": schema } }
+            });
+            if status == 503 {
+                response["headers"] = json!({ "Retry-After": header_ref("Retry-After") });
+            }
+            (status, response)
+        })
+        .collect()
+}
+
+fn success_response(route: &Route, op: &Operation) -> Value {
+    let mut response = match op.response {
+        Some(schema) => json!({
+            "description": "Success",
+            "content": { "application/json": { "schema": schema_ref(schema) } }
+        }),
+        None => json!({ "description": "Done, no body" }),
+    };
+    let mut headers = Map::new();
+    if op.etag {
+        headers.insert("ETag".into(), header_ref("ETag"));
+    }
+    if op.success == 201 {
+        response["description"] = json!("Created");
+        headers.insert("Location".into(), header_ref("Location"));
+    }
+    if route.failures().contains(&Failure::Idempotency) {
+        headers.insert(
+            "Idempotent-Replayed".into(),
+            header_ref("Idempotent-Replayed"),
+        );
+    }
+    if !headers.is_empty() {
+        response["headers"] = Value::Object(headers);
+    }
+    response
 }
 
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
+    let mut schemas = schemas();
+    let mut error_schemas = Map::new();
     for route in ROUTES {
         let Some(op) = operation(route.function) else {
             continue;
@@ -695,34 +917,11 @@ pub fn document() -> Value {
         let mut parameters = path_parameters(route);
         // The query parameters come from the route table, which the handlers enforce.
         parameters.extend(route.query.iter().map(|q| query_parameter(route, q)));
-        parameters.extend(op.headers.iter().map(|h| header_parameter(h)));
+        parameters.extend(header_parameters(route));
         let mut responses = Map::new();
-        let success = match op.response {
-            Some(schema) => json!({
-                "description": "Success",
-                "content": { "application/json": { "schema": schema_ref(schema) } }
-            }),
-            None => json!({ "description": "Done, no body" }),
-        };
-        responses.insert(op.success.to_string(), success);
-        responses.insert(
-            "401".into(),
-            json!({
-                "description": "No token (answered by API Gateway)",
-                "content": { "application/json": { "schema": schema_ref("GatewayError") } }
-            }),
-        );
-        responses.insert(
-            "403".into(),
-            json!({
-                "description": "Token denied (API Gateway), or not allowed for this store or role",
-                "content": { "application/json": { "schema": {
-                    "oneOf": [schema_ref("Error"), schema_ref("GatewayError")]
-                } } }
-            }),
-        );
-        for (status, description) in error_statuses(route, &op) {
-            responses.insert(status.into(), error_response(description));
+        responses.insert(op.success.to_string(), success_response(route, &op));
+        for (status, response) in error_responses(route, &mut error_schemas) {
+            responses.insert(status.to_string(), response);
         }
         let mut operation = json!({
             "operationId": route.function,
@@ -731,6 +930,9 @@ pub fn document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
+        if let Some(description) = op.description {
+            operation["description"] = json!(description);
+        }
         if let Some(schema) = op.request {
             operation["requestBody"] = json!({
                 "required": true,
@@ -742,19 +944,28 @@ pub fn document() -> Value {
             .or_insert_with(|| json!({}));
         item[route.method.to_lowercase()] = operation;
     }
+    schemas
+        .as_object_mut()
+        .expect("schemas are an object")
+        .extend(error_schemas);
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Store Services",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": format!("Supervisor requests and preferred items for retail stores. Every route needs a Bearer JWT whose claims carry the caller's role and stores. Errors are `{{\"error\":{{\"code\",\"message\"}}}}`. Request bodies are at most {MAX_BODY_BYTES} bytes.")
+            "license": { "name": env!("CARGO_PKG_LICENSE"), "identifier": env!("CARGO_PKG_LICENSE") },
+            "description": format!("Supervisor requests and preferred items for retail stores. Every route needs a Bearer JWT whose claims carry the caller's role and stores.\n\nErrors from the functions are `{{\"error\": {{\"code\", \"message\"}}}}`: each operation lists the codes it can answer with, per status; switch on `code`. API Gateway answers some statuses itself (400, 401, 403, 413, 429, 500) with `{{\"message\": …}}`: each response says whose body it can be. Request bodies are at most {MAX_BODY_BYTES} bytes.")
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearerAuth": [] }],
-        "tags": [{ "name": "Supervisor requests" }, { "name": "Preferred items" }],
+        "tags": [
+            { "name": REQUESTS, "description": "Requests raised at a till for a supervisor: the queue, answers, history and the audit trail" },
+            { "name": CATALOG, "description": "Master items, their vendor items, and the preferred item chosen by weighted score or pinned by hand" }
+        ],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
+            "headers": response_headers(),
             "securitySchemes": { "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } }
         }
     })

@@ -308,6 +308,166 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// What `code` tells a client, for the OpenAPI document; `None` for a code no error
+    /// carries. Every code the functions answer with is here (a test scans the sources).
+    pub fn meaning(code: &str) -> Option<&'static str> {
+        Some(match code {
+            "invalid_store_id" => "the path's storeId is malformed",
+            "invalid_request_id" => "the path's requestId is not a ULID",
+            "invalid_master_item_id" => "the path's masterItemId is not a ULID",
+            "invalid_item_id" => "the path's itemId is not `{masterItemId}-{ulid}`",
+            "missing_path_parameter" => "the route and the function disagree (a deployment fault)",
+            "unknown_query_parameter" => {
+                "a query parameter this route does not take (`fields` names it)"
+            }
+            "invalid_query_parameter" => {
+                "a query parameter's value, or a repeated one (`fields` names it)"
+            }
+            "invalid_cursor" => {
+                "the cursor is forged, altered, expired, or from another store, filter or caller"
+            }
+            "missing_body" => "the route needs a JSON body",
+            "malformed_json" => "the body is not JSON",
+            "invalid_if_match" => "If-Match is not an ETag of this API",
+            "conflicting_versions" => "If-Match and the body's `version` disagree",
+            "invalid_idempotency_key" => "Idempotency-Key is not 1-128 printable ASCII characters",
+            "unauthorized" => "no usable credentials",
+            "forbidden" => "the caller's store or role does not allow this",
+            "own_request" => "nobody answers a request they raised",
+            "not_found" => "no such resource in this store",
+            "idempotency_key_in_use" => {
+                "a create with this Idempotency-Key is still in flight: retry shortly"
+            }
+            "request_not_pending" => "the request was answered: it is history",
+            "request_timed_out" => "the request's deadline has passed",
+            "request_is_history" => "answered and timed-out requests are kept, never removed",
+            "concurrent_modification" => "concurrent writers kept winning: read again and retry",
+            "master_item_has_items" => "delete the master item's items first",
+            "item_not_eligible" => "an INACTIVE or DISCONTINUED item cannot be pinned",
+            "no_eligible_candidate" => "every item of the master item is INACTIVE or DISCONTINUED",
+            "version_mismatch" => "If-Match or `version` is not the current version: read it again",
+            "payload_too_large" => "the body is over the functions' limit",
+            "unsupported_media_type" => "the body is not `application/json`",
+            "validation_failed" => "well-formed but invalid: `fields` names every field at fault",
+            "precondition_required" => "send If-Match with the ETag, or `version` in the body",
+            "service_unavailable" => {
+                "the store is busy or unreachable: retry after `Retry-After` seconds"
+            }
+            "internal_error" => "a fault of the service, logged under the `requestId`",
+            _ => return None,
+        })
+    }
+}
+
+/// A kind of failure a handler can meet, shared by the handlers that take the same step
+/// (read a body, check an `If-Match`, create under an `Idempotency-Key`, change a request
+/// that must be open…). The route table names the kinds each route's handler meets
+/// ([`crate::routes::Route::failures`]); the OpenAPI document lists, per operation and
+/// status, the codes of [`Failure::errors`], and the tests hold every error they see on a
+/// route to that list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Every route: the authorizer's context, the caller's store and role, the path's store
+    /// id, unknown query parameters, the store busy, a bug.
+    Edge,
+    /// A path parameter of this kind is malformed.
+    PathId(IdKind),
+    /// A query parameter's value.
+    Query,
+    /// A pagination cursor.
+    Cursor,
+    /// A JSON body: size, media type, syntax, rules.
+    Body,
+    /// An optional `If-Match` (or the body's `version`) that must be current.
+    IfMatch,
+    /// An edit, which needs `If-Match` or `version`.
+    RequiredVersion,
+    /// A create under an optional `Idempotency-Key`.
+    Idempotency,
+    /// A resource the path names beyond the store.
+    NotFound,
+    /// An edit or answer of a request, which must be pending and before its deadline.
+    OpenRequest,
+    /// A removal of a request, which must be pending: history is kept.
+    PendingRequest,
+    /// An answer: nobody answers a request they raised.
+    OwnRequest,
+    /// A transaction that kept meeting concurrent writers.
+    Contention,
+    /// A delete of a master item that still has items.
+    MasterItemItems,
+    /// A pin: an eligible item of this master item.
+    Pin,
+    /// A choice among the master item's items, none of them eligible.
+    Candidates,
+}
+
+impl Failure {
+    /// One error of each code this kind answers with, made as the handlers make them (the
+    /// `From` conversions where there is one), so their statuses and codes are the real ones.
+    pub fn errors(self) -> Vec<ApiError> {
+        use RequestStatusCode::ResponseReceived;
+        match self {
+            Self::Edge => vec![
+                ApiError::Forbidden("not permitted"),
+                InvalidId(IdKind::Store).into(),
+                ApiError::bad_request("missing_path_parameter", ""),
+                ApiError::BadRequestFields {
+                    code: "unknown_query_parameter",
+                    message: String::new(),
+                    fields: Vec::new(),
+                },
+                ApiError::Unavailable,
+                ApiError::Internal(String::new()),
+            ],
+            Self::PathId(kind) => vec![InvalidId(kind).into()],
+            Self::Query => vec![ApiError::invalid_query("limit", "")],
+            Self::Cursor => vec![ApiError::bad_request("invalid_cursor", "")],
+            Self::Body => vec![
+                ApiError::bad_request("missing_body", ""),
+                ApiError::bad_request("malformed_json", ""),
+                ApiError::PayloadTooLarge { limit: 0 },
+                ApiError::UnsupportedMediaType,
+                ApiError::validation(Vec::new()),
+            ],
+            Self::IfMatch => vec![
+                ApiError::bad_request("invalid_if_match", ""),
+                StoreError::VersionMismatch { current: 1 }.into(),
+            ],
+            Self::RequiredVersion => vec![
+                ApiError::bad_request("conflicting_versions", ""),
+                ApiError::PreconditionRequired,
+            ],
+            Self::Idempotency => vec![
+                InvalidIdempotencyKey.into(),
+                crate::idempotency::IdempotencyError::InFlight.into(),
+                crate::idempotency::IdempotencyError::Reused(Invalid(Vec::new())).into(),
+            ],
+            Self::NotFound => vec![StoreError::NotFound(Entity::Request).into()],
+            Self::OpenRequest => vec![
+                Refusal::NotPending(ResponseReceived).into(),
+                Refusal::TimedOut.into(),
+            ],
+            Self::PendingRequest => vec![
+                Refusal::IsHistory(ResponseReceived).into(),
+                Refusal::TimedOut.into(),
+            ],
+            Self::OwnRequest => vec![ApiError::Denied {
+                code: "own_request",
+                message: "",
+            }],
+            Self::Contention => vec![StoreError::TransactionConflict.into()],
+            Self::MasterItemItems => vec![StoreError::MasterItemHasItems { items: 1 }.into()],
+            Self::Pin => vec![
+                StoreError::NotACandidate.into(),
+                StoreError::ItemNotEligible.into(),
+            ],
+            Self::Candidates => vec![ApiError::conflict("no_eligible_candidate", "")],
+        }
+    }
+}
+
 /// What a non-HTTP function (the sweeper) reports to Lambda when the store fails it.
 impl From<StoreError> for lambda_http::lambda_runtime::Diagnostic {
     fn from(error: StoreError) -> Self {

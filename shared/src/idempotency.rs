@@ -5,6 +5,11 @@
 //! sent with a key stores, in the same transaction as what it creates, a record of the key,
 //! a fingerprint of the caller and the body, and the answer it gave. A retry finds the record
 //! ([`next_action`]): the same fingerprint replays the first answer; another one is refused.
+//! The body is fingerprinted as parsed JSON ([`Fingerprint::of`]), so a client that
+//! re-serialises the same body (whitespace, key order, `129.0` for `129`) still replays.
+//! Records live in the table of what they create: master items and items share the
+//! catalogue's, so one key serves one create of either kind (the scope of an item's
+//! fingerprint, its master item, keeps the two from ever replaying each other).
 //! [`create_once`] runs the whole exchange. A record lives for [`WINDOW`]; DynamoDB's TTL
 //! removes it only eventually, so a record past its window counts as none
 //! ([`IdempotencyRecord::is_live`], and the condition of [`put`]).
@@ -62,26 +67,119 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What makes two creates "the same request": the same caller sending the same bytes.
+/// What makes two creates "the same request": the same caller sending the same JSON to the
+/// same place.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fingerprint(String);
+pub struct Fingerprint {
+    digest: String,
+    /// This create's fingerprint as records were written before bodies were compared as JSON
+    /// (the raw bytes): such a record lives out its 24 h window, and a retry of its create
+    /// must still replay it.
+    raw: Option<String>,
+}
 
 impl Fingerprint {
-    pub fn of(subject: &str, body: &[u8]) -> Self {
-        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        context.update(subject.as_bytes());
-        context.update(&[0]);
-        context.update(body);
-        Self(hex(context.finish().as_ref()))
+    /// `subject`'s create of the JSON `body` under `scope` (what the path adds to the body,
+    /// e.g. an item's master item; empty for nothing). The body is compared as JSON, not byte
+    /// for byte: whitespace, key order and the spelling of numbers and strings do not count.
+    pub fn of(subject: &str, scope: &str, body: &[u8]) -> Self {
+        let digest = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(value) => {
+                let mut canonical = Vec::with_capacity(body.len());
+                write_canonical(&value, &mut canonical);
+                sha256_hex(&[
+                    subject.as_bytes(),
+                    b"\0json\0",
+                    scope.as_bytes(),
+                    b"\0",
+                    &canonical,
+                ])
+            }
+            // Handlers fingerprint parsed bodies only; bytes are what is left to compare.
+            Err(_) => sha256_hex(&[
+                subject.as_bytes(),
+                b"\0bytes\0",
+                scope.as_bytes(),
+                b"\0",
+                body,
+            ]),
+        };
+        let raw = sha256_hex(&[subject.as_bytes(), b"\0", scope.as_bytes(), body]);
+        Self {
+            digest,
+            raw: Some(raw),
+        }
     }
 
     /// A fingerprint read back from the table.
     pub(crate) fn from_stored(hex: String) -> Self {
-        Self(hex)
+        Self {
+            digest: hex,
+            raw: None,
+        }
     }
 
+    /// What is stored.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.digest
+    }
+
+    /// Whether a record written with `stored` was written by this same create.
+    pub fn matches(&self, stored: &Fingerprint) -> bool {
+        stored.digest == self.digest || self.raw.as_deref() == Some(stored.digest.as_str())
+    }
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for part in parts {
+        context.update(part);
+    }
+    hex(context.finish().as_ref())
+}
+
+/// One spelling of a JSON value: keys sorted, no whitespace, strings as serde_json escapes
+/// them, whole numbers without a fraction (`129.0` is `129`, as the body rules read it).
+fn write_canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(&Value::String(key.clone()), out);
+                out.push(b':');
+                write_canonical(value, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Number(number) => match number.as_f64() {
+            // Below 2^53 a whole f64 is exactly an integer.
+            Some(float)
+                if !number.is_i64()
+                    && !number.is_u64()
+                    && float.fract() == 0.0
+                    && float.abs() < 9_007_199_254_740_992.0 =>
+            {
+                out.extend_from_slice((float as i64).to_string().as_bytes())
+            }
+            _ => out.extend_from_slice(number.to_string().as_bytes()),
+        },
+        other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
 
@@ -136,7 +234,7 @@ pub fn next_action(
 ) -> Result<NextAction, Invalid> {
     match found {
         None => Ok(NextAction::Retry),
-        Some(first) if first.fingerprint == *ours => Ok(NextAction::Replay(first)),
+        Some(first) if ours.matches(&first.fingerprint) => Ok(NextAction::Replay(first)),
         Some(_) => Err(Invalid::field(
             "Idempotency-Key",
             "already used with a different request",
@@ -248,7 +346,7 @@ mod tests {
     fn record(subject: &str, body: &[u8]) -> IdempotencyRecord {
         IdempotencyRecord::new(
             IdempotencyKey::parse("k-1", subject).unwrap(),
-            Fingerprint::of(subject, body),
+            Fingerprint::of(subject, "", body),
             "/stores/s/supervisor-requests/x".into(),
             "{}".into(),
             datetime!(2026-12-01 10:00 UTC),
@@ -271,14 +369,69 @@ mod tests {
     #[test]
     fn the_same_caller_and_body_replay_anything_else_is_refused() {
         let first = record("alice", b"{\"a\":1}");
-        let same = Fingerprint::of("alice", b"{\"a\":1}");
+        let same = Fingerprint::of("alice", "", b"{\"a\":1}");
         assert_eq!(
             next_action(&same, Some(first.clone())),
             Ok(NextAction::Replay(first.clone()))
         );
-        assert!(next_action(&Fingerprint::of("bob", b"{\"a\":1}"), Some(first.clone())).is_err());
-        assert!(next_action(&Fingerprint::of("alice", b"{\"a\":2}"), Some(first)).is_err());
+        let other = |subject, body: &[u8]| Fingerprint::of(subject, "", body);
+        assert!(next_action(&other("bob", b"{\"a\":1}"), Some(first.clone())).is_err());
+        assert!(next_action(&other("alice", b"{\"a\":2}"), Some(first)).is_err());
         assert_eq!(next_action(&same, None), Ok(NextAction::Retry));
+    }
+
+    #[test]
+    fn bodies_compare_as_json_not_bytes() {
+        let of = |body: &str| Fingerprint::of("alice", "", body.as_bytes());
+        let first = of(r#"{"vendor":"Valley Dairy","price":{"amount":129,"currency":"USD"}}"#);
+        for same in [
+            "{ \"price\" : { \"currency\": \"USD\", \"amount\": 129.0 },\n  \"vendor\": \"Valley Dairy\" }",
+            r#"{"vendor":"Valley \u0044airy","price":{"amount":1.29e2,"currency":"USD"}}"#,
+        ] {
+            assert!(
+                of(same).matches(&Fingerprint::from_stored(first.as_str().into())),
+                "{same}"
+            );
+        }
+        for different in [
+            r#"{"vendor":"Valley Dairy","price":{"amount":130,"currency":"USD"}}"#,
+            r#"{"vendor":"Valley Dairy","price":{"amount":129.5,"currency":"USD"}}"#,
+            r#"{"vendor":"Valley Dairy","price":{"amount":"129","currency":"USD"}}"#,
+            r#"{"vendor":"Valley Dairy","price":{"amount":129,"currency":"USD"},"status":"ACTIVE"}"#,
+        ] {
+            assert!(
+                !of(different).matches(&Fingerprint::from_stored(first.as_str().into())),
+                "{different}"
+            );
+        }
+        // The scope (an item's master item) and the caller count.
+        let body = br#"{"a":1}"#;
+        let stored = |f: Fingerprint| Fingerprint::from_stored(f.as_str().into());
+        assert!(
+            !Fingerprint::of("alice", "M1", body)
+                .matches(&stored(Fingerprint::of("alice", "M2", body)))
+        );
+        assert!(
+            !Fingerprint::of("alice", "", body).matches(&stored(Fingerprint::of("bob", "", body)))
+        );
+    }
+
+    #[test]
+    fn a_record_written_from_the_raw_bytes_still_replays_the_same_bytes() {
+        // How a record's fingerprint was computed before bodies were compared as JSON.
+        let raw = |subject: &str, body: &[u8]| {
+            Fingerprint::from_stored(sha256_hex(&[subject.as_bytes(), b"\0", body]))
+        };
+        let body = br#"{"requestType":"VOID","details":"x"}"#;
+        assert!(Fingerprint::of("alice", "", body).matches(&raw("alice", body)));
+        assert!(
+            Fingerprint::of("alice", "M1", body)
+                .matches(&raw("alice", &[b"M1".as_slice(), body].concat()))
+        );
+        assert!(
+            !Fingerprint::of("alice", "", br#"{"details":"x","requestType":"VOID"}"#)
+                .matches(&raw("alice", body))
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::error::Failure::{self, *};
+use crate::validation::IdKind;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
@@ -15,6 +18,9 @@ pub struct Route {
     /// The query parameters it takes; any other is refused with 400, so a typo never reads
     /// as an empty filter.
     pub query: &'static [&'static str],
+    /// The kinds of failure its handler meets beyond those every route, its path and its
+    /// query imply ([`Route::failures`]): the error codes the OpenAPI document lists for it.
+    pub fails_with: &'static [Failure],
 }
 
 /// Every operation of the HTTP API: one route, one function, one handler each.
@@ -90,6 +96,7 @@ pub const ROUTES: &[Route] = &[
         function: "create-request",
         operation: Operation::CreateRequest,
         query: &[],
+        fails_with: &[Body, Idempotency],
     },
     Route {
         method: "GET",
@@ -107,6 +114,7 @@ pub const ROUTES: &[Route] = &[
             "limit",
             "cursor",
         ],
+        fails_with: &[],
     },
     Route {
         method: "GET",
@@ -114,6 +122,7 @@ pub const ROUTES: &[Route] = &[
         function: "get-request",
         operation: Operation::GetRequest,
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
@@ -121,6 +130,14 @@ pub const ROUTES: &[Route] = &[
         function: "update-request",
         operation: Operation::UpdateRequest,
         query: &[],
+        fails_with: &[
+            Body,
+            IfMatch,
+            RequiredVersion,
+            NotFound,
+            OpenRequest,
+            Contention,
+        ],
     },
     Route {
         method: "DELETE",
@@ -128,6 +145,7 @@ pub const ROUTES: &[Route] = &[
         function: "delete-request",
         operation: Operation::DeleteRequest,
         query: &[],
+        fails_with: &[IfMatch, NotFound, PendingRequest, Contention],
     },
     Route {
         method: "POST",
@@ -135,6 +153,7 @@ pub const ROUTES: &[Route] = &[
         function: "respond-to-request",
         operation: Operation::RespondToRequest,
         query: &[],
+        fails_with: &[Body, NotFound, OpenRequest, OwnRequest, Contention],
     },
     Route {
         method: "GET",
@@ -142,6 +161,7 @@ pub const ROUTES: &[Route] = &[
         function: "list-request-events",
         operation: Operation::ListRequestEvents,
         query: PAGE,
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
@@ -149,6 +169,7 @@ pub const ROUTES: &[Route] = &[
         function: "list-store-events",
         operation: Operation::ListStoreEvents,
         query: PAGE,
+        fails_with: &[],
     },
     Route {
         method: "POST",
@@ -156,6 +177,7 @@ pub const ROUTES: &[Route] = &[
         function: "create-master-item",
         operation: Operation::CreateMasterItem,
         query: &[],
+        fails_with: &[Body, Idempotency],
     },
     Route {
         method: "GET",
@@ -163,6 +185,7 @@ pub const ROUTES: &[Route] = &[
         function: "list-master-items",
         operation: Operation::ListMasterItems,
         query: PAGE,
+        fails_with: &[],
     },
     Route {
         method: "GET",
@@ -170,6 +193,7 @@ pub const ROUTES: &[Route] = &[
         function: "get-master-item",
         operation: Operation::GetMasterItem,
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
@@ -177,6 +201,7 @@ pub const ROUTES: &[Route] = &[
         function: "update-master-item",
         operation: Operation::UpdateMasterItem,
         query: &[],
+        fails_with: &[Body, IfMatch, RequiredVersion, NotFound],
     },
     Route {
         method: "DELETE",
@@ -184,6 +209,7 @@ pub const ROUTES: &[Route] = &[
         function: "delete-master-item",
         operation: Operation::DeleteMasterItem,
         query: &[],
+        fails_with: &[IfMatch, NotFound, MasterItemItems],
     },
     Route {
         method: "POST",
@@ -191,6 +217,7 @@ pub const ROUTES: &[Route] = &[
         function: "create-item",
         operation: Operation::CreateItem,
         query: &[],
+        fails_with: &[Body, Idempotency, NotFound, Contention],
     },
     Route {
         method: "GET",
@@ -198,6 +225,7 @@ pub const ROUTES: &[Route] = &[
         function: "list-items",
         operation: Operation::ListItems,
         query: &["status", "limit", "cursor"],
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
@@ -205,6 +233,7 @@ pub const ROUTES: &[Route] = &[
         function: "get-item",
         operation: Operation::GetItem,
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "PATCH",
@@ -212,6 +241,7 @@ pub const ROUTES: &[Route] = &[
         function: "update-item",
         operation: Operation::UpdateItem,
         query: &[],
+        fails_with: &[Body, IfMatch, RequiredVersion, NotFound],
     },
     Route {
         method: "DELETE",
@@ -219,6 +249,7 @@ pub const ROUTES: &[Route] = &[
         function: "delete-item",
         operation: Operation::DeleteItem,
         query: &[],
+        fails_with: &[IfMatch, NotFound, Contention],
     },
     Route {
         method: "GET",
@@ -226,6 +257,7 @@ pub const ROUTES: &[Route] = &[
         function: "get-preferred-item",
         operation: Operation::GetPreferredItem,
         query: &[],
+        fails_with: &[NotFound, Candidates],
     },
     Route {
         method: "PUT",
@@ -233,6 +265,7 @@ pub const ROUTES: &[Route] = &[
         function: "pin-preferred-item",
         operation: Operation::PinPreferredItem,
         query: &[],
+        fails_with: &[Body, NotFound, Pin, Contention],
     },
     Route {
         method: "DELETE",
@@ -240,6 +273,7 @@ pub const ROUTES: &[Route] = &[
         function: "unpin-preferred-item",
         operation: Operation::UnpinPreferredItem,
         query: &[],
+        fails_with: &[NotFound],
     },
     Route {
         method: "GET",
@@ -247,6 +281,7 @@ pub const ROUTES: &[Route] = &[
         function: "get-scoring-weights",
         operation: Operation::GetScoringWeights,
         query: &[],
+        fails_with: &[],
     },
     Route {
         method: "PUT",
@@ -254,10 +289,40 @@ pub const ROUTES: &[Route] = &[
         function: "put-scoring-weights",
         operation: Operation::PutScoringWeights,
         query: &[],
+        fails_with: &[Body, IfMatch],
     },
 ];
 
 impl Route {
+    /// Every kind of failure its handler meets: those of every route, of its path's ids, of
+    /// its query parameters, and its own ([`Route::fails_with`]).
+    pub fn failures(&self) -> Vec<Failure> {
+        let mut failures = vec![Edge];
+        failures.extend(self.path_parameters().filter_map(|name| {
+            Some(PathId(match name {
+                "requestId" => IdKind::Request,
+                "masterItemId" => IdKind::MasterItem,
+                "itemId" => IdKind::Item,
+                _ => return None, // storeId: every route's (Edge)
+            }))
+        }));
+        if !self.query.is_empty() {
+            failures.push(Query);
+        }
+        if self.query.contains(&"cursor") {
+            failures.push(Cursor);
+        }
+        failures.extend_from_slice(self.fails_with);
+        failures
+    }
+
+    /// The names of its path parameters, in order.
+    pub fn path_parameters(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+    }
+
     /// API Gateway's route key, e.g. `GET /stores/{storeId}/supervisor-requests`.
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)

@@ -20,6 +20,7 @@ use shared::catalog_store::CatalogStore;
 use shared::cursor::CursorKey;
 use shared::http::{ApiRequest, ApiResponse};
 use shared::metrics::RequestLog;
+use shared::routes::Route;
 use shared::store::RequestStore;
 use time::Duration;
 
@@ -361,32 +362,70 @@ pub fn parts(response: ApiResponse) -> (u16, Value) {
     (status, body)
 }
 
-/// Runs `function`'s handler with `request`, through the one-process router the local
-/// gateway (and the server) use, and holds the response to the OpenAPI document: its status
-/// must be documented for the route, and its body must match the documented schema. Every
-/// handler test goes through here, so the document cannot drift from what the handlers answer.
-pub async fn call_function(app: &App, function: &str, request: ApiRequest) -> (u16, Value) {
-    let route = request.route();
-    assert_eq!(route.function, function, "the request is for another route");
-    let (status, body) = parts(Box::pin(api_router::handle(app, request)).await);
-    match schema::response_schema(route.method, route.path, status) {
-        Err(undocumented) => panic!("{undocumented}: {body}"),
-        Ok(Some(expected)) => {
-            let problems = schema::violations(&body, expected);
-            assert!(
-                problems.is_empty(),
-                "{} {} answered {status} off its documented schema: {problems:?}\n{body}",
-                route.method,
-                route.path
-            );
-        }
-        Ok(None) => assert_eq!(
-            body,
-            Value::Null,
-            "{function} documents no body for {status}"
-        ),
+/// A response's body as JSON (`Null` when empty).
+fn json_of(body: &str) -> Value {
+    if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).expect("JSON body")
     }
-    (status, body)
+}
+
+/// Holds an answer to a request of `route` to the OpenAPI document: its status must be
+/// documented for the route, its body must match that status's schema (so an error code the
+/// operation does not list for it fails), and its headers must be the declared ones. Handler
+/// answers and the gateway's own (401, 403, 413…) alike.
+pub fn hold_to_document<B: AsRef<[u8]>>(route: &Route, response: &http::Response<B>) {
+    let status = response.status().as_u16();
+    let body = json_of(std::str::from_utf8(response.body().as_ref()).expect("a text body"));
+    let problems =
+        schema::response_problems(route.method, route.path, status, response.headers(), &body);
+    assert!(
+        problems.is_empty(),
+        "{} {} answered {status} off the OpenAPI document: {problems:?}\n{body}",
+        route.method,
+        route.path
+    );
+}
+
+/// Runs the handler of the request's route through the one-process router (the local
+/// gateway's and the server's), and holds the response to the document
+/// ([`hold_to_document`]).
+pub async fn handle(app: &App, request: ApiRequest) -> ApiResponse {
+    let route = request.route();
+    let response = Box::pin(api_router::handle(app, request)).await;
+    hold_to_document(route, &response);
+    response
+}
+
+/// Holds an answer of the local gateway to `method path` to the document, when the path is
+/// a route's (the gateway's own 404s and 405s, and its documentation pages, belong to no
+/// operation).
+pub fn hold_gateway_answer(method: &str, path: &str, response: &lambda_http::Response<Body>) {
+    if let Ok((route, _)) = shared::routes::find(method, path) {
+        let (head, body) = (response.status(), response.body());
+        let text: &[u8] = match body {
+            Body::Text(text) => text.as_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => &[],
+        };
+        let mut copy = http::Response::new(text.to_vec());
+        *copy.status_mut() = head;
+        *copy.headers_mut() = response.headers().clone();
+        hold_to_document(route, &copy);
+    }
+}
+
+/// Runs `function`'s handler with `request` ([`handle`]): its status and JSON body. Handler
+/// tests go through here or [`handle`], so the document cannot drift from what the handlers
+/// answer.
+pub async fn call_function(app: &App, function: &str, request: ApiRequest) -> (u16, Value) {
+    assert_eq!(
+        request.route().function,
+        function,
+        "the request is for another route"
+    );
+    parts(handle(app, request).await)
 }
 
 /// Creates a supervisor request in `store` as associate `associate-1` (no Idempotency-Key).

@@ -1,10 +1,12 @@
 //! Holds responses to the OpenAPI document: a small JSON Schema checker for the subset the
 //! document uses (`$ref`, `type`, `enum`, `required`, `properties`, `additionalProperties`,
-//! `items`, `oneOf`, `anyOf`, `not`, `const`, `minimum`/`maximum`, `minLength`/`maxLength`,
-//! and `pattern` for the patterns the document names).
+//! `unevaluatedProperties: false` over `allOf`, `items`, `allOf`, `oneOf`, `anyOf`, `not`,
+//! `const`, `minimum`/`maximum`, `minLength`/`maxLength`, and `pattern` for the patterns the
+//! document names), and the response headers the document declares.
 
 use std::sync::OnceLock;
 
+use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
 pub fn document() -> &'static Value {
@@ -29,6 +31,58 @@ pub fn response_schema(
     Ok(response["content"]["application/json"].get("schema"))
 }
 
+/// The headers this API sets on its own answers (CORS and the like are the gateway's): each
+/// one a response carries must be declared for its status.
+const API_HEADERS: &[&str] = &["etag", "location", "idempotent-replayed", "retry-after"];
+
+/// Every way a response of `method path-template` breaks the document: an undocumented
+/// status, a body off the status's schema (for an error: a code the operation does not list
+/// for that status), a declared required header missing, an undeclared header of this API.
+pub fn response_problems(
+    method: &str,
+    path: &str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Vec<String> {
+    let schema = match response_schema(method, path, status) {
+        Err(undocumented) => return vec![undocumented],
+        Ok(schema) => schema,
+    };
+    let mut problems = match schema {
+        Some(schema) => violations(body, schema),
+        None if body.is_null() => Vec::new(),
+        None => vec![format!("status {status} documents no body")],
+    };
+    let declared = &document()["paths"][path][method.to_lowercase()]["responses"]
+        [status.to_string()]["headers"];
+    let declared: Vec<(String, &Value)> = declared
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, header)| (name.to_lowercase(), resolve(header)))
+        .collect();
+    for (name, header) in &declared {
+        match headers.get(name.as_str()).map(|v| v.to_str().unwrap_or("")) {
+            Some(value) => problems.extend(
+                violations(&Value::from(value), &header["schema"])
+                    .into_iter()
+                    .map(|p| format!("header {name}: {p}")),
+            ),
+            None if header["required"] == true => {
+                problems.push(format!("missing header {name}, declared required"))
+            }
+            None => {}
+        }
+    }
+    for name in API_HEADERS {
+        if headers.contains_key(*name) && !declared.iter().any(|(d, _)| d == name) {
+            problems.push(format!("header {name} is not declared for status {status}"));
+        }
+    }
+    problems
+}
+
 /// Every way `value` breaks `schema`, with JSON paths.
 pub fn violations(value: &Value, schema: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -36,14 +90,40 @@ pub fn violations(value: &Value, schema: &Value) -> Vec<String> {
     out
 }
 
+/// A `$ref` to a component (schema or header) as the component; anything else as itself.
 fn resolve(schema: &Value) -> &Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
-            let name = reference.trim_start_matches("#/components/schemas/");
-            resolve(&document()["components"]["schemas"][name])
+            let mut target = document();
+            for segment in reference.trim_start_matches("#/").split('/') {
+                target = &target[segment];
+            }
+            assert!(!target.is_null(), "dangling $ref {reference}");
+            resolve(target)
         }
         None => schema,
     }
+}
+
+/// The properties `schema` itself evaluates: its own and, through `allOf`, its parts'
+/// (what `unevaluatedProperties` counts, for the document's use of it).
+fn evaluated_properties(schema: &Value) -> Vec<&str> {
+    let schema = resolve(schema);
+    let mut names: Vec<&str> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.keys().map(String::as_str))
+        .collect();
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        names.extend(evaluated_properties(part));
+    }
+    names
 }
 
 fn type_matches(value: &Value, kind: &str) -> bool {
@@ -81,7 +161,18 @@ fn matches_pattern(text: &str, pattern: &str) -> bool {
         local_gateway::openapi::TEXT_PATTERN => {
             !text.trim().is_empty() && !text.chars().any(|c| c.is_control() && c != '\n')
         }
-        r#"^(W/)?"?[0-9]{1,19}"?$"# | "^[!-~]+$" => true, // request headers only
+        local_gateway::openapi::CURSOR => {
+            !text.is_empty()
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        local_gateway::openapi::ETAG => text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .is_some_and(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit())),
+        "^[0-9]+$" => !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()),
+        local_gateway::openapi::IF_MATCH | "^[!-~]+$" => true, // request headers only
         other => panic!("the schema checker does not know pattern {other}"),
     }
 }
@@ -92,6 +183,25 @@ fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         && violations(value, negated).is_empty()
     {
         out.push(format!("{path}: matches a schema it must not"));
+    }
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        check(value, part, path, out);
+    }
+    if schema.get("unevaluatedProperties") == Some(&Value::Bool(false))
+        && let Some(object) = value.as_object()
+    {
+        let evaluated = evaluated_properties(schema);
+        for name in object
+            .keys()
+            .filter(|name| !evaluated.contains(&name.as_str()))
+        {
+            out.push(format!("{path}: undocumented property {name}"));
+        }
     }
     if let Some(options) = schema.get("anyOf").and_then(Value::as_array)
         && options
@@ -111,7 +221,8 @@ fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
             .filter(|option| violations(value, option).is_empty())
             .count();
         if matching != 1 {
-            out.push(format!("{path}: matches {matching} of oneOf"));
+            let why: Vec<Vec<String>> = options.iter().map(|o| violations(value, o)).collect();
+            out.push(format!("{path}: matches {matching} of oneOf: {why:?}"));
         }
         return;
     }

@@ -31,12 +31,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let response = create_idempotently(
         key,
         // The master item is in the path, not the body: it is part of "the same request".
-        || {
-            Fingerprint::of(
-                &principal.subject,
-                &[master.to_string().as_bytes(), bytes].concat(),
-            )
-        },
+        || Fingerprint::of(&principal.subject, &master.to_string(), bytes),
         format!("/stores/{store}/items/{}", item.item_id),
         body,
         now,

@@ -25,7 +25,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
         serde_json::to_string(&master.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let response = create_idempotently(
         key,
-        || Fingerprint::of(&principal.subject, bytes),
+        || Fingerprint::of(&principal.subject, "", bytes),
         format!("/stores/{store}/master-items/{}", master.master_item_id),
         body,
         now,

@@ -50,7 +50,7 @@ async fn create(
         serde_json::to_string(&request.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let response = create_idempotently(
         key,
-        || Fingerprint::of(&principal.subject, bytes),
+        || Fingerprint::of(&principal.subject, "", bytes),
         request_location(&store, &request.request_id),
         body,
         now,

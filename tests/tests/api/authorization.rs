@@ -4,7 +4,9 @@
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use integration_tests::{Event, app, call_function, event, fresh_store, partition_items, parts};
+use integration_tests::{
+    Event, app, call_function, event, fresh_store, handle, partition_items, parts,
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_http::http::HeaderValue;
 use serde_json::{Value, json};
@@ -282,7 +284,7 @@ async fn each_role_may_do_exactly_what_the_table_says() {
                 ("user-1", role)
             };
             let created = parts(
-                create_request::handler(
+                handle(
                     &app,
                     event("create-request")
                         .store(&store)
@@ -322,7 +324,7 @@ async fn a_principal_of_one_store_gets_403_on_every_route_of_another() {
     let (store_a, store_b) = (fresh_store(), fresh_store());
     let secret_details = "store B's confidential refund";
     let b_request = parts(
-        create_request::handler(
+        handle(
             &app,
             event("create-request")
                 .store(&store_b)
@@ -378,7 +380,7 @@ async fn the_authorizers_context_is_what_handlers_read() {
         .authorizer_context(context)
         .without_header("idempotency-key")
         .build();
-    let (status, created) = parts(create_request::handler(&app, request).await);
+    let (status, created) = parts(handle(&app, request).await);
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["requestedBy"], "user-1");
 }

@@ -188,6 +188,7 @@ async fn the_local_gateway_dispatches_every_route() {
             .authorizer_context(Default::default())
             .build_event();
         let response = local_gateway::dispatch(&app, route, request).await;
+        integration_tests::hold_to_document(route, &response);
         assert_eq!(parts(response).0, 403, "{}", route.key());
     }
 }
@@ -220,8 +221,8 @@ fn the_openapi_document_describes_every_route() {
 
 #[test]
 fn the_schema_checker_rejects_what_the_document_does_not_allow() {
-    use integration_tests::schema::{response_schema, violations};
-    let error = response_schema("GET", "/stores/{storeId}/master-items", 404)
+    use integration_tests::schema::{response_problems, response_schema, violations};
+    let error = response_schema("GET", "/stores/{storeId}/master-items/{masterItemId}", 404)
         .unwrap()
         .unwrap();
     assert!(
@@ -244,7 +245,134 @@ fn the_schema_checker_rejects_what_the_document_does_not_allow() {
         .unwrap();
     let bad = serde_json::json!({"priceWeight": 101, "statusWeight": 0, "activeScore": 100, "outOfStockScore": 0});
     assert!(!violations(&bad, weights).is_empty());
-    assert!(response_schema("GET", "/stores/{storeId}/scoring-weights", 500).is_err());
+    assert!(response_schema("GET", "/stores/{storeId}/scoring-weights", 418).is_err());
+    // A route without a resource id has no 404; a code is listed only under its status and
+    // only for the routes that can answer it.
+    assert!(response_schema("GET", "/stores/{storeId}/master-items", 404).is_err());
+    let code = |path: &str, method: &str, status: u16, code: &str| {
+        let body = serde_json::json!({"error": {"code": code, "message": "m"}});
+        violations(
+            &body,
+            response_schema(method, path, status).unwrap().unwrap(),
+        )
+        .is_empty()
+    };
+    let answer = "/stores/{storeId}/supervisor-requests/{requestId}/response";
+    assert!(code(answer, "POST", 409, "request_timed_out"));
+    assert!(code(answer, "POST", 403, "own_request"));
+    assert!(!code(answer, "POST", 409, "request_is_history"));
+    assert!(!code(answer, "POST", 409, "own_request"));
+    let master = "/stores/{storeId}/master-items/{masterItemId}";
+    assert!(!code(master, "GET", 403, "own_request"));
+    // API Gateway's own body where it answers, and only there.
+    let gateway = serde_json::json!({"message": "Request Entity Too Large"});
+    let headers = lambda_http::http::HeaderMap::new();
+    assert!(response_problems("GET", master, 413, &headers, &gateway).is_empty());
+    assert!(!response_problems("GET", master, 404, &headers, &gateway).is_empty());
+    // Headers: a declared required one missing, or one of ours undeclared, fails.
+    let found = serde_json::json!({
+        "storeId": "s", "masterItemId": "01KAQ3Z9V8M4N6P2R5T7W9Y1B3", "name": "n", "currency": "USD",
+        "pin": null, "itemCount": 0, "version": 1,
+        "createdAt": "2026-12-02T03:24:57.400Z", "updatedAt": "2026-12-02T03:24:57.400Z"
+    });
+    assert_eq!(
+        response_problems("GET", master, 200, &headers, &found),
+        ["missing header etag, declared required"]
+    );
+    let mut headers = lambda_http::http::HeaderMap::new();
+    headers.insert("etag", "\"1\"".parse().unwrap());
+    assert!(response_problems("GET", master, 200, &headers, &found).is_empty());
+    headers.insert("retry-after", "1".parse().unwrap());
+    assert!(!response_problems("GET", master, 200, &headers, &found).is_empty());
+}
+
+/// Every error code the sources write is one `ApiError::meaning` explains (the document's
+/// descriptions), and every code explained is one some route's failures answer with: a new
+/// code reaches the document, or this fails.
+#[test]
+fn every_error_code_in_the_sources_is_documented() {
+    use shared::error::ApiError;
+    let mut sources = String::new();
+    for dir in ["shared/src", "functions", "router/src"] {
+        let mut stack = vec![std::path::PathBuf::from(format!("{ROOT}/{dir}"))];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    // Where a code is written: `code: "…"`, and the constructors that take one first.
+    let mut written = BTreeSet::new();
+    for marker in ["code: ", "bad_request(", "conflict("] {
+        for (at, _) in sources.match_indices(marker) {
+            let Some(rest) = sources[at + marker.len()..].trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let code: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            written.insert(code);
+        }
+    }
+    assert!(written.len() >= 15, "the scan finds codes: {written:?}");
+    let answered: BTreeSet<&str> = ROUTES
+        .iter()
+        .flat_map(|route| route.failures())
+        .flat_map(|failure| failure.errors())
+        .map(|error| error.code())
+        .collect();
+    for code in &written {
+        assert!(
+            ApiError::meaning(code).is_some(),
+            "{code} is written in the sources but ApiError::meaning does not explain it"
+        );
+        assert!(
+            answered.contains(code.as_str()),
+            "{code} is written in the sources but no route's failures (shared::routes) answer with it"
+        );
+    }
+    for code in &answered {
+        assert!(ApiError::meaning(code).is_some(), "{code}");
+    }
+}
+
+/// The request headers the document gives an operation are those its failures read.
+#[test]
+fn the_documents_headers_follow_the_routes_failures() {
+    use shared::error::Failure;
+    let document = integration_tests::schema::document();
+    for route in ROUTES {
+        let operation = &document["paths"][route.path][route.method.to_lowercase()];
+        let headers: Vec<&str> = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "header")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        let failures = route.failures();
+        assert_eq!(
+            headers.contains(&"If-Match"),
+            failures.contains(&Failure::IfMatch),
+            "{}",
+            route.key()
+        );
+        assert_eq!(
+            headers.contains(&"Idempotency-Key"),
+            failures.contains(&Failure::Idempotency),
+            "{}",
+            route.key()
+        );
+        assert_eq!(
+            operation["requestBody"].is_object(),
+            failures.contains(&Failure::Body),
+            "{}",
+            route.key()
+        );
+    }
 }
 
 /// The audit trail is append-only by policy: no function's IAM statement on the events

@@ -39,12 +39,8 @@ async fn persistent_throttling_of_a_move_gives_503_and_leaves_the_request_where_
     faults.fail("TransactWriteItems", Fault::Throttling, None);
     let request = as_supervisor("respond-to-request", &store)
         .request_id(&id)
-        .build_event();
-    let route = shared::routes::ROUTES
-        .iter()
-        .find(|r| r.function == "respond-to-request")
-        .unwrap();
-    let response = local_gateway::dispatch(&app, route, request).await;
+        .build();
+    let response = integration_tests::handle(&app, request).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     let (_, body) = integration_tests::parts(response);

@@ -1,7 +1,7 @@
 //! The local gateway behaves as API Gateway: authorizer first, then the handler with the
 //! authorizer's context, path parameters, query string, headers and body passed through.
 
-use integration_tests::{app, fresh_store, gateway_parts};
+use integration_tests::{app, fresh_store, gateway_parts, hold_gateway_answer};
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
 use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
@@ -38,17 +38,18 @@ async fn call(
     if let Some(value) = authorization {
         headers.insert("authorization", HeaderValue::from_str(value).unwrap());
     }
-    gateway_parts(
-        gateway
-            .handle(Incoming {
-                method: &method,
-                path,
-                raw_query: query,
-                headers: &headers,
-                body: body.as_bytes(),
-            })
-            .await,
-    )
+    let response = gateway
+        .handle(Incoming {
+            method: &method,
+            path,
+            raw_query: query,
+            headers: &headers,
+            body: body.as_bytes(),
+        })
+        .await;
+    // The gateway's own answers (401, 403) are held to the document as the handlers' are.
+    hold_gateway_answer(method.as_str(), path, &response);
+    gateway_parts(response)
 }
 
 #[tokio::test]
@@ -229,6 +230,7 @@ async fn cors_preflights_and_headers_follow_the_template() {
             body: b"",
         })
         .await;
+    hold_gateway_answer("GET", "/stores/store-1/supervisor-requests", &answer);
     assert_eq!(
         answer.status(),
         401,
@@ -240,5 +242,63 @@ async fn cors_preflights_and_headers_follow_the_template() {
             .to_str()
             .unwrap()
             .contains("ETag")
+    );
+}
+
+/// Over HTTP, a body over the gateway's own limit is refused before routing with API
+/// Gateway's `413 {"message"}`, which the document gives for 413 on every route.
+#[tokio::test]
+async fn a_body_over_the_gateway_limit_is_its_own_413_as_documented() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gateway = std::sync::Arc::new(Gateway {
+        app: app().await,
+        authenticator: Authenticator::with_hs256_secret(
+            b"limit-test-secret-of-at-least-32-bytes",
+            "local",
+            "store-services",
+        )
+        .unwrap(),
+        issuer: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(local_gateway::serve_http(gateway, listener));
+    let path = "/stores/store-1/supervisor-requests";
+    let length = local_gateway::MAX_GATEWAY_BODY_BYTES + 1;
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // The gateway may answer before it has read everything: write in the background, and
+    // keep the write half open until the answer is read (hyper closes a connection whose
+    // client shut its side down).
+    let writing = tokio::spawn(async move {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+        );
+        let _ = writer.write_all(head.as_bytes()).await;
+        let _ = writer.write_all(&vec![b' '; length]).await;
+        writer
+    });
+    let mut raw = Vec::new();
+    reader.read_to_end(&mut raw).await.unwrap();
+    drop(writing.await);
+    server.abort();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut response = lambda_http::Response::builder().status(status);
+    for line in head.lines().skip(1) {
+        let (name, value) = line.split_once(':').unwrap();
+        response = response.header(name.trim(), value.trim());
+    }
+    let response = response
+        .body(lambda_http::Body::Text(body.to_owned()))
+        .unwrap();
+    hold_gateway_answer("POST", path, &response);
+    assert_eq!(
+        gateway_parts(response),
+        (
+            413,
+            serde_json::json!({"message": "Request Entity Too Large"})
+        )
     );
 }

@@ -186,11 +186,10 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
         .request_id(&shared::ids::RequestId::generate().to_string())
         .gateway_request_id(&gateway_id)
         .build_event();
-    let route = shared::routes::ROUTES
-        .iter()
-        .find(|r| r.function == "get-request")
-        .unwrap();
+    // Through the local gateway's dispatch: the Lambda runtime's span and API Gateway's.
+    let route = shared::routes::Operation::GetRequest.route();
     let response = local_gateway::dispatch(&app, route, request).await;
+    integration_tests::hold_to_document(route, &response);
     let (status, body) = integration_tests::parts(response);
     assert_eq!(status, 404);
     assert_eq!(body["error"]["requestId"], gateway_id.as_str());

@@ -1,7 +1,9 @@
 //! Preferred items against DynamoDB Local: master items, items, scoring weights, the
 //! explained preferred item, and the pin's life cycle.
 
-use integration_tests::{Event, app, call_function, catalog_items, event, fresh_store, parts};
+use integration_tests::{
+    Event, app, call_function, catalog_items, event, fresh_store, handle, parts,
+};
 use serde_json::{Value, json};
 use shared::App;
 
@@ -803,11 +805,11 @@ async fn catalogue_creates_are_idempotent_per_caller() {
             .json(json!({"name": "Rye bread", "currency": "EUR"}))
             .build()
     };
-    let first = create_master_item::handler(&app, master()).await;
+    let first = handle(&app, master()).await;
     assert!(first.headers().get("idempotent-replayed").is_none());
     let (status, first) = parts(first);
     assert_eq!(status, 201);
-    let again = create_master_item::handler(&app, master()).await;
+    let again = handle(&app, master()).await;
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(parts(again), (201, first.clone()));
     let master_id = first["masterItemId"].as_str().unwrap().to_owned();
@@ -820,12 +822,40 @@ async fn catalogue_creates_are_idempotent_per_caller() {
             .build()
     };
     let body = json!({"vendor": "Corner Bakery", "price": {"amount": 320, "currency": "EUR"}});
-    let (status, created) = parts(create_item::handler(&app, item(body.clone())).await);
+    let (status, created) = parts(handle(&app, item(body.clone())).await);
     assert_eq!(status, 201);
-    let (status, replayed) = parts(create_item::handler(&app, item(body)).await);
+    let (status, replayed) = parts(handle(&app, item(body)).await);
     assert_eq!((status, &replayed), (201, &created));
+    // The same JSON spelt otherwise (key order, whitespace, 320.0 for 320) is the same create.
+    let reserialised = admin("create-item", &store)
+        .path("masterItemId", &master_id)
+        .header("idempotency-key", "i-1")
+        .raw_body(
+            r#"{ "price": { "currency": "EUR", "amount": 320.0 }, "vendor": "Corner Bakery" }"#,
+        )
+        .build();
+    let again = handle(&app, reserialised).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(parts(again), (201, created.clone()));
+    // Master items and items share the catalogue's key space: the master item's key is
+    // refused on an item create, not replayed as it.
     let (status, refused) = parts(
-        create_item::handler(
+        handle(
+            &app,
+            admin("create-item", &store)
+                .path("masterItemId", &master_id)
+                .header("idempotency-key", "m-1")
+                .json(
+                    json!({"vendor": "Corner Bakery", "price": {"amount": 320, "currency": "EUR"}}),
+                )
+                .build(),
+        )
+        .await,
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["fields"][0]["field"], "Idempotency-Key");
+    let (status, refused) = parts(
+        handle(
             &app,
             item(json!({"vendor": "Other Bakery", "price": {"amount": 300, "currency": "EUR"}})),
         )
@@ -964,14 +994,13 @@ async fn scoring_weights_are_replaced_under_if_match() {
             .json(json!({"priceWeight": price, "statusWeight": 40, "activeScore": 100, "outOfStockScore": 10}))
             .build()
     };
-    let read =
-        get_scoring_weights::handler(&app, reader("get-scoring-weights", &store).build()).await;
+    let read = handle(&app, reader("get-scoring-weights", &store).build()).await;
     assert_eq!(read.headers()["etag"], "\"0\"");
-    let first = put_scoring_weights::handler(&app, put("\"0\"", 60)).await;
+    let first = handle(&app, put("\"0\"", 60)).await;
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["etag"], "\"1\"");
     // Someone else's replacement read the defaults too: stale now.
-    let (status, body) = parts(put_scoring_weights::handler(&app, put("\"0\"", 50)).await);
+    let (status, body) = parts(handle(&app, put("\"0\"", 50)).await);
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (412, Some("version_mismatch"))
@@ -985,7 +1014,7 @@ async fn scoring_weights_are_replaced_under_if_match() {
     assert_eq!((status, weights["priceWeight"].as_u64()), (200, Some(60)));
     // Without If-Match the replacement is unconditional, as before.
     let (status, _) = parts(
-        put_scoring_weights::handler(
+        handle(
             &app,
             admin("put-scoring-weights", &store)
                 .json(json!({"priceWeight": 55, "statusWeight": 45, "activeScore": 100, "outOfStockScore": 10}))

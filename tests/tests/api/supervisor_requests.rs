@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use integration_tests::{
-    Event, app, app_with_fresh_table, call_function, event, fresh_store, partition_items, parts,
-    unlimited,
+    Event, app, app_with_fresh_table, call_function, event, fresh_store, handle, partition_items,
+    parts, unlimited,
 };
 use serde_json::{Value, json};
 use shared::App;
@@ -95,7 +95,7 @@ async fn create_then_get_then_list_returns_the_new_request() {
     let app = app().await;
     let store = fresh_store();
     let request = as_associate("create-request", &store).build();
-    let response = create_request::handler(&app, request).await;
+    let response = handle(&app, request).await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let (status, created) = parts(response);
     assert_eq!(status, 201, "{created}");
@@ -110,7 +110,7 @@ async fn create_then_get_then_list_returns_the_new_request() {
     assert_eq!(created["requestedBy"], "associate-1");
     assert_eq!(created["version"], 1);
 
-    let response = get_request::handler(
+    let response = handle(
         &app,
         as_associate("get-request", &store).request_id(&id).build(),
     )
@@ -293,7 +293,7 @@ async fn garbage_or_misused_cursors_are_rejected_with_400() {
         .principal("associate-1", "associate", &[&store, &other_store])
         .query(&[("cursor", &cursor)])
         .build();
-    let (status, _) = parts(list_requests::handler(&app, request).await);
+    let (status, _) = parts(handle(&app, request).await);
     assert_eq!(status, 400);
     // Another caller's cursor.
     let request = event("list-requests")
@@ -301,7 +301,7 @@ async fn garbage_or_misused_cursors_are_rejected_with_400() {
         .principal("associate-2", "associate", &[&store])
         .query(&[("cursor", &cursor)])
         .build();
-    let (status, _) = parts(list_requests::handler(&app, request).await);
+    let (status, _) = parts(handle(&app, request).await);
     assert_eq!(status, 400);
 }
 
@@ -468,7 +468,7 @@ async fn of_twenty_concurrent_responders_exactly_one_wins() {
             .principal(&format!("supervisor-{i}"), "supervisor", &[&store])
             .json(json!({"decision": if i % 2 == 0 { "APPROVED" } else { "DENIED" }}))
             .build();
-        tasks.spawn(async move { parts(respond_to_request::handler(&app, request).await) });
+        tasks.spawn(async move { parts(handle(&app, request).await) });
     }
     let results = tasks.join_all().await;
     let winners: Vec<&Value> = results
@@ -502,7 +502,7 @@ async fn a_new_priority_moves_the_request_in_the_queue() {
         .header("if-match", "\"1\"")
         .json(json!({"priority": "URGENT", "details": "second, now urgent"}))
         .build();
-    let response = update_request::handler(&app, request).await;
+    let response = handle(&app, request).await;
     assert_eq!(response.headers()["etag"], "\"2\"");
     let (status, updated) = parts(response);
     assert_eq!(status, 200, "{updated}");
@@ -520,7 +520,7 @@ async fn a_new_priority_moves_the_request_in_the_queue() {
         .without_header("if-match")
         .json(json!({"priority": "LOW", "version": 2}))
         .build();
-    let (status, updated) = parts(update_request::handler(&app, request).await);
+    let (status, updated) = parts(handle(&app, request).await);
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["version"], 3);
 }
@@ -537,12 +537,12 @@ async fn a_stale_version_is_refused_and_changes_nothing() {
             .json(json!({"details": details}))
             .build()
     };
-    let (status, _) = parts(update_request::handler(&app, edit("\"1\"", "first edit")).await);
+    let (status, _) = parts(handle(&app, edit("\"1\"", "first edit")).await);
     assert_eq!(status, 200);
     let (_, before) = get(&app, &store, &id).await;
     let items_before = partition_items(&app, &store).await;
 
-    let (status, body) = parts(update_request::handler(&app, edit("\"1\"", "stale edit")).await);
+    let (status, body) = parts(handle(&app, edit("\"1\"", "stale edit")).await);
     assert_eq!(status, 412, "{body}");
     assert_eq!(body["error"]["code"], "version_mismatch");
     let (_, after) = get(&app, &store, &id).await;
@@ -555,7 +555,7 @@ async fn a_stale_version_is_refused_and_changes_nothing() {
         .without_header("if-match")
         .json(json!({"details": "blind"}))
         .build();
-    let (status, _) = parts(update_request::handler(&app, request).await);
+    let (status, _) = parts(handle(&app, request).await);
     assert_eq!(status, 428);
 }
 
@@ -570,7 +570,7 @@ async fn answered_requests_cannot_be_edited_and_associates_edit_only_their_own()
         .principal("associate-2", "associate", &[&store])
         .json(json!({"priority": "URGENT"}))
         .build();
-    let (status, _) = parts(update_request::handler(&app, request).await);
+    let (status, _) = parts(handle(&app, request).await);
     assert_eq!(status, 403);
 
     respond(&app, &store, &id, "APPROVED").await;
@@ -579,7 +579,7 @@ async fn answered_requests_cannot_be_edited_and_associates_edit_only_their_own()
         .header("if-match", "\"2\"")
         .json(json!({"priority": "URGENT"}))
         .build();
-    let (status, body) = parts(update_request::handler(&app, request).await);
+    let (status, body) = parts(handle(&app, request).await);
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "request_not_pending");
 }
@@ -595,12 +595,24 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
             .build()
     };
     let body = new_request("HIGH", "price check aisle 4");
-    let first = create_request::handler(&app, send("key-1", body.clone())).await;
+    let first = handle(&app, send("key-1", body.clone())).await;
     assert!(first.headers().get("idempotent-replayed").is_none());
     let (status, first) = parts(first);
     assert_eq!(status, 201);
 
-    let again = create_request::handler(&app, send("key-1", body.clone())).await;
+    let again = handle(&app, send("key-1", body.clone())).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(parts(again), (201, first.clone()));
+    // A client that re-serialises the same JSON (other whitespace and key order) retries the
+    // same create: bodies are compared parsed, not byte for byte.
+    let reserialised = as_associate("create-request", &store)
+        .header("idempotency-key", "key-1")
+        .raw_body(
+            "{\n  \"details\" : \"price check aisle 4\",\n  \"priority\" : \"HIGH\",\n  \"requestType\" : \"REFUND\"\n}",
+        )
+        .build();
+    assert_ne!(body.to_string().as_bytes(), reserialised.body());
+    let again = handle(&app, reserialised).await;
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(parts(again), (201, first.clone()));
 
@@ -609,7 +621,7 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
     for _ in 0..10 {
         let app = Arc::clone(&app);
         let request = send("key-2", new_request("LOW", "bag of ice"));
-        tasks.spawn(async move { parts(create_request::handler(&app, request).await) });
+        tasks.spawn(async move { parts(handle(&app, request).await) });
     }
     let results = tasks.join_all().await;
     assert!(
@@ -625,9 +637,8 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
     assert_eq!(ids(&listed), vec![id_of(&first), id_of(&results[0].1)]);
 
     // The same key with another body is refused and creates nothing.
-    let (status, error) = parts(
-        create_request::handler(&app, send("key-1", new_request("HIGH", "something else"))).await,
-    );
+    let (status, error) =
+        parts(handle(&app, send("key-1", new_request("HIGH", "something else"))).await);
     assert_eq!(status, 422, "{error}");
     let (_, listed) = list(&app, &store, &[]).await;
     assert_eq!(ids(&listed).len(), 2);
@@ -639,7 +650,7 @@ async fn a_retried_idempotency_key_creates_one_request_with_the_same_body() {
         .header("idempotency-key", "key-1")
         .json(body)
         .build();
-    let (status, other) = parts(create_request::handler(&app, theirs).await);
+    let (status, other) = parts(handle(&app, theirs).await);
     assert_eq!(status, 201, "{other}");
     assert_ne!(id_of(&other), id_of(&first));
     assert_eq!(other["requestedBy"], "associate-2");
@@ -691,7 +702,7 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
             .build()
     };
 
-    let first = create_request::handler(&app, send()).await;
+    let first = handle(&app, send()).await;
     assert!(first.headers().get("idempotent-replayed").is_none());
     let (status, first) = parts(first);
     assert_eq!(status, 201, "{first}");
@@ -700,7 +711,7 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
     assert_eq!(ids(&listed), vec![id_of(&first)]);
 
     // The key now protects the new request for a full window.
-    let again = create_request::handler(&app, send()).await;
+    let again = handle(&app, send()).await;
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(parts(again), (201, first));
 }
@@ -827,16 +838,13 @@ async fn deleting_removes_the_request_from_every_view() {
         }
         e.build()
     };
-    let (status, _) = parts(delete_request::handler(&app, delete(Some("\"7\""))).await);
+    let (status, _) = parts(handle(&app, delete(Some("\"7\""))).await);
     assert_eq!(status, 412);
-    let (status, body) = parts(delete_request::handler(&app, delete(None)).await);
+    let (status, body) = parts(handle(&app, delete(None)).await);
     assert_eq!(status, 204, "{body}");
     assert_eq!(get(&app, &store, &id).await.0, 404);
     assert!(partition_items(&app, &store).await.is_empty());
-    assert_eq!(
-        parts(delete_request::handler(&app, delete(None)).await).0,
-        404
-    );
+    assert_eq!(parts(handle(&app, delete(None)).await).0, 404);
 }
 
 #[tokio::test]
@@ -930,7 +938,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_table_unchanged() {
         ),
     ];
     for (request, status, code) in cases {
-        let (got, body) = parts(create_request::handler(&app, request.build()).await);
+        let (got, body) = parts(handle(&app, request.build()).await);
         assert_eq!(
             (got, body["error"]["code"].as_str()),
             (status, Some(code)),
@@ -964,7 +972,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_table_unchanged() {
             .request_id(&id)
             .json(body.clone())
             .build();
-        let (got, error) = parts(respond_to_request::handler(&app, request).await);
+        let (got, error) = parts(handle(&app, request).await);
         assert_eq!(got, status, "{body} -> {error}");
     }
     for (body, status) in [
@@ -976,7 +984,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_table_unchanged() {
             .request_id(&id)
             .json(body.clone())
             .build();
-        let (got, error) = parts(update_request::handler(&app, request).await);
+        let (got, error) = parts(handle(&app, request).await);
         assert_eq!(got, status, "{body} -> {error}");
     }
     for query in [
@@ -1014,7 +1022,7 @@ async fn handlers_deny_without_authorizer_context_or_outside_the_callers_stores(
         .request_id(&id)
         .authorizer_context(Default::default())
         .build();
-    let (status, body) = parts(get_request::handler(&app, no_context).await);
+    let (status, body) = parts(handle(&app, no_context).await);
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("forbidden"))
@@ -1025,7 +1033,7 @@ async fn handlers_deny_without_authorizer_context_or_outside_the_callers_stores(
         .request_id(&id)
         .principal("associate-9", "associate", &["another-store"])
         .build();
-    let (status, body) = parts(get_request::handler(&app, other_store).await);
+    let (status, body) = parts(handle(&app, other_store).await);
     assert_eq!(status, 403);
     assert!(!body.to_string().contains("private"));
 
@@ -1033,10 +1041,7 @@ async fn handlers_deny_without_authorizer_context_or_outside_the_callers_stores(
         .request_id(&id)
         .json(json!({"decision": "APPROVED"}))
         .build();
-    assert_eq!(
-        parts(respond_to_request::handler(&app, associate_answers).await).0,
-        403
-    );
+    assert_eq!(parts(handle(&app, associate_answers).await).0, 403);
     let (_, still) = get(&app, &store, &id).await;
     assert_eq!(still["statusCode"], "PENDING_RESPONSE");
 }
@@ -1046,8 +1051,7 @@ async fn handlers_deny_without_authorizer_context_or_outside_the_callers_stores(
 async fn each_fixture_runs_its_function() {
     // The fixtures name store-1 and a fixed request id: give them a table of their own.
     let app = app_with_fresh_table().await;
-    let (status, created) =
-        parts(create_request::handler(&app, event("create-request").build()).await);
+    let (status, created) = parts(handle(&app, event("create-request").build()).await);
     assert_eq!(status, 201, "{created}");
     // Put a request under the fixtures' ids so get, update, respond and delete find it.
     let request = shared::codec::request_from_item(
@@ -1078,23 +1082,23 @@ async fn each_fixture_runs_its_function() {
     }
 
     assert_eq!(
-        parts(get_request::handler(&app, event("get-request").build()).await).0,
+        parts(handle(&app, event("get-request").build()).await).0,
         200
     );
     assert_eq!(
-        parts(list_requests::handler(&app, event("list-requests").build()).await).0,
+        parts(handle(&app, event("list-requests").build()).await).0,
         200
     );
     assert_eq!(
-        parts(update_request::handler(&app, event("update-request").build()).await).0,
+        parts(handle(&app, event("update-request").build()).await).0,
         200
     );
     assert_eq!(
-        parts(respond_to_request::handler(&app, event("respond-to-request").build()).await).0,
+        parts(handle(&app, event("respond-to-request").build()).await).0,
         200
     );
     assert_eq!(
-        parts(delete_request::handler(&app, event("delete-request").build()).await).0,
+        parts(handle(&app, event("delete-request").build()).await).0,
         204
     );
     let sweep: timeout_sweeper::ScheduledEvent = serde_json::from_str(

@@ -611,7 +611,13 @@ fn the_documents_examples_are_valid() {
 
 /// The template's resources as (name, body lines trimmed).
 fn template_resources() -> Vec<(String, Vec<String>)> {
-    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    resources_of("template.yaml")
+}
+
+/// A CloudFormation template's resources (a path from the repository's root) as (name, body
+/// lines trimmed).
+fn resources_of(file: &str) -> Vec<(String, Vec<String>)> {
+    let template = std::fs::read_to_string(format!("{ROOT}/{file}")).unwrap();
     let resources = template.split("\nResources:\n").nth(1).expect("Resources");
     let resources = resources.split("\nOutputs:").next().unwrap();
     let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
@@ -687,4 +693,286 @@ fn every_alarm_on_our_metrics_watches_an_emitted_metric() {
             .collect();
         assert_eq!(dimensions, ["Service"], "{name}");
     }
+}
+
+/// What an IAM policy allows, as (resource, action) pairs: the resource by the template
+/// resource it names (a table, the cursor key, the KMS key parameter) and the index path
+/// after it (`/index/byTime`), whether the template names it (`!GetAtt
+/// SupervisorRequestsTable.Arn`) or imports its export (`${StoreStackName}-SupervisorRequestsTableArn`).
+type Grants = BTreeSet<(String, String)>;
+
+/// The grants of the `- Sid:` statements in a resource's body lines (up to its `Events:`, for
+/// a function), and of `CursorSecretReadPolicy` when the body attaches it.
+fn grants(body: &[String]) -> Grants {
+    const NAMED: [&str; 6] = [
+        "SupervisorRequestsTable",
+        "SupervisorRequestEventsTable",
+        "PreferredItemsTable",
+        "WebSocketConnectionsTable",
+        "CursorSecret",
+        "KmsKeyArn",
+    ];
+    let body: Vec<&String> = body.iter().take_while(|l| *l != "Events:").collect();
+    let mut grants = Grants::new();
+    if body.iter().any(|l| *l == "- !Ref CursorSecretReadPolicy") {
+        let policy = template_resources()
+            .into_iter()
+            .find(|(name, _)| name == "CursorSecretReadPolicy")
+            .unwrap()
+            .1;
+        grants.extend(self::grants(&policy));
+    }
+    let text: Vec<&str> = body.iter().map(|l| l.as_str()).collect();
+    for statement in text.split(|l| l.starts_with("- Sid:")).skip(1) {
+        let actions: Vec<&str> = statement
+            .iter()
+            .map(|l| l.trim_start_matches("- ").trim_start_matches("Action: "))
+            .filter(|l| {
+                l.split_once(':').is_some_and(|(service, action)| {
+                    !service.is_empty()
+                        && service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                        && !action.is_empty()
+                        && action.chars().all(|c| c.is_ascii_alphanumeric())
+                })
+            })
+            .collect();
+        let resources: Vec<String> = statement
+            .iter()
+            .skip_while(|l| !l.starts_with("Resource:"))
+            .take_while(|l| l.starts_with("Resource:") || l.starts_with("- "))
+            .filter_map(|l| {
+                let named = NAMED
+                    .iter()
+                    .filter(|n| l.contains(*n))
+                    .max_by_key(|n| n.len())?;
+                let index = l
+                    .split_once("/index/")
+                    .map(|(_, rest)| {
+                        let name: String =
+                            rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+                        format!("/index/{name}")
+                    })
+                    .unwrap_or_default();
+                Some(format!("{named}{index}"))
+            })
+            .collect();
+        assert!(
+            !actions.is_empty() && !resources.is_empty(),
+            "a statement whose actions or resources were not read: {statement:?}"
+        );
+        for resource in &resources {
+            for action in &actions {
+                grants.insert((resource.clone(), (*action).to_owned()));
+            }
+        }
+    }
+    grants
+}
+
+/// The grants of every function of the template whose name `wanted` accepts.
+fn functions_grants(wanted: impl Fn(&str) -> bool) -> Grants {
+    let mut union = Grants::new();
+    let mut functions = 0;
+    for (name, body) in template_resources() {
+        if body.iter().any(|l| l == "Type: AWS::Serverless::Function")
+            && wanted(&function_name(&name))
+        {
+            functions += 1;
+            union.extend(grants(&body));
+        }
+    }
+    assert!(functions > 0);
+    union
+}
+
+/// The container deployments' roles are exactly as narrow as the functions they replace:
+/// the server's is the union of the HTTP route functions' statements (and, with them, the
+/// cursor key), the sweeper's the sweeper function's, on the same tables and indexes; so
+/// neither may do what no function may (the audit trail: PutItem and Query only), and a
+/// change of a function's policy fails here until the containers follow.
+#[test]
+fn the_container_roles_are_the_functions_policies() {
+    let routed: BTreeSet<&str> = ROUTES.iter().map(|r| r.function).collect();
+    let server = functions_grants(|f| routed.contains(f));
+    let sweeper = functions_grants(|f| f == "timeout-sweeper");
+    assert!(server.contains(&(
+        "CursorSecret".into(),
+        "secretsmanager:GetSecretValue".into()
+    )));
+    assert!(server.contains(&(
+        "SupervisorRequestEventsTable/index/byTime".into(),
+        "dynamodb:Query".into()
+    )));
+    for (resource, action) in server.iter().chain(&sweeper) {
+        if resource.starts_with("SupervisorRequestEventsTable") {
+            assert!(
+                matches!(action.as_str(), "dynamodb:PutItem" | "dynamodb:Query"),
+                "{action} on the audit trail"
+            );
+        }
+        assert!(
+            !resource.starts_with("WebSocketConnectionsTable"),
+            "{resource}"
+        );
+    }
+    for (file, server_role, sweeper_role) in [
+        (
+            "deploy/ecs/service.yaml",
+            "ServiceTaskRole",
+            "SweeperTaskRole",
+        ),
+        ("deploy/k8s/eks-iam.yaml", "ServerRole", "SweeperRole"),
+    ] {
+        let resources = resources_of(file);
+        let role = |wanted: &str| {
+            let body = &resources
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .unwrap_or_else(|| panic!("{file}: no {wanted}"))
+                .1;
+            // Every table and the key come from the SAM stack's exports, never a literal.
+            let literal = body.iter().find(|l| l.contains("arn:aws:dynamodb"));
+            assert!(
+                literal.is_none(),
+                "{file} {wanted}: a table named outside the stack's exports: {literal:?}"
+            );
+            grants(body)
+        };
+        assert_eq!(role(server_role), server, "{file}: {server_role}");
+        assert_eq!(role(sweeper_role), sweeper, "{file}: {sweeper_role}");
+    }
+}
+
+/// The containers are configured as the functions are: every variable `Globals` gives the
+/// functions (tables, timeout, retention) and every identity setting ws-connect gets reach
+/// the ECS task and the Kubernetes pods; the sweeper gets the tables but neither the cursor
+/// key nor the identity settings, as the sweeper function.
+#[test]
+fn the_containers_get_the_functions_configuration() {
+    let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
+    let globals = template
+        .split("\nGlobals:\n")
+        .nth(1)
+        .unwrap()
+        .split("\nResources:\n")
+        .next()
+        .unwrap();
+    let variables = |block: &str| -> BTreeSet<String> {
+        block
+            .lines()
+            .skip_while(|l| l.trim() != "Variables:")
+            .skip(1)
+            .map_while(|l| {
+                let (name, _) = l.trim().split_once(':')?;
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_')
+                    .then(|| name.to_owned())
+            })
+            .collect()
+    };
+    let tables = variables(globals);
+    assert!(
+        tables.contains("EVENTS_TABLE") && tables.len() == 6,
+        "{tables:?}"
+    );
+    let ws_connect = template.split("\n  WsConnectFunction:\n").nth(1).unwrap();
+    let identity = variables(ws_connect);
+    assert!(
+        identity.contains("JWT_ISSUER") && identity.len() == 10,
+        "{identity:?}"
+    );
+
+    let ecs = std::fs::read_to_string(format!("{ROOT}/deploy/ecs/service.yaml")).unwrap();
+    let (server, sweeper) = ecs
+        .split_once("\n  SweeperTaskDefinition:\n")
+        .expect("the sweeper's task definition");
+    let server = server.split_once("\n  ServerTaskDefinition:\n").unwrap().1;
+    let names = |block: &str| -> BTreeSet<String> {
+        block
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- Name: "))
+            .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let k8s = |file: &str| -> BTreeSet<String> {
+        std::fs::read_to_string(format!("{ROOT}/deploy/k8s/{file}"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(n, _)| n.to_owned()))
+            .collect()
+    };
+    let (ecs_server, ecs_sweeper) = (names(server), names(sweeper));
+    for (what, server, sweeper) in [
+        ("ECS", ecs_server.clone(), ecs_sweeper.clone()),
+        (
+            "Kubernetes",
+            &k8s("base/tables.env") | &k8s("base/server.env"),
+            k8s("base/tables.env"),
+        ),
+        (
+            "EKS overlay",
+            &k8s("overlays/eks/tables.env") | &k8s("overlays/eks/server.env"),
+            k8s("overlays/eks/tables.env"),
+        ),
+    ] {
+        for name in tables
+            .iter()
+            .chain(&identity)
+            .chain(["CURSOR_SECRET_ARN".to_owned()].iter())
+        {
+            assert!(server.contains(name), "{what}: the server has no {name}");
+        }
+        for name in &tables {
+            assert!(sweeper.contains(name), "{what}: the sweeper has no {name}");
+        }
+        for name in &sweeper {
+            assert!(
+                !name.starts_with("JWT_") && !name.starts_with("CURSOR_SECRET"),
+                "{what}: the sweeper gets {name}"
+            );
+        }
+    }
+}
+
+/// Stopping never cuts a request: the platform waits longer than the server's own drain
+/// (`SHUTDOWN_GRACE_SECONDS`) before killing it; both health checks are the readiness
+/// endpoint; the sweeper ends before the next minute's run.
+#[test]
+fn the_platforms_wait_for_the_servers_drain() {
+    let read = |file: &str| std::fs::read_to_string(format!("{ROOT}/deploy/{file}")).unwrap();
+    let number = |text: &str, key: &str| -> u32 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key}"))
+            .trim()
+            .trim_matches('"')
+            .parse()
+            .unwrap()
+    };
+    let ecs = read("ecs/service.yaml");
+    let grace: u32 = ecs
+        .split("- Name: SHUTDOWN_GRACE_SECONDS")
+        .nth(1)
+        .map(|rest| number(rest, "Value:"))
+        .unwrap();
+    let server_env = read("k8s/base/server.env");
+    assert_eq!(number(&server_env, "SHUTDOWN_GRACE_SECONDS="), grace);
+    assert!(number(&ecs, "StopTimeout:") > grace);
+    assert_eq!(
+        ecs.matches("StopTimeout:").count(),
+        ecs.matches("StopTimeout: 30").count()
+    );
+    assert!(ecs.contains("HealthCheckPath: /readyz"));
+    assert!(ecs.contains("Enable: true\n          Rollback: true"));
+
+    let deployment = read("k8s/base/deployment.yaml");
+    let pre_stop = number(&deployment, "seconds:");
+    assert!(number(&deployment, "terminationGracePeriodSeconds:") > pre_stop + grace);
+    assert!(deployment.contains("path: /readyz") && deployment.contains("path: /healthz"));
+    let ingress = read("k8s/overlays/eks/ingress.yaml");
+    assert!(ingress.contains("healthcheck-path: /readyz"));
+    let cronjob = read("k8s/base/cronjob.yaml");
+    assert!(cronjob.contains("concurrencyPolicy: Forbid"));
+    assert!(number(&cronjob, "activeDeadlineSeconds:") < 60);
 }

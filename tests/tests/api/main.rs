@@ -5,6 +5,7 @@ mod bodies;
 mod configuration;
 mod consistency;
 mod console;
+mod credentials;
 mod faults;
 mod gateway;
 mod identity;

@@ -12,64 +12,18 @@
 //! behaves as a deployment does by default.
 
 use lambda_http::Body;
-use lambda_http::http::{HeaderValue, Response};
+use lambda_http::http::Response;
+pub use shared::cors::{ALLOW_HEADERS, ALLOW_METHODS, Cors, EXPOSE_HEADERS, MAX_AGE_SECONDS};
 
-pub const ALLOW_HEADERS: &[&str] = &[
-    "Authorization",
-    "Content-Type",
-    "If-Match",
-    "Idempotency-Key",
-];
-pub const ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-pub const EXPOSE_HEADERS: &[&str] = &["ETag", "Location", "Idempotent-Replayed", "Retry-After"];
-pub const MAX_AGE_SECONDS: u32 = 600;
-
-/// The origin to allow, if `origin` is allowed: `*` when every origin is.
-fn allowed(origin: Option<&str>) -> Option<String> {
-    let origin = origin?;
-    let configured = std::env::var("CORS_ALLOW_ORIGINS").unwrap_or_else(|_| "*".into());
-    let origins: Vec<&str> = configured.split(',').map(str::trim).collect();
-    if origins.contains(&"*") {
-        Some("*".into())
-    } else {
-        origins.contains(&origin).then(|| origin.to_owned())
-    }
-}
-
-fn set(response: &mut Response<Body>, name: &'static str, value: String) {
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(name, value);
-    }
+/// The local gateway's rules: every origin unless `CORS_ALLOW_ORIGINS` says otherwise.
+fn rules() -> Cors {
+    Cors::from_env("*")
 }
 
 pub fn preflight(origin: Option<&str>, response: &mut Response<Body>) {
-    if let Some(origin) = allowed(origin) {
-        set(response, "access-control-allow-origin", origin);
-        set(
-            response,
-            "access-control-allow-methods",
-            ALLOW_METHODS.join(","),
-        );
-        set(
-            response,
-            "access-control-allow-headers",
-            ALLOW_HEADERS.join(","),
-        );
-        set(
-            response,
-            "access-control-max-age",
-            MAX_AGE_SECONDS.to_string(),
-        );
-    }
+    rules().preflight(origin, response.headers_mut());
 }
 
 pub fn simple(origin: Option<&str>, response: &mut Response<Body>) {
-    if let Some(origin) = allowed(origin) {
-        set(response, "access-control-allow-origin", origin);
-        set(
-            response,
-            "access-control-expose-headers",
-            EXPOSE_HEADERS.join(","),
-        );
-    }
+    rules().simple(origin, response.headers_mut());
 }

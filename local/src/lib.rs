@@ -8,9 +8,10 @@
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
 
 pub mod cors;
+/// The OpenAPI document, derived from the route table (the server serves the same).
+pub use api_router::openapi;
 pub mod live;
 pub mod oidc;
-pub mod openapi;
 pub mod scheduler;
 pub mod streams;
 pub mod websocket;
@@ -440,9 +441,7 @@ fn headers_as_json(headers: &HeaderMap) -> HashMap<String, String> {
 /// Query parameters as API Gateway passes them: decoded, repeated values joined by commas.
 pub fn query_parameters(raw: &str) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let (name, value) = (percent_decode(name), percent_decode(value));
+    for (name, value) in shared::http::parse_query(raw) {
         out.entry(name)
             .and_modify(|joined| {
                 joined.push(',');
@@ -451,26 +450,6 @@ pub fn query_parameters(raw: &str) -> HashMap<String, String> {
             .or_insert(value);
     }
     out
-}
-
-fn percent_decode(raw: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = match bytes[i] {
-            b'+' => Some((b' ', 1)),
-            b'%' if i + 2 < bytes.len() => hex(bytes[i + 1])
-                .zip(hex(bytes[i + 2]))
-                .map(|(high, low)| (high << 4 | low, 3)),
-            _ => None,
-        };
-        let (byte, width) = decoded.unwrap_or((bytes[i], 1));
-        out.push(byte);
-        i += width;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How a development token is signed.

@@ -1,7 +1,10 @@
+#![recursion_limit = "256"]
 //! Every HTTP route in one process: the handler of a route, for the callers that serve all of
 //! them (the local gateway; the long-running service). In AWS each route's function deploys
 //! its own crate's binary (`functions/<name>/src/main.rs`) and runs that handler alone; this
 //! dispatch reaches the very same handler functions, so what runs locally is what runs there.
+
+pub mod openapi;
 
 use shared::App;
 use shared::http::{ApiRequest, ApiResponse};

@@ -146,6 +146,40 @@ pub fn query_param<'r>(request: &'r ApiRequest, name: &str) -> Result<Option<&'r
     }
 }
 
+/// A query string's parameters, percent-decoded (`+` is a space), in order; a repeated name
+/// once per value.
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+/// `%XX` escapes and `+` decoded; a malformed escape is kept as it is; bytes that are not
+/// UTF-8 become U+FFFD.
+pub fn percent_decode(raw: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match bytes[i] {
+            b'+' => Some((b' ', 1)),
+            b'%' if i + 2 < bytes.len() => hex(bytes[i + 1])
+                .zip(hex(bytes[i + 2]))
+                .map(|(high, low)| (high << 4 | low, 3)),
+            _ => None,
+        };
+        let (byte, width) = decoded.unwrap_or((bytes[i], 1));
+        out.push(byte);
+        i += width;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A header's value as text, if present and printable.
 pub fn header_str<'r>(headers: &'r HeaderMap, name: &str) -> Option<&'r str> {
     headers.get(name).and_then(|value| value.to_str().ok())

@@ -18,6 +18,7 @@ pub mod catalog_store;
 pub mod codec;
 pub mod config;
 pub mod connections;
+pub mod cors;
 pub mod cursor;
 pub mod emf;
 pub mod error;

@@ -12,7 +12,6 @@ use aws_lambda_events::apigw::{
 use lambda_http::http::header::AUTHORIZATION;
 use serde_json::Value;
 use shared::auth::Authenticator;
-use shared::emf::{Event, Unit};
 use shared::http::header_str;
 
 pub async fn handler(
@@ -20,21 +19,16 @@ pub async fn handler(
     event: &ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse<Value> {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
+    let authorization = header_str(&event.headers, AUTHORIZATION.as_str());
     match authenticator
-        .verify(header_str(&event.headers, AUTHORIZATION.as_str()))
+        .authorize(authorization, event.route_key.as_deref())
         .await
     {
         Ok(principal) => {
-            tracing::info!(sub = %principal.subject, role = principal.role.as_str(), "allowed");
             response.is_authorized = true;
             response.context = Value::Object(principal.to_context());
         }
-        Err(denial) => {
-            tracing::info!(reason = ?denial, route = event.route_key.as_deref(), "denied");
-            Event::new("identity")
-                .dimension("Reason", &format!("{denial:?}"))
-                .metric("AuthorizerDenials", Unit::Count, 1.0)
-                .emit();
+        Err(_) => {
             response.is_authorized = false;
             response.context = Value::Object(Default::default());
         }

@@ -263,6 +263,30 @@ impl Authenticator {
             )?))
     }
 
+    /// The authorizer's decision on an `Authorization` value, wherever it runs (the Lambda
+    /// authorizer, or the server in-process): the principal, or a denial logged by its
+    /// reason and counted (`AuthorizerDenials`), never with the token.
+    pub async fn authorize(
+        &self,
+        authorization: Option<&str>,
+        route: Option<&str>,
+    ) -> Result<Principal, Denial> {
+        let verified = self.verify(authorization).await;
+        match &verified {
+            Ok(principal) => {
+                tracing::info!(sub = %principal.subject, role = principal.role.as_str(), "allowed")
+            }
+            Err(denial) => {
+                tracing::info!(reason = ?denial, route, "denied");
+                crate::emf::Event::new("identity")
+                    .dimension("Reason", &format!("{denial:?}"))
+                    .metric("AuthorizerDenials", crate::emf::Unit::Count, 1.0)
+                    .emit();
+            }
+        }
+        verified
+    }
+
     /// Verifies an `Authorization` header value and returns the principal it proves.
     pub async fn verify(&self, authorization: Option<&str>) -> Result<Principal, Denial> {
         self.verify_token(authorization)

@@ -726,7 +726,8 @@ fn header_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/headers/{name}") })
 }
 
-/// Statuses API Gateway answers itself on every route, `{"message": …}`, and why.
+/// Statuses API Gateway (in the Lambda model) or the server (in the container model) answer
+/// themselves on every route, `{"message": …}`, and why.
 const GATEWAY_ANSWERS: &[(u16, &str)] = &[
     (
         400,
@@ -746,11 +747,15 @@ const GATEWAY_ANSWERS: &[(u16, &str)] = &[
     ),
     (
         429,
-        "Throttled by the stage's rate and burst limits: `Too Many Requests`; retry with backoff",
+        "Throttled by the stage's rate and burst limits, or (the server) by the caller's token bucket for this store, per replica: `Too Many Requests`; retry after `Retry-After` when it is sent, with backoff otherwise",
     ),
     (
         500,
         "The function failed, timed out or was throttled: API Gateway answers `Internal Server Error`",
+    ),
+    (
+        503,
+        "The server (container model) is at its concurrency limit, or the request outlived its timeout: `Service Unavailable`, with `Retry-After`",
     ),
 ];
 
@@ -871,6 +876,22 @@ fn error_responses(route: &Route, shared: &mut Map<String, Value>) -> Vec<(u16, 
             });
             if status == 503 {
                 response["headers"] = json!({ "Retry-After": header_ref("Retry-After") });
+            }
+            if status == 429 {
+                // The server sends these; API Gateway's throttling sends none.
+                let optional = |description: &str| {
+                    json!({
+                        "description": description,
+                        "required": false,
+                        "schema": { "type": "string", "pattern": "^[0-9]+$" }
+                    })
+                };
+                response["headers"] = json!({
+                    "Retry-After": optional("Seconds to wait before retrying (the server)"),
+                    "RateLimit-Limit": optional("The caller's burst for this store (the server; IETF draft `RateLimit` header fields)"),
+                    "RateLimit-Remaining": optional("Requests left now (0)"),
+                    "RateLimit-Reset": optional("Seconds until a request is allowed again"),
+                });
             }
             (status, response)
         })

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     /// `MAX_BODY_BYTES` (1 MiB, as the local gateway; the handlers' own limit is smaller): a
     /// larger declared `Content-Length` is refused before the body is read.
     pub max_body_bytes: u64,
+    /// How long a readiness answer is reused (5 s): probes from every zone of a load
+    /// balancer and the kubelet must not each cost DynamoDB reads.
+    pub readiness_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(5),
             max_body_bytes: 1024 * 1024,
+            readiness_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -107,6 +111,7 @@ impl ServerConfig {
                 1024,
                 10 * 1024 * 1024,
             )?,
+            readiness_ttl: defaults.readiness_ttl,
         })
     }
 }

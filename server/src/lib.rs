@@ -52,10 +52,6 @@ use metrics::Metrics;
 
 type Answer = Response<Full<Bytes>>;
 
-/// How long a readiness answer is reused: probes from every zone of a load balancer and the
-/// kubelet must not each cost DynamoDB reads.
-const READINESS_TTL: Duration = Duration::from_secs(5);
-
 pub struct Server {
     app: &'static App,
     authenticator: &'static Authenticator,
@@ -142,6 +138,10 @@ impl Server {
     /// Marks the process as draining (readiness fails) before its listener stops.
     pub fn begin_drain(&self) {
         self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
     }
 
     async fn answer(self: Arc<Self>, request: Request<Incoming>) -> Answer {
@@ -332,7 +332,7 @@ impl Server {
             return false;
         }
         if let Some((at, ready)) = *self.readiness.lock().expect("readiness lock")
-            && at.elapsed() < READINESS_TTL
+            && at.elapsed() < self.config.readiness_ttl
         {
             return ready;
         }

@@ -59,6 +59,11 @@ impl Metrics {
         histogram.sum += seconds;
     }
 
+    /// Requests being answered now.
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
     }

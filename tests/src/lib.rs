@@ -416,6 +416,14 @@ pub fn hold_gateway_answer(method: &str, path: &str, response: &lambda_http::Res
     }
 }
 
+/// Holds an answer over HTTP to `method path` (the server's) to the document, when the path
+/// is a route's.
+pub fn hold_http_answer(method: &str, path: &str, response: &http::Response<Vec<u8>>) {
+    if let Ok((route, _)) = shared::routes::find(method, path) {
+        hold_to_document(route, response);
+    }
+}
+
 /// Runs `function`'s handler with `request` ([`handle`]): its status and JSON body. Handler
 /// tests go through here or [`handle`], so the document cannot drift from what the handlers
 /// answer.

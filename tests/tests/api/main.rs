@@ -13,5 +13,7 @@ mod live;
 mod operability;
 mod preferred_items;
 mod request_costs;
+mod server;
+pub mod service_models;
 mod supervisor_requests;
 mod workflow;

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Deployment artifact sizes of the Lambda binaries, against a budget of 3 MB zipped.
+"""Deployment artifact sizes of the Lambda binaries, against a budget of 4 MB zipped (issue #23:
+Lambda's code download is not where 3 vs 4 MB shows; cold start is).
 
 Reads `<lambda-dir>/<function>/bootstrap` and `<lambda-dir>/<function>/bootstrap.zip` as
 `scripts/build-lambdas` leaves them (cargo lambda build, binary then zip). A function with
@@ -31,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ZIP_BUDGET_MB = 3.0
+ZIP_BUDGET_MB = 4.0
 MB = 1 << 20
 
 

@@ -107,6 +107,8 @@ impl Server {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
+                    // Small JSON answers on kept-alive connections: no Nagle delay.
+                    let _ = stream.set_nodelay(true);
                     let server = Arc::clone(&self);
                     let service = service_fn(move |request| {
                         let server = Arc::clone(&server);

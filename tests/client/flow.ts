@@ -71,7 +71,8 @@ export function tooLarge(body: Body<"create-request", 413>): string {
   return "error" in body ? `over ${body.error.code}` : body.message;
 }
 
-/** A 503 is the functions' with `Retry-After`; a 429 is API Gateway's throttling. */
+/** A 503 is the functions' or (containers) the server's, both with `Retry-After`; a 429 is
+ * API Gateway's throttling or the server's rate limit. */
 export function retryAfterSeconds(response: Response, body: Body<"get-request", 503> | Body<"get-request", 429>): number {
   if ("error" in body) {
     const code: Code<"get-request", 503> = body.error.code;
@@ -80,8 +81,12 @@ export function retryAfterSeconds(response: Response, body: Body<"get-request", 
   return 1;
 }
 
-/** A code every operation answers alike has one type: a 503 is the same shape everywhere. */
+/** A code every operation answers alike has one type: a function's 503 is the same shape
+ * everywhere; the server's own 503 (at its concurrency limit) is the gateway's shape. */
 export function unavailable(body: Schemas["ServiceUnavailableError"] | Body<"list-items", 503>): string {
+  if (!("error" in body)) {
+    return body.message;
+  }
   return body.error.code === "service_unavailable" ? body.error.message : unreachable(body.error.code);
 }
 

@@ -607,13 +607,13 @@ impl CatalogStore {
         }
     }
 
-    /// The store's weights, or the defaults if it never set any.
     /// The store's weights and their version: the defaults, at version 0, until it sets some.
     pub async fn weights(&self, store: &StoreId) -> Result<(ScoringWeights, u64), StoreError> {
         match self.table.get(store, WEIGHTS_SORT_KEY.into()).await? {
             Some(item) => Ok((
                 weights_from_item(&item)?,
-                get_n::<u64>(&item, keys::VERSION).unwrap_or(0),
+                // Every write sets it: a stored item without one is malformed, never version 0.
+                get_n::<u64>(&item, keys::VERSION)?,
             )),
             None => Ok((ScoringWeights::default(), 0)),
         }

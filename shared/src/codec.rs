@@ -259,18 +259,6 @@ pub fn item_from_attributes(item: &Attributes) -> Result<Item, MalformedItem> {
     })
 }
 
-pub fn weights_attributes(weights: &ScoringWeights) -> Attributes {
-    HashMap::from([
-        ("priceWeight".to_owned(), n(weights.price_weight())),
-        ("statusWeight".to_owned(), n(weights.status_weight())),
-        ("activeScore".to_owned(), n(weights.active_score())),
-        (
-            "outOfStockScore".to_owned(),
-            n(weights.out_of_stock_score()),
-        ),
-    ])
-}
-
 pub fn weights_from_item(item: &Attributes) -> Result<ScoringWeights, MalformedItem> {
     ScoringWeights::new(
         get_n(item, "priceWeight")?,
@@ -278,7 +266,9 @@ pub fn weights_from_item(item: &Attributes) -> Result<ScoringWeights, MalformedI
         get_n(item, "activeScore")?,
         get_n(item, "outOfStockScore")?,
     )
-    .map_err(|_| MalformedItem("priceWeight"))
+    // Each value was read; together they break a rule (a range, or out-of-stock above
+    // active): the item as a whole, not one attribute, is at fault.
+    .map_err(|_| MalformedItem("scoring weights"))
 }
 
 // --- audit events ---

@@ -349,13 +349,6 @@ pub fn candidate_item(entry: &crate::catalog::Item) -> Attributes {
     item
 }
 
-/// A store's scoring weights with their key.
-pub fn weights_item(store: &StoreId, weights: &crate::catalog::ScoringWeights) -> Attributes {
-    let mut item = crate::codec::weights_attributes(weights);
-    item.extend(key(store, WEIGHTS_SORT_KEY.into()));
-    item
-}
-
 /// An idempotency record with its key.
 pub fn idempotency_item(
     store: &StoreId,

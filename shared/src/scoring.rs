@@ -106,7 +106,8 @@ pub struct Scored {
     pub rank: u32,
     /// The total, 0–100.
     pub score: Score,
-    /// 100 for the cheapest eligible candidate, 0 for the dearest.
+    /// `100 × cheapest / price`: 100 for the cheapest eligible candidate (or a price of 0),
+    /// 50 for one twice its price.
     pub price_factor: Score,
     /// The status score of the candidate's status.
     pub status_factor: Score,

@@ -62,16 +62,6 @@ async fn create(
         },
     )
     .await?;
-    tracing::info!(store = %store, request_id = %request.request_id, "request created");
-    if response.headers().get("idempotent-replayed").is_none() {
-        Event::new("supervisor-requests")
-            .dimension("Priority", request.priority.as_str())
-            .dimension("RequestType", request.request_type.as_str())
-            .metric("RequestsCreated", Unit::Count, 1.0)
-            .store(store.as_str())
-            .property("requestId", request.request_id.to_string())
-            .emit();
-    }
     Ok(response)
 }
 
@@ -84,11 +74,23 @@ struct NewRequest<'a> {
 }
 
 impl IdempotentCreate for NewRequest<'_> {
+    /// Logs and counts the request once it is stored: a replay stores nothing, and says
+    /// nothing.
     async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
         self.app
             .requests
             .create(self.request, self.created, record)
-            .await
+            .await?;
+        let request = self.request;
+        tracing::info!(store = %request.store_id, request_id = %request.request_id, "request created");
+        Event::new("supervisor-requests")
+            .dimension("Priority", request.priority.as_str())
+            .dimension("RequestType", request.request_type.as_str())
+            .metric("RequestsCreated", Unit::Count, 1.0)
+            .store(request.store_id.as_str())
+            .property("requestId", request.request_id.to_string())
+            .emit();
+        Ok(())
     }
 
     async fn find(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, StoreError> {

@@ -57,6 +57,32 @@ fn lines_with(metric: &str, property: (&str, &str)) -> Vec<Value> {
         .collect()
 }
 
+/// A replayed create stores nothing, so it is neither counted nor logged as created.
+#[tokio::test]
+async fn a_replayed_create_is_not_counted_or_logged_as_created() {
+    let app = app().await;
+    let store = fresh_store();
+    let create = || {
+        event("create-request")
+            .store(&store)
+            .principal("associate-1", "associate", &[&store])
+            .header("idempotency-key", "replayed-once")
+            .json(json!({"requestType": "VOID", "details": "sent twice"}))
+            .build()
+    };
+    let (first, body) = call_function(&app, "create-request", create()).await;
+    let (again, replayed) = call_function(&app, "create-request", create()).await;
+    assert_eq!((first, again), (201, 201));
+    assert_eq!(body, replayed);
+    assert_eq!(lines_with("RequestsCreated", ("storeId", &store)).len(), 1);
+    let id = body["requestId"].as_str().unwrap();
+    let logged = integration_tests::log_lines()
+        .iter()
+        .filter(|line| line.contains("request created") && line.contains(id))
+        .count();
+    assert_eq!(logged, 1);
+}
+
 #[tokio::test]
 async fn business_metrics_are_emitted_as_emf_by_the_real_handlers() {
     let app = app().await;

@@ -42,6 +42,38 @@ pub struct App {
     pub cursor_key: Option<CursorKey>,
     /// How long a request waits for an answer when its creator does not say.
     pub default_request_timeout: Duration,
+    /// Where handlers read "now".
+    pub clock: Clock,
+}
+
+/// Where "now" comes from: the system's clock, or (tests) one that never reads the same
+/// millisecond twice, so events order themselves without a test sleeping between them.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    /// Each reading at least 1 ms after the previous one, and never behind the system clock.
+    Stepping(std::sync::Arc<std::sync::Mutex<time::OffsetDateTime>>),
+}
+
+impl Clock {
+    pub fn stepping() -> Self {
+        Self::Stepping(std::sync::Arc::new(std::sync::Mutex::new(
+            time::OffsetDateTime::UNIX_EPOCH,
+        )))
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        let system = time::OffsetDateTime::now_utc();
+        match self {
+            Self::System => system,
+            Self::Stepping(last) => {
+                let mut last = last.lock().expect("clock lock");
+                *last = system.max(*last + Duration::milliseconds(1));
+                *last
+            }
+        }
+    }
 }
 
 impl App {
@@ -312,6 +344,7 @@ impl App {
             ),
             cursor_key,
             default_request_timeout: Duration::seconds(i64::from(settings.request_timeout_seconds)),
+            clock: Clock::System,
         })
     }
 }
@@ -376,6 +409,16 @@ mod tests {
             (edges.request_timeout_seconds, edges.history_retention_days),
             (30, 36500)
         );
+    }
+
+    #[test]
+    fn a_stepping_clock_never_reads_the_same_millisecond_twice() {
+        let clock = Clock::stepping();
+        let readings: Vec<_> = (0..100).map(|_| clock.now()).collect();
+        for pair in readings.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::milliseconds(1));
+        }
+        assert!(readings[0] >= time::OffsetDateTime::now_utc() - Duration::seconds(1));
     }
 
     #[test]

@@ -89,6 +89,14 @@ pub async fn app() -> App {
     app_with_client(client().await, SHARED_TABLE, SHARED_EVENTS_TABLE).await
 }
 
+/// An app on the shared tables whose clock never reads the same millisecond twice: what
+/// it creates or answers one after another is ordered in time without sleeping.
+pub async fn app_with_stepping_clock() -> App {
+    let mut app = app().await;
+    app.clock = shared::config::Clock::stepping();
+    app
+}
+
 /// An app on tables of its own, for tests that read across stores or use fixed ids.
 pub async fn app_with_fresh_table() -> App {
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
@@ -183,6 +191,7 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
             CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
         ),
         default_request_timeout: Duration::minutes(10),
+        clock: shared::config::Clock::System,
     };
     shared::schema::ensure_tables(&app).await.expect("tables");
     capture_emf();

@@ -48,6 +48,7 @@ async fn run(count: usize, poll_ms: u64) {
             shared::cursor::CursorKey::from_secret(b"bench-cursor-secret-of-32-bytes!!").unwrap(),
         ),
         default_request_timeout: time::Duration::minutes(10),
+        clock: shared::config::Clock::System,
     };
     shared::schema::ensure_tables(&app).await.expect("tables");
     let issuer = LocalIssuer::spawn().await.expect("a local issuer");

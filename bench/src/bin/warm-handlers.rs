@@ -480,5 +480,6 @@ fn app_on(client: aws_sdk_dynamodb::Client) -> App {
         ),
         cursor_key: Some(CursorKey::from_secret(&[7; 32]).unwrap()),
         default_request_timeout: time::Duration::minutes(10),
+        clock: shared::config::Clock::System,
     }
 }

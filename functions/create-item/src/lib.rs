@@ -24,7 +24,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let master = path_param(event, "masterItemId", MasterItemId::parse)?;
     let key = idempotency_key(event, &principal.subject)?;
     let bytes = body_bytes(event)?;
-    let now = OffsetDateTime::now_utc();
+    let now = app.clock.now();
     let item = parse_json::<NewItemBody>(bytes)?.into_item(store.clone(), master, now)?;
     let body =
         serde_json::to_string(&item.view()).map_err(|e| ApiError::Internal(e.to_string()))?;

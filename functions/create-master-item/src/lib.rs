@@ -19,7 +19,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let (principal, store) = authorize_store(event, Action::ManageCatalog)?;
     let key = idempotency_key(event, &principal.subject)?;
     let bytes = body_bytes(event)?;
-    let now = OffsetDateTime::now_utc();
+    let now = app.clock.now();
     let master = parse_json::<NewMasterItemBody>(bytes)?.into_master_item(store.clone(), now)?;
     let body =
         serde_json::to_string(&master.view()).map_err(|e| ApiError::Internal(e.to_string()))?;

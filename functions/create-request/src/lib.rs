@@ -20,7 +20,7 @@ use shared::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
-    respond(&event, create(app, &event, OffsetDateTime::now_utc()).await)
+    respond(&event, create(app, &event, app.clock.now()).await)
 }
 
 async fn create(

@@ -11,7 +11,6 @@ use shared::http::{ApiRequest, ApiResponse};
 use shared::http::{if_match_version, no_content, path_param, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, delete(app, &event).await)
@@ -21,7 +20,7 @@ async fn delete(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let (principal, store) = authorize_store(event, Action::DeleteRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let expected = if_match_version(event.headers())?;
-    let now = OffsetDateTime::now_utc();
+    let now = app.clock.now();
     app.requests
         .modify(&store, &id, now, |current| {
             principal.may_remove(current)?;

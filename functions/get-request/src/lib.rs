@@ -9,7 +9,6 @@ use shared::http::{path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::table::{Entity, StoreError};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)
@@ -24,8 +23,5 @@ async fn get(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
         .await?
         .ok_or(StoreError::NotFound(Entity::Request))?;
     // Past its deadline it is timed out, moved by the sweeper or not.
-    request_json(
-        StatusCode::OK,
-        &request.as_seen_at(OffsetDateTime::now_utc()),
-    )
+    request_json(StatusCode::OK, &request.as_seen_at(app.clock.now()))
 }

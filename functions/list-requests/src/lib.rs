@@ -130,7 +130,7 @@ async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
         since,
         until,
         limit,
-        now: OffsetDateTime::now_utc(),
+        now: app.clock.now(),
         priority,
         requested_by,
         decision,

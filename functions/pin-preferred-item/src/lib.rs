@@ -10,7 +10,6 @@ use shared::http::{json, json_body, path_param, respond};
 use shared::ids::MasterItemId;
 use shared::millis::to_millis_precision;
 use shared::principal::{Action, authorize_store};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, pin(app, &event).await)
@@ -23,7 +22,7 @@ async fn pin(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let pin = Pin {
         item_id: body.item_id,
         pinned_by: principal.subject,
-        pinned_at: to_millis_precision(OffsetDateTime::now_utc()),
+        pinned_at: to_millis_precision(app.clock.now()),
     };
     app.catalog.pin(&store, &master, &pin).await?;
     tracing::info!(store = %store, master_item_id = %master, item_id = %pin.item_id, "pinned");

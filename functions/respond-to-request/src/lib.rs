@@ -14,7 +14,6 @@ use shared::http::{json_body, path_param, request_json, respond};
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::supervisor_request::ResponseBody;
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, answer(app, &event).await)
@@ -24,7 +23,7 @@ async fn answer(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let (principal, store) = authorize_store(event, Action::RespondToRequest)?;
     let id = path_param(event, "requestId", RequestId::parse)?;
     let (decision, note) = json_body::<ResponseBody>(event)?.validate()?;
-    let now = OffsetDateTime::now_utc();
+    let now = app.clock.now();
     let answered = app
         .requests
         .modify(&store, &id, now, |current| {

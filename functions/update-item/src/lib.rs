@@ -9,7 +9,6 @@ use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
 use shared::ids::ItemId;
 use shared::principal::{Action, authorize_store};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)
@@ -22,7 +21,7 @@ async fn update(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let expected = expected_version(event.headers(), body_version)?;
     let edited = app
         .catalog
-        .update_item(&store, &id, &edit, expected, OffsetDateTime::now_utc())
+        .update_item(&store, &id, &edit, expected, app.clock.now())
         .await?;
     tracing::info!(store = %store, item_id = %id, version = edited.version, "item edited");
     json_with_etag(StatusCode::OK, &edited.view(), edited.version)

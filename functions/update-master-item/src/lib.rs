@@ -8,7 +8,6 @@ use shared::http::{ApiRequest, ApiResponse, StatusCode};
 use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
 use shared::ids::MasterItemId;
 use shared::principal::{Action, authorize_store};
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)
@@ -21,7 +20,7 @@ async fn update(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let expected = expected_version(event.headers(), body_version)?;
     let master = app
         .catalog
-        .update_master(&store, &id, &edit, expected, OffsetDateTime::now_utc())
+        .update_master(&store, &id, &edit, expected, app.clock.now())
         .await?;
     json_with_etag(StatusCode::OK, &master.view(), master.version)
 }

@@ -12,7 +12,6 @@ use shared::http::{expected_version, json_body, path_param, request_json, respon
 use shared::ids::RequestId;
 use shared::principal::{Action, authorize_store};
 use shared::supervisor_request::RequestEditBody;
-use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)
@@ -23,7 +22,7 @@ async fn update(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let id = path_param(event, "requestId", RequestId::parse)?;
     let (edit, body_version) = json_body::<RequestEditBody>(event)?.validate()?;
     let expected = expected_version(event.headers(), body_version)?;
-    let now = OffsetDateTime::now_utc();
+    let now = app.clock.now();
     let updated = app
         .requests
         .modify(&store, &id, now, |current| {

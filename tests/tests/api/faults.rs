@@ -196,6 +196,7 @@ async fn an_unreachable_store_gives_503_not_500() {
         catalog: shared::catalog_store::CatalogStore::new(client, "unreachable-items"),
         cursor_key: Some(shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap()),
         default_request_timeout: time::Duration::minutes(5),
+        clock: shared::config::Clock::System,
     };
     let store = fresh_store();
     let (status, body) = call_function(

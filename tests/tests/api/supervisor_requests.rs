@@ -128,7 +128,7 @@ async fn create_then_get_then_list_returns_the_new_request() {
 
 #[tokio::test]
 async fn the_queue_is_most_urgent_first_then_oldest_first() {
-    let app = app().await;
+    let app = integration_tests::app_with_stepping_clock().await;
     let store = fresh_store();
     let mut expected: Vec<(u8, String)> = Vec::new();
     for (i, priority) in ["LOW", "NORMAL", "URGENT", "HIGH", "NORMAL", "URGENT", "LOW"]
@@ -141,7 +141,6 @@ async fn the_queue_is_most_urgent_first_then_oldest_first() {
             .position(|p| p == priority)
             .unwrap() as u8;
         expected.push((rank, id_of(&created)));
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     // Stable sort by priority keeps creation order within a priority.
     expected.sort_by_key(|(rank, _)| *rank);
@@ -152,7 +151,7 @@ async fn the_queue_is_most_urgent_first_then_oldest_first() {
 
 #[tokio::test]
 async fn since_and_until_select_exactly_the_requests_created_in_range() {
-    let app = app().await;
+    let app = integration_tests::app_with_stepping_clock().await;
     let store = fresh_store();
     let mut created = Vec::new();
     for (i, priority) in ["NORMAL", "URGENT", "LOW", "HIGH", "URGENT", "NORMAL"]
@@ -160,7 +159,6 @@ async fn since_and_until_select_exactly_the_requests_created_in_range() {
         .enumerate()
     {
         created.push(create(&app, &store, new_request(priority, &format!("r{i}"))).await);
-        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
     let at = |i: usize| created[i]["createdAt"].as_str().unwrap().to_owned();
     let (since, until) = (at(1), at(4));
@@ -220,7 +218,7 @@ async fn since_and_until_select_exactly_the_requests_created_in_range() {
 
 #[tokio::test]
 async fn following_next_cursor_yields_every_request_exactly_once() {
-    let app = app().await;
+    let app = integration_tests::app_with_stepping_clock().await;
     let store = fresh_store();
     let priorities = ["URGENT", "HIGH", "NORMAL", "LOW"];
     let mut all = Vec::new();
@@ -233,7 +231,6 @@ async fn following_next_cursor_yields_every_request_exactly_once() {
             )
             .await,
         ));
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let (_, whole) = list(&app, &store, &[("limit", "100")]).await;
     let queue_order = ids(&whole);
@@ -489,10 +486,9 @@ async fn of_twenty_concurrent_responders_exactly_one_wins() {
 
 #[tokio::test]
 async fn a_new_priority_moves_the_request_in_the_queue() {
-    let app = app().await;
+    let app = integration_tests::app_with_stepping_clock().await;
     let store = fresh_store();
     let first = id_of(&create(&app, &store, new_request("NORMAL", "first")).await);
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let second = id_of(&create(&app, &store, new_request("NORMAL", "second")).await);
     let (_, before) = list(&app, &store, &[]).await;
     assert_eq!(ids(&before), vec![first.clone(), second.clone()]);
@@ -1223,7 +1219,7 @@ async fn filters_by_priority_and_requester_and_unknown_parameters_are_refused() 
 /// history by decision a filter on it or on queue order.
 #[tokio::test]
 async fn history_newest_first_and_by_decision() {
-    let app = app().await;
+    let app = integration_tests::app_with_stepping_clock().await;
     let store = fresh_store();
     let mut closed = Vec::new();
     for (details, decision) in [("a", "APPROVED"), ("b", "DENIED"), ("c", "APPROVED")] {
@@ -1231,8 +1227,6 @@ async fn history_newest_first_and_by_decision() {
         let (status, _) = respond(&app, &store, &id, decision).await;
         assert_eq!(status, 200);
         closed.push(id);
-        // Answers a millisecond apart at least, so "newest" has an order to show.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let newest = list_all(
         &app,

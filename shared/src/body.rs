@@ -214,4 +214,57 @@ mod tests {
             assert!(whole_number(&bad).is_none(), "{bad}");
         }
     }
+
+    /// The field names serde's derive knows for `T`, read from its own refusal of an
+    /// unknown field (every body denies unknown fields).
+    fn serde_fields<T: serde::de::DeserializeOwned>() -> std::collections::BTreeSet<String> {
+        let error = serde_json::from_value::<T>(json!({"\u{1}not a field": 1}))
+            .err()
+            .expect("an unknown field is refused")
+            .to_string();
+        let expected = error
+            .split_once("expected")
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| panic!("serde lists no fields: {error}"));
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn shape_fields(fields: &[Field]) -> std::collections::BTreeSet<String> {
+        fields.iter().map(|f| f.name.to_owned()).collect()
+    }
+
+    /// Each body's shape is written twice, as the serde struct and as the checker's field
+    /// list (the OpenAPI document is held to the checker by the handler tests): they name the
+    /// same fields, nested objects included.
+    #[test]
+    fn every_body_shape_names_the_fields_its_serde_struct_reads() {
+        use crate::catalog::*;
+        use crate::supervisor_request::*;
+        fn same<T: serde::de::DeserializeOwned + Shape>() {
+            assert_eq!(
+                serde_fields::<T>(),
+                shape_fields(T::FIELDS),
+                "{}",
+                std::any::type_name::<T>()
+            );
+        }
+        same::<NewRequestBody>();
+        same::<RequestEditBody>();
+        same::<ResponseBody>();
+        same::<NewMasterItemBody>();
+        same::<MasterItemEditBody>();
+        same::<NewItemBody>();
+        same::<ItemEditBody>();
+        same::<PinBody>();
+        same::<ScoringWeightsBody>();
+        let Kind::Object(money) = &NewItemBody::FIELDS[1].kind else {
+            panic!("price is an object");
+        };
+        assert_eq!(serde_fields::<MoneyBody>(), shape_fields(money));
+    }
 }

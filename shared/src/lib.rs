@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod millis;
 pub mod notification;
 pub mod pagination;
+pub mod preferred;
 pub mod principal;
 pub mod routes;
 /// Development only: creating the tables (local runs, tests, benchmarks).

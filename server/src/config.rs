@@ -54,20 +54,8 @@ impl ServerConfig {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let defaults = Self::default();
-        let number = |name: &str, default: u64, low: u64, high: u64| -> Result<u64, String> {
-            match lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(default),
-                Some(raw) => raw
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (low..=high).contains(n))
-                    .ok_or_else(|| {
-                        format!("{name} is {raw:?}: it must be a whole number from {low} to {high}")
-                    }),
-            }
+        let number = |name: &str, default: u64, low: u64, high: u64| {
+            shared::config::whole_number(name, lookup(name), default, low..=high)
         };
         let seconds = |name: &str, default: Duration, low: u64, high: u64| {
             number(name, default.as_secs(), low, high).map(Duration::from_secs)

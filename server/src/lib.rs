@@ -157,7 +157,7 @@ impl Server {
         let span = tracing::info_span!("api", request_id = %request_id);
         self.metrics.started();
         let (label, mut response) = tracing::Instrument::instrument(
-            Arc::clone(&self).route(request, &request_id),
+            Arc::clone(&self).route(request, &request_id, origin.as_deref()),
             span.clone(),
         )
         .await;
@@ -179,6 +179,7 @@ impl Server {
         self: Arc<Self>,
         request: Request<Incoming>,
         request_id: &str,
+        origin: Option<&str>,
     ) -> (String, Answer) {
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         match (&method, path.as_str()) {
@@ -210,11 +211,6 @@ impl Server {
             }
             _ => {}
         }
-        let origin = request
-            .headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         // A preflight is answered before any authorization, as API Gateway does.
         if method == Method::OPTIONS
             && request
@@ -222,7 +218,7 @@ impl Server {
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
         {
             let mut answer = empty(StatusCode::NO_CONTENT);
-            self.cors.preflight(origin.as_deref(), answer.headers_mut());
+            self.cors.preflight(origin, answer.headers_mut());
             return ("preflight".into(), answer);
         }
         let (route, path_parameters) = match shared::routes::find(method.as_str(), &path) {

@@ -159,21 +159,9 @@ impl Settings {
         let table = |name: &str| {
             value(name).ok_or_else(|| format!("{name} is not set: name the DynamoDB table"))
         };
-        let number =
-            |name: &str, default: u32, range: std::ops::RangeInclusive<u32>| match value(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "{name} is {raw:?}: it must be a whole number from {} to {}",
-                            range.start(),
-                            range.end()
-                        )
-                    }),
-            };
+        let number = |name: &str, default: u32, range: std::ops::RangeInclusive<u32>| {
+            whole_number(name, value(name), default, range)
+        };
         let cursor_secret = match (value("CURSOR_SECRET_ARN"), value("CURSOR_SECRET")) {
             (Some(arn), None) => Some(CursorSecret::SecretsManager(arn)),
             (None, Some(secret)) => Some(CursorSecret::Plain(secret)),
@@ -199,6 +187,33 @@ impl Settings {
             )?,
             cursor_secret,
         })
+    }
+}
+
+/// A whole-number setting: `default` when unset (blank counts as unset), else within
+/// `range`, or a refusal that names the setting, what it was and what it may be.
+pub fn whole_number<T>(
+    name: &str,
+    raw: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "{name} is {raw:?}: it must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                )
+            }),
     }
 }
 

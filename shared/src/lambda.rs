@@ -46,20 +46,19 @@ pub async fn init_app_on(
             Ok(app)
         }
     });
-    match built {
-        Ok(app) => Ok(Box::leak(Box::new(app))),
-        Err(reason) => {
-            tracing::error!(reason = %reason, "configuration refused; not starting");
-            Err(reason.into())
-        }
-    }
+    built_once(built)
 }
 
 /// The token verifier from configuration, built once at init, or a refusal to start with
 /// one clear log line.
 pub fn init_authenticator() -> Result<&'static crate::auth::Authenticator, lambda_http::Error> {
-    match crate::auth::Authenticator::from_env() {
-        Ok(authenticator) => Ok(Box::leak(Box::new(authenticator))),
+    built_once(crate::auth::Authenticator::from_env())
+}
+
+/// What init built, kept for the process's life; or the refusal, logged once, that stops it.
+fn built_once<T>(built: Result<T, String>) -> Result<&'static T, lambda_http::Error> {
+    match built {
+        Ok(value) => Ok(Box::leak(Box::new(value))),
         Err(reason) => {
             tracing::error!(reason = %reason, "configuration refused; not starting");
             Err(reason.into())

@@ -94,15 +94,22 @@ impl ListQuery {
         if key.priority != rank.unwrap_or(Priority::Urgent) {
             return false;
         }
+        let (low, high) = self.created_range(key.priority);
+        (low.as_str()..=high.as_str()).contains(&after.as_str())
+    }
+
+    /// The sort-key bounds (`BETWEEN low AND high`) of one priority's entries created in
+    /// `[since, until)`: what a time-ranged list queries, and so what its cursors may hold.
+    fn created_range(&self, priority: Priority) -> (String, String) {
         let low = match self.since {
-            Some(since) => keys::created_bound(self.status, key.priority, since),
-            None => keys::priority_prefix(self.status, key.priority),
+            Some(since) => keys::created_bound(self.status, priority, since),
+            None => keys::priority_prefix(self.status, priority),
         };
         let high = match self.until {
-            Some(until) => keys::created_bound(self.status, key.priority, until),
-            None => keys::priority_upper_bound(self.status, key.priority),
+            Some(until) => keys::created_bound(self.status, priority, until),
+            None => keys::priority_upper_bound(self.status, priority),
         };
-        (low.as_str()..=high.as_str()).contains(&after.as_str())
+        (low, high)
     }
 }
 
@@ -347,14 +354,7 @@ impl RequestStore {
             .into_iter()
             .filter(|p| query.priority.is_none_or(|only| only == *p));
         for priority in priorities.filter(|p| p.rank() >= first_rank) {
-            let low = match query.since {
-                Some(since) => keys::created_bound(query.status, priority, since),
-                None => keys::priority_prefix(query.status, priority),
-            };
-            let high = match query.until {
-                Some(until) => keys::created_bound(query.status, priority, until),
-                None => keys::priority_upper_bound(query.status, priority),
-            };
+            let (low, high) = query.created_range(priority);
             let remaining = query.limit - items.len();
             let (mut page, next) = self
                 .query_queue(

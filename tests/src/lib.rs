@@ -348,14 +348,34 @@ impl Event {
     }
 }
 
+/// A Lambda body's bytes (empty for none).
+fn body_bytes(body: &Body) -> &[u8] {
+    match body {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// Polls `check` until it holds; fails the test after `patience`. For what happens in
+/// another process or task (a browser, a stream reader, a server), never to order events.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    patience: std::time::Duration,
+    mut check: impl FnMut() -> F,
+) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < patience, "did not happen in time");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// An answer as API Gateway sends it (the local gateway's), as status and JSON body.
 pub fn gateway_parts(response: lambda_http::Response<Body>) -> (u16, Value) {
-    let (head, body) = response.into_parts();
-    let text = match body {
-        Body::Text(text) => text,
-        Body::Binary(bytes) => String::from_utf8(bytes).expect("a text body"),
-        _ => String::new(),
-    };
+    let text = std::str::from_utf8(body_bytes(response.body()))
+        .expect("a text body")
+        .to_owned();
+    let (head, _) = response.into_parts();
     parts(ApiResponse::from_parts(head, text))
 }
 
@@ -412,14 +432,8 @@ pub async fn handle(app: &App, request: ApiRequest) -> ApiResponse {
 /// operation).
 pub fn hold_gateway_answer(method: &str, path: &str, response: &lambda_http::Response<Body>) {
     if let Ok((route, _)) = shared::routes::find(method, path) {
-        let (head, body) = (response.status(), response.body());
-        let text: &[u8] = match body {
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => &[],
-        };
-        let mut copy = http::Response::new(text.to_vec());
-        *copy.status_mut() = head;
+        let mut copy = http::Response::new(body_bytes(response.body()).to_vec());
+        *copy.status_mut() = response.status();
         *copy.headers_mut() = response.headers().clone();
         hold_to_document(route, &copy);
     }

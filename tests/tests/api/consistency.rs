@@ -289,11 +289,10 @@ fn the_schema_checker_rejects_what_the_document_does_not_allow() {
 /// Every error code the sources write is one `ApiError::meaning` explains (the document's
 /// descriptions), and every code explained is one some route's failures answer with: a new
 /// code reaches the document, or this fails.
-#[test]
-fn every_error_code_in_the_sources_is_documented() {
-    use shared::error::ApiError;
+/// Every Rust source under `dirs` (relative to the repository), concatenated.
+fn rust_sources(dirs: &[&str]) -> String {
     let mut sources = String::new();
-    for dir in ["shared/src", "functions", "router/src"] {
+    for dir in dirs {
         let mut stack = vec![std::path::PathBuf::from(format!("{ROOT}/{dir}"))];
         while let Some(path) = stack.pop() {
             if path.is_dir() {
@@ -303,6 +302,13 @@ fn every_error_code_in_the_sources_is_documented() {
             }
         }
     }
+    sources
+}
+
+#[test]
+fn every_error_code_in_the_sources_is_documented() {
+    use shared::error::ApiError;
+    let sources = rust_sources(&["shared/src", "functions", "router/src"]);
     // Where a code is written: `code: "…"`, and the constructors that take one first.
     let mut written = BTreeSet::new();
     for marker in ["code: ", "bad_request(", "conflict("] {
@@ -662,17 +668,7 @@ fn every_function_logs_to_a_group_with_a_retention() {
 /// set it is emitted with (`Service` alone): else the alarm watches nothing.
 #[test]
 fn every_alarm_on_our_metrics_watches_an_emitted_metric() {
-    let mut sources = String::new();
-    for dir in ["shared/src", "functions"] {
-        let mut stack = vec![std::path::PathBuf::from(format!("{ROOT}/{dir}"))];
-        while let Some(path) = stack.pop() {
-            if path.is_dir() {
-                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                sources.push_str(&std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
+    let sources = rust_sources(&["shared/src", "functions"]);
     let alarms: Vec<_> = template_resources()
         .into_iter()
         .filter(|(_, body)| body.iter().any(|l| l == "Namespace: StoreServices"))

@@ -282,17 +282,11 @@ async fn a_body_over_the_gateway_limit_is_its_own_413_as_documented() {
     reader.read_to_end(&mut raw).await.unwrap();
     drop(writing.await);
     server.abort();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut response = lambda_http::Response::builder().status(status);
-    for line in head.lines().skip(1) {
-        let (name, value) = line.split_once(':').unwrap();
-        response = response.header(name.trim(), value.trim());
-    }
-    let response = response
-        .body(lambda_http::Body::Text(body.to_owned()))
-        .unwrap();
+    let (status, headers, body) = crate::service_models::parse_answer(&raw);
+    let mut response =
+        lambda_http::Response::new(lambda_http::Body::Text(String::from_utf8(body).unwrap()));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+    *response.headers_mut() = headers;
     hold_gateway_answer("POST", path, &response);
     assert_eq!(
         gateway_parts(response),

@@ -331,12 +331,8 @@ async fn listening(live: &Live, store: &str) -> Vec<String> {
 }
 
 /// Polls `check` until it holds, within the patience.
-async fn eventually<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
-    let started = std::time::Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < PATIENCE, "did not happen in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn eventually<F: std::future::Future<Output = bool>>(check: impl FnMut() -> F) {
+    integration_tests::eventually(PATIENCE, check).await
 }
 
 #[tokio::test]

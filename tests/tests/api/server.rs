@@ -4,7 +4,7 @@
 //! replicas sweeping one table time each request out once. The signal itself is tested on the
 //! binary.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use integration_tests::fresh_store;
 use local_gateway::oidc::LocalIssuer;
@@ -18,12 +18,8 @@ use crate::service_models::{bearer, http, parse_answer, spawn_server};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Polls `check` until it holds, within the patience.
-async fn eventually<F: std::future::Future<Output = bool>>(mut check: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < PATIENCE, "did not happen in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn eventually<F: std::future::Future<Output = bool>>(check: impl FnMut() -> F) {
+    integration_tests::eventually(PATIENCE, check).await
 }
 
 /// Sends the head of a create with a body of `length` bytes and `sent` of them, and leaves

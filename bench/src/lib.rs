@@ -13,12 +13,12 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// A DynamoDB client with the functions' own SDK configuration and HTTPS client, test
 /// credentials, and the endpoint of `AWS_ENDPOINT_URL_DYNAMODB` (a local DynamoDB).
 pub async fn local_client() -> aws_sdk_dynamodb::Client {
-    let sdk = shared::config::sdk_config_loader()
+    let sdk = shared::edge::config::sdk_config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::for_tests())
         .load()
         .await;
-    aws_sdk_dynamodb::Client::from_conf(shared::config::dynamodb_config(&sdk).build())
+    aws_sdk_dynamodb::Client::from_conf(shared::edge::config::dynamodb_config(&sdk).build())
 }
 
 /// An API Gateway event from `events/<fixture>.json` for `store`, as the authorizer would pass

@@ -13,7 +13,7 @@
 
 use lambda_http::Body;
 use lambda_http::http::Response;
-pub use shared::cors::{ALLOW_HEADERS, ALLOW_METHODS, Cors, EXPOSE_HEADERS, MAX_AGE_SECONDS};
+pub use shared::edge::cors::{ALLOW_HEADERS, ALLOW_METHODS, Cors, EXPOSE_HEADERS, MAX_AGE_SECONDS};
 
 /// The local gateway's rules: every origin unless `CORS_ALLOW_ORIGINS` says otherwise.
 fn rules() -> Cors {

@@ -2,7 +2,7 @@
 //! A local stand-in for API Gateway's HTTP API, for development only.
 //!
 //! For each request it does what API Gateway does: matches a route from
-//! [`shared::routes::ROUTES`], runs the Lambda authorizer on the `Authorization` header
+//! [`shared::edge::routes::ROUTES`], runs the Lambda authorizer on the `Authorization` header
 //! (401 without one, 403 when it denies), builds the same payload 2.0 event API Gateway would
 //! send (path parameters, query string, headers, body, authorizer context), parses it with
 //! `lambda_http` exactly as the deployed function does, and calls the function's handler.
@@ -26,8 +26,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::App;
 use shared::auth::Authenticator;
-use shared::http::ApiResponse;
-use shared::routes::{self, Route};
+use shared::edge::http::ApiResponse;
+use shared::edge::routes::{self, Route};
 
 /// API Gateway's own payload limit for HTTP APIs is 10 MB; handlers set their own, smaller.
 pub const MAX_GATEWAY_BODY_BYTES: usize = 1024 * 1024;
@@ -297,7 +297,7 @@ impl Gateway {
             Ok(request) => request,
             Err(_) => return gateway_error(StatusCode::BAD_REQUEST, "Bad Request"),
         };
-        shared::lambda::lambda_response(dispatch(&self.app, route, request).await)
+        shared::edge::lambda::lambda_response(dispatch(&self.app, route, request).await)
     }
 }
 
@@ -363,7 +363,7 @@ async fn serve_one(
 }
 
 /// Calls the handler of `route`'s function with API Gateway's event for it, through the same
-/// adapter a deployed function runs ([`shared::lambda::api_request`]).
+/// adapter a deployed function runs ([`shared::edge::lambda::api_request`]).
 pub async fn dispatch(app: &App, route: &'static Route, request: Request) -> ApiResponse {
     // As on Lambda: an invocation id and an X-Ray trace header in the runtime's own span, and
     // API Gateway's request id in ours, so the log lines carry the same fields.
@@ -373,8 +373,8 @@ pub async fn dispatch(app: &App, route: &'static Route, request: Request) -> Api
         requestId = %invocation.request_id,
         xrayTraceId = %invocation.trace_header
     );
-    let span = runtime_span.in_scope(|| shared::lambda::request_span(&request));
-    let request = match shared::lambda::api_request(route, request) {
+    let span = runtime_span.in_scope(|| shared::edge::lambda::request_span(&request));
+    let request = match shared::edge::lambda::api_request(route, request) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
@@ -441,7 +441,7 @@ fn headers_as_json(headers: &HeaderMap) -> HashMap<String, String> {
 /// Query parameters as API Gateway passes them: decoded, repeated values joined by commas.
 pub fn query_parameters(raw: &str) -> HashMap<String, String> {
     let mut out: HashMap<String, String> = HashMap::new();
-    for (name, value) in shared::http::parse_query(raw) {
+    for (name, value) in shared::edge::http::parse_query(raw) {
         out.entry(name)
             .and_modify(|joined| {
                 joined.push(',');

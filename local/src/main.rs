@@ -13,10 +13,10 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::lambda::init_logging();
-    let sdk = shared::config::load_sdk_config().await;
-    let app = App::from_settings(&sdk, shared::config::Settings::local_from_env()?).await?;
-    shared::schema::ensure_tables(&app).await?;
+    shared::edge::lambda::init_logging();
+    let sdk = shared::edge::config::load_sdk_config().await;
+    let app = App::from_settings(&sdk, shared::edge::config::Settings::local_from_env()?).await?;
+    app.ensure_tables().await?;
     let sweep_every = local_gateway::scheduler::interval_from_env()?;
     // The identity provider's twin, when the run has a signing key: the authorizer fetches
     // its discovery document and JWKS from this origin as it would from Cognito.

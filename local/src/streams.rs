@@ -146,7 +146,7 @@ async fn discover_shards(
 /// The template's filter: `{"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "REQUEST#"}]}}}}`.
 fn is_request_record(record: &EventRecord) -> bool {
     matches!(
-        record.change.keys.get(shared::keys::SORT_KEY),
+        record.change.keys.get(shared::store::keys::SORT_KEY),
         Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with("REQUEST#")
     )
 }

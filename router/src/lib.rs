@@ -7,8 +7,8 @@
 pub mod openapi;
 
 use shared::App;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::routes::Operation;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::routes::Operation;
 
 /// The answer of the handler of the request's route.
 pub async fn handle(app: &App, request: ApiRequest) -> ApiResponse {

@@ -4,22 +4,22 @@
 //! an operation.
 //!
 //! Each operation's error responses come from its route's kinds of failure
-//! ([`shared::routes::Route::failures`]): the status and `code` of each error are those of
+//! ([`shared::edge::routes::Route::failures`]): the status and `code` of each error are those of
 //! `ApiError` itself ([`Failure::errors`]), so a status or code listed here is one the error
 //! mapping gives, and the tests fail on any error they see that is not listed for its route.
 //! Statuses API Gateway answers itself are listed with its `{"message"}` body.
 
 use serde_json::{Map, Value, json};
-use shared::audit::EventType;
-use shared::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
-use shared::error::{ApiError, Failure};
-use shared::http::MAX_BODY_BYTES;
-use shared::pagination::MAX_LIMIT;
-use shared::routes::{ROUTES, Route};
-use shared::supervisor_request::{
+use shared::domain::audit::EventType;
+use shared::domain::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
+use shared::domain::supervisor_request::{
     Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatus, RequestStatusCode,
     RequestType,
 };
+use shared::edge::error::{ApiError, Failure};
+use shared::edge::http::MAX_BODY_BYTES;
+use shared::edge::pagination::MAX_LIMIT;
+use shared::edge::routes::{ROUTES, Route};
 
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -59,10 +59,10 @@ fn edit(fields: &[&str], properties: Value) -> Value {
 }
 
 const ULID: &str = "^[0-9A-HJKMNP-TV-Z]{26}$";
-/// `{masterItemId}-{ulid}` (`shared::ids::ItemId`).
+/// `{masterItemId}-{ulid}` (`shared::domain::ids::ItemId`).
 pub const ITEM_ID: &str = "^[0-9A-HJKMNP-TV-Z]{26}-[0-9A-HJKMNP-TV-Z]{26}$";
 const STORE_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
-/// A sealed cursor: base64url without padding (`shared::cursor`).
+/// A sealed cursor: base64url without padding (`shared::store::cursor`).
 pub const CURSOR: &str = "^[A-Za-z0-9_-]+$";
 const CURSOR_EXAMPLE: &str = "AZPq3u0TgU6pN4ZrXo9fW2kVb1cJmE7sLdQyHa8tRn5wKxG0vCzB-i_j";
 
@@ -246,7 +246,7 @@ fn schemas_without_examples() -> Value {
         "RequestEventPage": page("RequestEvent"),
         "Currency": {
             "type": "string",
-            "enum": shared::catalog::Currency::codes().collect::<Vec<_>>(),
+            "enum": shared::domain::catalog::Currency::codes().collect::<Vec<_>>(),
             "description": "ISO 4217 code"
         },
         "Money": object(&["amount", "currency"], json!({

@@ -1,5 +1,5 @@
 //! The server's own settings (what a container platform tunes); the app's settings (tables,
-//! identity, cursor key) are the functions' own ([`shared::config::Settings`]).
+//! identity, cursor key) are the functions' own ([`shared::edge::config::Settings`]).
 
 use std::time::Duration;
 
@@ -55,7 +55,7 @@ impl ServerConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let defaults = Self::default();
         let number = |name: &str, default: u64, low: u64, high: u64| {
-            shared::config::whole_number(name, lookup(name), default, low..=high)
+            shared::edge::config::whole_number(name, lookup(name), default, low..=high)
         };
         let seconds = |name: &str, default: Duration, low: u64, high: u64| {
             number(name, default.as_secs(), low, high).map(Duration::from_secs)

@@ -41,8 +41,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use shared::App;
 use shared::auth::Authenticator;
-use shared::cors::Cors;
-use shared::http::{ApiRequest, ApiResponse};
+use shared::edge::cors::Cors;
+use shared::edge::http::{ApiRequest, ApiResponse};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -221,7 +221,7 @@ impl Server {
             self.cors.preflight(origin, answer.headers_mut());
             return ("preflight".into(), answer);
         }
-        let (route, path_parameters) = match shared::routes::find(method.as_str(), &path) {
+        let (route, path_parameters) = match shared::edge::routes::find(method.as_str(), &path) {
             Ok(found) => found,
             Err(allowed) if allowed.is_empty() => {
                 return (
@@ -285,7 +285,7 @@ impl Server {
             Ok(collected) => collected.to_bytes().to_vec(),
             Err(_) => return (label, too_large()),
         };
-        let query = shared::http::parse_query(parts.uri.query().unwrap_or(""));
+        let query = shared::edge::http::parse_query(parts.uri.query().unwrap_or(""));
         let api_request = ApiRequest::new(route, path_parameters)
             .with_principal(Some(principal))
             .with_query(query)
@@ -341,10 +341,13 @@ impl Server {
                 .get_item()
                 .table_name(table)
                 .key(
-                    shared::keys::PARTITION_KEY,
+                    shared::store::keys::PARTITION_KEY,
                     aws_sdk_dynamodb_value("__readiness__"),
                 )
-                .key(shared::keys::SORT_KEY, aws_sdk_dynamodb_value("PROBE"))
+                .key(
+                    shared::store::keys::SORT_KEY,
+                    aws_sdk_dynamodb_value("PROBE"),
+                )
                 .send()
         };
         let (requests, items) = tokio::join!(

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::lambda::Needs;
+use shared::edge::lambda::Needs;
 use store_server::metrics::Metrics;
 use store_server::{Server, ServerConfig};
 
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("AWS_LAMBDA_LOG_FORMAT", "JSON") };
     }
-    shared::lambda::init_logging();
+    shared::edge::lambda::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,15 +59,15 @@ async fn serve() -> Result<(), String> {
     let sink = Arc::clone(&metrics);
     // EMF lines still go to stdout (CloudWatch extracts them from container logs), and
     // feed /metrics.
-    shared::emf::set_sink(move |line| {
+    shared::telemetry::emf::set_sink(move |line| {
         println!("{line}");
         sink.record_emf(line);
     });
     let started = Instant::now();
-    let app = shared::lambda::init_app(Needs { cursor_key: true })
+    let app = shared::edge::lambda::init_app(Needs { cursor_key: true })
         .await
         .map_err(|e| e.to_string())?;
-    let authenticator = shared::lambda::init_authenticator().map_err(|e| e.to_string())?;
+    let authenticator = shared::edge::lambda::init_authenticator().map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
         .await
         .map_err(|e| format!("cannot listen on port {}: {e}", config.port))?;
@@ -90,7 +90,7 @@ async fn serve() -> Result<(), String> {
 }
 
 async fn run_sweep() -> Result<(), String> {
-    let app = shared::lambda::init_app(Needs::default())
+    let app = shared::edge::lambda::init_app(Needs::default())
         .await
         .map_err(|e| e.to_string())?;
     let event = timeout_sweeper::ScheduledEvent {

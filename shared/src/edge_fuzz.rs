@@ -7,17 +7,17 @@ use proptest::prelude::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::audit::{Actor, ActorRole, EventType, RequestEvent};
 use crate::auth::Authenticator;
-use crate::cursor::CursorKey;
-use crate::error::ApiError;
-use crate::http::parse_json;
-use crate::ids::{RequestId, StoreId};
-use crate::supervisor_request::{
+use crate::domain::audit::{Actor, ActorRole, EventType, RequestEvent};
+use crate::domain::ids::{RequestId, StoreId};
+use crate::domain::supervisor_request::{
     Details, NewRequest, NewRequestBody, Priority, RequestEditBody, RequestType, ResponseBody,
     SupervisorRequest,
 };
-use crate::{codec, keys};
+use crate::edge::error::ApiError;
+use crate::edge::http::parse_json;
+use crate::store::cursor::CursorKey;
+use crate::{store::codec, store::keys};
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
@@ -46,7 +46,7 @@ proptest! {
         }
         // Arbitrary text is refused (a 400), never a panic.
         if let Err(error) = key.open::<Vec<u8>>(&binding, &garbage, NOW) {
-            prop_assert_eq!(error.status().as_u16(), 400);
+            prop_assert_eq!(ApiError::from(error).status().as_u16(), 400);
         }
     }
 
@@ -71,9 +71,9 @@ proptest! {
             );
             if answered {
                 // Half the answers carry a note, so every optional attribute is read back.
-                let note = (millis % 2 == 0).then(|| crate::supervisor_request::Note::parse("note", "n".into()).unwrap());
+                let note = (millis % 2 == 0).then(|| crate::domain::supervisor_request::Note::parse("note", "n".into()).unwrap());
                 let supervisor = Actor { subject: "s".into(), role: ActorRole::Supervisor };
-                request.respond(crate::supervisor_request::Decision::Approved, note, supervisor, created).unwrap().after.unwrap()
+                request.respond(crate::domain::supervisor_request::Decision::Approved, note, supervisor, created).unwrap().after.unwrap()
             } else {
                 request
             }
@@ -84,7 +84,7 @@ proptest! {
         let order = |r: &SupervisorRequest| (r.status().as_str(), r.priority.rank(), r.created_at, r.request_id);
         prop_assert_eq!(ka.cmp(&kb), order(&ra).cmp(&order(&rb)));
         prop_assert!(keys::is_queue_sort_key_of(&ka, ra.status()));
-        let other = if ra.is_pending() { crate::supervisor_request::RequestStatus::NotPending } else { crate::supervisor_request::RequestStatus::Pending };
+        let other = if ra.is_pending() { crate::domain::supervisor_request::RequestStatus::NotPending } else { crate::domain::supervisor_request::RequestStatus::Pending };
         prop_assert!(!keys::is_queue_sort_key_of(&ka, other));
         // A record read back equals the one written.
         prop_assert_eq!(codec::request_from_item(&keys::record_item(&ra)).unwrap(), ra.clone());
@@ -116,8 +116,8 @@ proptest! {
         ),
         mangle in proptest::option::of(0usize..40),
     ) {
-        use crate::store::{ListPosition, ListQuery};
-        use crate::supervisor_request::RequestStatus;
+        use crate::store::requests::{ListPosition, ListQuery};
+        use crate::domain::supervisor_request::RequestStatus;
         let at = |ms: i64| OffsetDateTime::from_unix_timestamp_nanos(i128::from(1_700_000_000_000 + ms) * 1_000_000).unwrap();
         let status_of = |pending: bool| if pending { RequestStatus::Pending } else { RequestStatus::NotPending };
         let id = RequestId::parse("01JDXK4W9Q8Y6T3N2M1P0R5S7V").unwrap();
@@ -199,8 +199,8 @@ proptest! {
             prop_assert!(client_error(parse_json::<NewRequestBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
             prop_assert!(client_error(parse_json::<RequestEditBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
             prop_assert!(client_error(parse_json::<ResponseBody>(&input).and_then(|b| b.validate().map(|_| ()).map_err(ApiError::from))));
-            prop_assert!(client_error(parse_json::<crate::catalog::NewItemBody>(&input).map(|_| ())));
-            prop_assert!(client_error(parse_json::<crate::catalog::ScoringWeightsBody>(&input).and_then(|w| w.validate().map(|_| ()).map_err(ApiError::from))));
+            prop_assert!(client_error(parse_json::<crate::domain::catalog::NewItemBody>(&input).map(|_| ())));
+            prop_assert!(client_error(parse_json::<crate::domain::catalog::ScoringWeightsBody>(&input).and_then(|w| w.validate().map(|_| ()).map_err(ApiError::from))));
         }
     }
 }

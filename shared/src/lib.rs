@@ -1,60 +1,34 @@
-//! Store Services: what every function shares.
+//! Store Services: what every function shares, one folder per layer. Imports run one way:
+//! `edge` → `store`, `auth` → `domain`; `telemetry` is beside them all and imports none of them
+//! (a test, `layers_import_one_way`, holds it).
 //!
-//! - [`keys`]: the DynamoDB key schema of both tables and their access patterns, in one place;
-//!   [`codec`]: domain values to attributes and back.
-//! - [`supervisor_request`], [`catalog`], [`ids`]: domain types that cannot hold invalid
-//!   values; [`validation`]: what they say when input breaks a rule.
-//! - [`store`], [`catalog_store`]: the stores over aws-sdk-dynamodb, on [`table`]'s plumbing;
-//!   [`idempotency`]: the retry-safe create protocol.
-//! - [`error`]: the one error type and its one mapping to HTTP.
-//! - [`principal`]: the caller, as the authorizer established it, and the permission table.
-//! - [`http`], [`cursor`], [`config`], [`lambda`]: the edges.
+//! - [`domain`]: supervisor requests and their life cycle, the audit trail, the catalogue and
+//!   its scoring, ids, validation. Types that cannot hold invalid values; no I/O.
+//! - [`store`]: the key schema of the tables ([`store::keys`], the one place that knows it),
+//!   the codec, the table plumbing, the request and catalogue stores, idempotency records,
+//!   WebSocket connections and sealed cursors. Says what went wrong in the store's words.
+//! - [`auth`]: token verification and the caller ([`auth::principal`]) with the permission
+//!   table. Refusals are its own reasons.
+//! - [`edge`]: the transport-neutral request and response, the one error type and its one
+//!   mapping to HTTP, the route table, paging, settings and the Lambda adapter.
+//! - [`telemetry`]: embedded metrics, DynamoDB call telemetry and X-Ray subsegments.
 
-pub mod audit;
 pub mod auth;
-pub mod body;
-pub mod catalog;
-pub mod catalog_store;
-pub mod codec;
-pub mod config;
-pub mod connections;
-pub mod cors;
-pub mod cursor;
-pub mod emf;
-pub mod error;
-pub mod http;
-pub mod idempotency;
-pub mod ids;
-pub mod keys;
-pub mod lambda;
-/// Development only: counting DynamoDB requests (tests, benchmarks).
-#[cfg(feature = "dev")]
-pub mod metrics;
-pub mod millis;
-pub mod notification;
-pub mod pagination;
-pub mod preferred;
-pub mod principal;
-pub mod routes;
-/// Development only: creating the tables (local runs, tests, benchmarks).
-#[cfg(feature = "dev")]
-pub mod schema;
-pub mod scoring;
+pub mod domain;
+pub mod edge;
 pub mod store;
-pub mod supervisor_request;
-pub mod table;
 pub mod telemetry;
-pub mod text;
-pub mod validation;
 
 #[cfg(test)]
 mod edge_fuzz;
+#[cfg(test)]
+mod layers;
 
-pub use config::App;
+pub use edge::config::App;
+pub use edge::error::ApiError;
 
 /// mimalloc for every binary that links this crate: the SDK's per-call pipeline allocates
 /// hundreds of small objects, and glibc's malloc made up a fifth of a warm invocation
 /// (BENCHMARKS.md, "Warm handler overhead").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-pub use error::ApiError;

@@ -16,12 +16,12 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::Value;
 use shared::App;
-use shared::catalog_store::CatalogStore;
-use shared::cursor::CursorKey;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::metrics::RequestLog;
-use shared::routes::Route;
-use shared::store::RequestStore;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::routes::Route;
+use shared::store::catalog::CatalogStore;
+use shared::store::cursor::CursorKey;
+use shared::store::requests::RequestStore;
+use shared::telemetry::metrics::RequestLog;
 use time::Duration;
 
 /// The tables most tests share; each test uses its own store ids.
@@ -42,8 +42,8 @@ async fn client_with(
         std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test`, which starts DynamoDB Local"
     );
-    let config = shared::config::sdk_config_loader().load().await;
-    let builder = configure(shared::config::dynamodb_config(&config));
+    let config = shared::edge::config::sdk_config_loader().load().await;
+    let builder = configure(shared::edge::config::dynamodb_config(&config));
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
@@ -55,7 +55,7 @@ pub async fn app_with_faults() -> (App, RequestLog, faults::FaultInjector) {
     // The production policy's attempts with short waits, and a retry quota of its own so
     // other tests' faults do not drain it.
     let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-        .with_max_attempts(shared::config::SDK_MAX_ATTEMPTS)
+        .with_max_attempts(shared::edge::config::SDK_MAX_ATTEMPTS)
         .with_initial_backoff(std::time::Duration::from_millis(5))
         .with_max_backoff(std::time::Duration::from_millis(20));
     let partition = aws_sdk_dynamodb::config::retry::RetryPartition::new(format!(
@@ -93,7 +93,7 @@ pub async fn app() -> App {
 /// it creates or answers one after another is ordered in time without sleeping.
 pub async fn app_with_stepping_clock() -> App {
     let mut app = app().await;
-    app.clock = shared::config::Clock::stepping();
+    app.clock = shared::edge::config::Clock::stepping();
     app
 }
 
@@ -117,7 +117,7 @@ pub fn emf_lines() -> Vec<String> {
 static EMF: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn capture_emf() {
-    shared::emf::set_sink(|line| EMF.lock().unwrap().push(line.to_owned()));
+    shared::telemetry::emf::set_sink(|line| EMF.lock().unwrap().push(line.to_owned()));
     capture_logs();
 }
 
@@ -176,7 +176,7 @@ fn capture_logs() {
 
 async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_table: &str) -> App {
     let app = App {
-        connections: shared::connections::ConnectionStore::new(
+        connections: shared::store::connections::ConnectionStore::new(
             client.clone(),
             "websocket-connections-test",
         ),
@@ -185,15 +185,15 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
             client,
             table,
             events_table,
-            shared::store::DEFAULT_HISTORY_RETENTION,
+            shared::store::requests::DEFAULT_HISTORY_RETENTION,
         ),
         cursor_key: Some(
             CursorKey::from_secret(b"integration-tests-cursor-secret-0123456789").unwrap(),
         ),
         default_request_timeout: Duration::minutes(10),
-        clock: shared::config::Clock::System,
+        clock: shared::edge::config::Clock::System,
     };
-    shared::schema::ensure_tables(&app).await.expect("tables");
+    app.ensure_tables().await.expect("tables");
     capture_emf();
     app
 }
@@ -336,10 +336,11 @@ impl Event {
     }
 
     /// The request as the handler sees it: the event through the adapter every deployed
-    /// function runs ([`shared::lambda::api_request`]), for the route its `routeKey` names.
+    /// function runs ([`shared::edge::lambda::api_request`]), for the route its `routeKey` names.
     pub fn build(self) -> ApiRequest {
-        let route = shared::lambda::route_of(&self.0).expect("the fixture's routeKey is a route");
-        shared::lambda::api_request(route, self.0).expect("the event is for its route")
+        let route =
+            shared::edge::lambda::route_of(&self.0).expect("the fixture's routeKey is a route");
+        shared::edge::lambda::api_request(route, self.0).expect("the event is for its route")
     }
 
     /// The API Gateway event itself.
@@ -431,7 +432,7 @@ pub async fn handle(app: &App, request: ApiRequest) -> ApiResponse {
 /// a route's (the gateway's own 404s and 405s, and its documentation pages, belong to no
 /// operation).
 pub fn hold_gateway_answer(method: &str, path: &str, response: &lambda_http::Response<Body>) {
-    if let Ok((route, _)) = shared::routes::find(method, path) {
+    if let Ok((route, _)) = shared::edge::routes::find(method, path) {
         let mut copy = http::Response::new(body_bytes(response.body()).to_vec());
         *copy.status_mut() = response.status();
         *copy.headers_mut() = response.headers().clone();
@@ -442,7 +443,7 @@ pub fn hold_gateway_answer(method: &str, path: &str, response: &lambda_http::Res
 /// Holds an answer over HTTP to `method path` (the server's) to the document, when the path
 /// is a route's.
 pub fn hold_http_answer(method: &str, path: &str, response: &http::Response<Vec<u8>>) {
-    if let Ok((route, _)) = shared::routes::find(method, path) {
+    if let Ok((route, _)) = shared::edge::routes::find(method, path) {
         hold_to_document(route, response);
     }
 }
@@ -494,7 +495,7 @@ pub async fn live_stack() -> LiveStack {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws_port = listener.local_addr().unwrap().port();
-    let sdk = shared::config::sdk_config_loader().load().await;
+    let sdk = shared::edge::config::sdk_config_loader().load().await;
     let started = local_gateway::live::start(
         std::sync::Arc::clone(&gateway),
         &sdk,

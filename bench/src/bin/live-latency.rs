@@ -33,24 +33,25 @@ fn main() {
 
 async fn run(count: usize, poll_ms: u64) {
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
-    let sdk = shared::config::sdk_config_loader().load().await;
+    let sdk = shared::edge::config::sdk_config_loader().load().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let app = shared::App {
-        requests: shared::store::RequestStore::new(
+        requests: shared::store::requests::RequestStore::new(
             client.clone(),
             format!("bench-requests-{suffix}"),
             format!("bench-events-{suffix}"),
-            shared::store::DEFAULT_HISTORY_RETENTION,
+            shared::store::requests::DEFAULT_HISTORY_RETENTION,
         ),
-        catalog: shared::catalog_store::CatalogStore::new(client.clone(), "bench-items"),
-        connections: shared::connections::ConnectionStore::new(client, "bench-connections"),
+        catalog: shared::store::catalog::CatalogStore::new(client.clone(), "bench-items"),
+        connections: shared::store::connections::ConnectionStore::new(client, "bench-connections"),
         cursor_key: Some(
-            shared::cursor::CursorKey::from_secret(b"bench-cursor-secret-of-32-bytes!!").unwrap(),
+            shared::store::cursor::CursorKey::from_secret(b"bench-cursor-secret-of-32-bytes!!")
+                .unwrap(),
         ),
         default_request_timeout: time::Duration::minutes(10),
-        clock: shared::config::Clock::System,
+        clock: shared::edge::config::Clock::System,
     };
-    shared::schema::ensure_tables(&app).await.expect("tables");
+    app.ensure_tables().await.expect("tables");
     let issuer = LocalIssuer::spawn().await.expect("a local issuer");
     let gateway = Arc::new(Gateway {
         app,
@@ -97,8 +98,9 @@ async fn run(count: usize, poll_ms: u64) {
                 "associate",
                 &format!(r#"{{"requestType":"VOID","details":"{details}"}}"#),
             );
-            let route = shared::routes::Operation::CreateRequest.route();
-            let request = shared::lambda::api_request(route, request).expect("its route's event");
+            let route = shared::edge::routes::Operation::CreateRequest.route();
+            let request =
+                shared::edge::lambda::api_request(route, request).expect("its route's event");
             let response = create_request::handler(&gateway.app, request).await;
             assert_eq!(response.status(), 201);
             let body: Value = serde_json::from_str(response.body()).expect("a JSON body");

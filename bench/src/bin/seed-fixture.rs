@@ -10,14 +10,16 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use shared::audit::{Actor, EventType, RequestEvent};
-use shared::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Name, Pin, Vendor};
-use shared::catalog_store::CatalogStore;
-use shared::error::ApiError;
-use shared::ids::{ItemId, MasterItemId, RequestId, StoreId};
-use shared::store::RequestStore;
-use shared::supervisor_request::{Details, NewRequest, Priority, RequestType, SupervisorRequest};
-use shared::table::StoreError;
+use shared::domain::audit::{Actor, EventType, RequestEvent};
+use shared::domain::catalog::{Currency, Item, ItemStatus, MasterItem, Money, Name, Pin, Vendor};
+use shared::domain::ids::{ItemId, MasterItemId, RequestId, StoreId};
+use shared::domain::supervisor_request::{
+    Details, NewRequest, Priority, RequestType, SupervisorRequest,
+};
+use shared::edge::error::ApiError;
+use shared::store::catalog::CatalogStore;
+use shared::store::requests::RequestStore;
+use shared::store::table::StoreError;
 use time::OffsetDateTime;
 
 /// A path parameter (or body field) of a function's fixture.
@@ -81,7 +83,7 @@ async fn clear_trail(
             .expression_attribute_values(":s", AttributeValue::S(store.to_string()))
             .send()
             .await
-            .map_err(|e| ApiError::Internal(format!("{e:?}")))?;
+            .map_err(|e| ApiError::Internal(e.into()))?;
         for item in query.items() {
             let sk = item["sk"]
                 .as_s()
@@ -98,7 +100,7 @@ async fn clear_trail(
                     .key("sk", AttributeValue::S(sk.clone()))
                     .send()
                     .await
-                    .map_err(|e| ApiError::Internal(format!("{e:?}")))?;
+                    .map_err(|e| ApiError::Internal(e.into()))?;
             }
         }
     }
@@ -190,13 +192,16 @@ fn main() {
         let table = |name: &str, default: &str| std::env::var(name).unwrap_or(default.into());
         let requests = RequestStore::new(
             client.clone(),
-            table("REQUESTS_TABLE", shared::config::DEFAULT_REQUESTS_TABLE),
-            table("EVENTS_TABLE", shared::config::DEFAULT_EVENTS_TABLE),
-            shared::store::DEFAULT_HISTORY_RETENTION,
+            table(
+                "REQUESTS_TABLE",
+                shared::edge::config::DEFAULT_REQUESTS_TABLE,
+            ),
+            table("EVENTS_TABLE", shared::edge::config::DEFAULT_EVENTS_TABLE),
+            shared::store::requests::DEFAULT_HISTORY_RETENTION,
         );
         let catalog = CatalogStore::new(
             client,
-            table("ITEMS_TABLE", shared::config::DEFAULT_ITEMS_TABLE),
+            table("ITEMS_TABLE", shared::edge::config::DEFAULT_ITEMS_TABLE),
         );
         match function.as_str() {
             "get-request" | "update-request" | "respond-to-request" | "delete-request" => {

@@ -49,11 +49,13 @@ use aws_smithy_types::body::SdkBody;
 use lambda_http::Request;
 use serde_json::{Value, json};
 use shared::App;
-use shared::catalog_store::CatalogStore;
-use shared::cursor::CursorKey;
-use shared::ids::StoreId;
-use shared::store::RequestStore;
-use shared::supervisor_request::{Details, NewRequest, Priority, RequestType, SupervisorRequest};
+use shared::domain::ids::StoreId;
+use shared::domain::supervisor_request::{
+    Details, NewRequest, Priority, RequestType, SupervisorRequest,
+};
+use shared::store::catalog::CatalogStore;
+use shared::store::cursor::CursorKey;
+use shared::store::requests::RequestStore;
 
 /// Answers every DynamoDB operation with a fixed body, chosen by `X-Amz-Target`.
 #[derive(Clone, Debug)]
@@ -240,8 +242,8 @@ async fn replay(client: &aws_sdk_dynamodb::Client, calls: &[SdkCall]) {
 /// One invocation as a deployed function runs it: the adapter from API Gateway's event, the
 /// handler, the answer back to API Gateway's shape.
 async fn call(app: &App, name: &str, event: Request) -> lambda_http::Response<lambda_http::Body> {
-    let route = shared::lambda::route_of(&event).expect("a fixture of a route");
-    let request = shared::lambda::api_request(route, event).expect("its route's event");
+    let route = shared::edge::lambda::route_of(&event).expect("a fixture of a route");
+    let request = shared::edge::lambda::api_request(route, event).expect("its route's event");
     let response = match name {
         "get-request" => get_request::handler(app, request).await,
         "list-requests" => list_requests::handler(app, request).await,
@@ -249,7 +251,7 @@ async fn call(app: &App, name: &str, event: Request) -> lambda_http::Response<la
         "respond-to-request" => respond_to_request::handler(app, request).await,
         other => panic!("no handler {other}"),
     };
-    shared::lambda::lambda_response(response)
+    shared::edge::lambda::lambda_response(response)
 }
 
 fn main() {
@@ -258,7 +260,7 @@ fn main() {
     // alike; CASE runs one case alone (for profiling it).
     const ROUNDS: usize = 5;
     let null = std::sync::Mutex::new(std::fs::File::create("/dev/null").expect("/dev/null"));
-    shared::emf::set_sink(move |line| {
+    shared::telemetry::emf::set_sink(move |line| {
         use std::io::Write;
         let mut buffer = Vec::with_capacity(line.len() + 1);
         buffer.extend_from_slice(line.as_bytes());
@@ -286,10 +288,12 @@ fn main() {
         time::OffsetDateTime::now_utc(),
         time::Duration::minutes(10),
     );
-    let record = wire(&shared::keys::record_item(&request));
+    let record = wire(&shared::store::keys::record_item(&request));
     // A page of the queue as DynamoDB answers the list's Query: only the projected attributes.
-    let projected: Vec<&str> = shared::codec::REQUEST_PROJECTION.split(", ").collect();
-    let mut entry = shared::keys::queue_item(&request);
+    let projected: Vec<&str> = shared::store::codec::REQUEST_PROJECTION
+        .split(", ")
+        .collect();
+    let mut entry = shared::store::keys::queue_item(&request);
     entry.retain(|name, _| projected.contains(&name.as_str()));
     let entries: Vec<Value> = (0..10).map(|_| wire(&entry)).collect();
     let canned = Canned(Arc::new(HashMap::from([
@@ -305,19 +309,20 @@ fn main() {
     let (app, capturing) = runtime.block_on(async {
         // The functions' own SDK configuration (retries, timeouts, HTTPS client settings),
         // with the canned HTTP layer in place of the network.
-        let sdk = shared::config::sdk_config_loader()
+        let sdk = shared::edge::config::sdk_config_loader()
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::for_tests())
             .endpoint_url("http://127.0.0.1:1")
             .http_client(SharedHttpClient::new(canned))
             .load()
             .await;
-        let client =
-            aws_sdk_dynamodb::Client::from_conf(shared::config::dynamodb_config(&sdk).build());
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            shared::edge::config::dynamodb_config(&sdk).build(),
+        );
         // A second client that records each call's input: one call of each handler through
         // it says what its bare twin replays.
         let recorder = aws_sdk_dynamodb::Client::from_conf(
-            shared::config::dynamodb_config(&sdk)
+            shared::edge::config::dynamodb_config(&sdk)
                 .interceptor(capture.clone())
                 .build(),
         );
@@ -467,7 +472,7 @@ fn main() {
 /// The app the functions build, on `client`.
 fn app_on(client: aws_sdk_dynamodb::Client) -> App {
     App {
-        connections: shared::connections::ConnectionStore::new(
+        connections: shared::store::connections::ConnectionStore::new(
             client.clone(),
             "websocket-connections-test",
         ),
@@ -475,11 +480,11 @@ fn app_on(client: aws_sdk_dynamodb::Client) -> App {
         requests: RequestStore::new(
             client,
             "supervisor-requests",
-            shared::config::DEFAULT_EVENTS_TABLE,
-            shared::store::DEFAULT_HISTORY_RETENTION,
+            shared::edge::config::DEFAULT_EVENTS_TABLE,
+            shared::store::requests::DEFAULT_HISTORY_RETENTION,
         ),
         cursor_key: Some(CursorKey::from_secret(&[7; 32]).unwrap()),
         default_request_timeout: time::Duration::minutes(10),
-        clock: shared::config::Clock::System,
+        clock: shared::edge::config::Clock::System,
     }
 }

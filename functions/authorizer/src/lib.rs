@@ -12,7 +12,7 @@ use aws_lambda_events::apigw::{
 use lambda_http::http::header::AUTHORIZATION;
 use serde_json::Value;
 use shared::auth::Authenticator;
-use shared::http::header_str;
+use shared::edge::http::header_str;
 
 pub async fn handler(
     authenticator: &Authenticator,

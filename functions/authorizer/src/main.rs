@@ -4,8 +4,8 @@ use shared::auth::Authenticator;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::init_logging();
-    let authenticator: &'static Authenticator = shared::lambda::init_authenticator()?;
+    shared::edge::lambda::init_logging();
+    let authenticator: &'static Authenticator = shared::edge::lambda::init_authenticator()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             Ok::<_, std::convert::Infallible>(

@@ -3,16 +3,19 @@
 //! `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
 use shared::App;
-use shared::catalog::{Item, NewItemBody};
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{
+use shared::auth::principal::Action;
+use shared::domain::catalog::{Item, NewItemBody};
+use shared::domain::ids::MasterItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, path_param, respond,
 };
-use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
-use shared::ids::MasterItemId;
-use shared::principal::{Action, authorize_store};
-use shared::table::StoreError;
+use shared::store::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate,
+};
+use shared::store::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
@@ -26,8 +29,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let bytes = body_bytes(event)?;
     let now = app.clock.now();
     let item = parse_json::<NewItemBody>(bytes)?.into_item(store.clone(), master, now)?;
-    let body =
-        serde_json::to_string(&item.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(&item.view()).map_err(|e| ApiError::Internal(e.into()))?;
     let response = create_idempotently(
         key,
         // The master item is in the path, not the body: it is part of "the same request".

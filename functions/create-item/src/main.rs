@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(shared::routes::Operation::CreateItem, create_item::handler).await
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::CreateItem,
+        create_item::handler,
+    )
+    .await
 }

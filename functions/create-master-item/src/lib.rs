@@ -2,13 +2,16 @@
 //! An `Idempotency-Key` (scoped to the caller) makes retries safe, as on every create.
 
 use shared::App;
-use shared::catalog::{MasterItem, NewMasterItemBody};
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{body_bytes, create_idempotently, idempotency_key, parse_json, respond};
-use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
-use shared::principal::{Action, authorize_store};
-use shared::table::StoreError;
+use shared::auth::principal::Action;
+use shared::domain::catalog::{MasterItem, NewMasterItemBody};
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{body_bytes, create_idempotently, idempotency_key, parse_json, respond};
+use shared::store::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate,
+};
+use shared::store::table::StoreError;
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
@@ -21,8 +24,7 @@ async fn create(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
     let bytes = body_bytes(event)?;
     let now = app.clock.now();
     let master = parse_json::<NewMasterItemBody>(bytes)?.into_master_item(store.clone(), now)?;
-    let body =
-        serde_json::to_string(&master.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(&master.view()).map_err(|e| ApiError::Internal(e.into()))?;
     let response = create_idempotently(
         key,
         || Fingerprint::of(&principal.subject, "", bytes),

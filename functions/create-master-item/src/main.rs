@@ -1,7 +1,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(
-        shared::routes::Operation::CreateMasterItem,
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::CreateMasterItem,
         create_master_item::handler,
     )
     .await

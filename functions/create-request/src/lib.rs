@@ -2,21 +2,24 @@
 //!
 //! With an `Idempotency-Key` header (scoped to the caller), a retry of the same body returns
 //! the first answer (same body, `Idempotent-Replayed: true`) and creates nothing; the same
-//! key with another body is refused with 422 (the protocol: `shared::idempotency`). The
+//! key with another body is refused with 422 (the protocol: `shared::store::idempotency`). The
 //! request and its `created` event are written in one transaction.
 
 use shared::App;
-use shared::audit::{Actor, EventType, RequestEvent};
-use shared::emf::{Event, Unit};
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{
+use shared::auth::principal::Action;
+use shared::domain::audit::{Actor, EventType, RequestEvent};
+use shared::domain::supervisor_request::{NewRequestBody, SupervisorRequest};
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, request_location, respond,
 };
-use shared::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate};
-use shared::principal::{Action, authorize_store};
-use shared::supervisor_request::{NewRequestBody, SupervisorRequest};
-use shared::table::StoreError;
+use shared::store::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate,
+};
+use shared::store::table::StoreError;
+use shared::telemetry::emf::{Event, Unit};
 use time::OffsetDateTime;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
@@ -46,8 +49,7 @@ async fn create(
         Actor::from(&principal),
         request.created_at,
     );
-    let body =
-        serde_json::to_string(&request.view()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(&request.view()).map_err(|e| ApiError::Internal(e.into()))?;
     let response = create_idempotently(
         key,
         || Fingerprint::of(&principal.subject, "", bytes),

@@ -1,7 +1,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(
-        shared::routes::Operation::CreateRequest,
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::CreateRequest,
         create_request::handler,
     )
     .await

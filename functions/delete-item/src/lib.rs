@@ -3,11 +3,12 @@
 //! pinned item that is deleted stops being the preferred item.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{if_match_version, no_content, path_param, respond};
-use shared::ids::ItemId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::ids::ItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{if_match_version, no_content, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, delete(app, &event).await)

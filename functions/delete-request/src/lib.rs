@@ -5,12 +5,13 @@
 //! `request_is_history`. An `If-Match` header, if sent, must match.
 
 use shared::App;
-use shared::audit::Actor;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{if_match_version, no_content, path_param, respond};
-use shared::ids::RequestId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::audit::Actor;
+use shared::domain::ids::RequestId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{if_match_version, no_content, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, delete(app, &event).await)

@@ -1,12 +1,13 @@
 //! `GET /stores/{storeId}/items/{itemId}`: one item with its `ETag`; one key read.
 
 use shared::App;
-use shared::catalog_store::ITEM_NOT_FOUND;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json_with_etag, path_param, respond};
-use shared::ids::ItemId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::ids::ItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json_with_etag, path_param, respond};
+use shared::store::catalog::ITEM_NOT_FOUND;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)

@@ -1,7 +1,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(
-        shared::routes::Operation::GetMasterItem,
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::GetMasterItem,
         get_master_item::handler,
     )
     .await

@@ -9,13 +9,14 @@
 //! one GetItem for the weights.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, path_param, respond};
-use shared::ids::MasterItemId;
-use shared::preferred::{NoPreferredItem, choose};
-use shared::principal::{Action, authorize_store};
-use shared::table::{Entity, StoreError};
+use shared::auth::principal::Action;
+use shared::domain::ids::MasterItemId;
+use shared::domain::preferred::{NoPreferredItem, choose};
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, path_param, respond};
+use shared::store::table::{Entity, StoreError};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, preferred(app, &event).await)

@@ -3,12 +3,13 @@
 //! `TIMEOUT` (what it is), even before the sweeper moves it.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{path_param, request_json, respond};
-use shared::ids::RequestId;
-use shared::principal::{Action, authorize_store};
-use shared::table::{Entity, StoreError};
+use shared::auth::principal::Action;
+use shared::domain::ids::RequestId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{path_param, request_json, respond};
+use shared::store::table::{Entity, StoreError};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)

@@ -2,10 +2,11 @@
 //! `ETag` (`"0"` for the defaults).
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json_with_etag, respond};
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json_with_etag, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, get(app, &event).await)

@@ -3,14 +3,15 @@
 //! after the key condition: pages may come back short); 404 if the master item does not exist.
 
 use shared::App;
-use shared::catalog::ItemStatus;
-use shared::catalog_store::MASTER_NOT_FOUND;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, path_param, query_param, respond};
-use shared::ids::MasterItemId;
-use shared::pagination::{Cursors, ListBody, limit};
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::catalog::ItemStatus;
+use shared::domain::ids::MasterItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, path_param, query_param, respond};
+use shared::edge::pagination::{Cursors, ListBody, limit};
+use shared::store::catalog::MASTER_NOT_FOUND;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)

@@ -4,14 +4,15 @@
 //! it. One Query per page; `limit` and `cursor` as on every list.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, path_param, respond};
-use shared::ids::RequestId;
-use shared::pagination::{Cursors, ListBody, limit};
-use shared::principal::{Action, authorize_store};
-use shared::store::EventPosition;
-use shared::table::{Entity, StoreError};
+use shared::auth::principal::Action;
+use shared::domain::ids::RequestId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, path_param, respond};
+use shared::edge::pagination::{Cursors, ListBody, limit};
+use shared::store::requests::EventPosition;
+use shared::store::table::{Entity, StoreError};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)

@@ -1,7 +1,7 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(
-        shared::routes::Operation::ListRequestEvents,
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::ListRequestEvents,
         list_request_events::handler,
     )
     .await

@@ -10,13 +10,14 @@
 //! `historyByTime` index) and of one `decision` (a filter in DynamoDB).
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, query_param, respond};
-use shared::pagination::{Cursors, ListBody, limit};
-use shared::principal::{Action, authorize_store};
-use shared::store::{HistoryPosition, ListPosition, ListQuery};
-use shared::supervisor_request::{Decision, Priority, RequestStatus};
+use shared::auth::principal::Action;
+use shared::domain::supervisor_request::{Decision, Priority, RequestStatus};
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, query_param, respond};
+use shared::edge::pagination::{Cursors, ListBody, limit};
+use shared::store::requests::{HistoryPosition, ListPosition, ListQuery};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -3,12 +3,13 @@
 //! time index per page; `limit` and `cursor` as on every list.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, respond};
-use shared::pagination::{Cursors, ListBody, limit};
-use shared::principal::{Action, authorize_store};
-use shared::store::EventPosition;
+use shared::auth::principal::Action;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, respond};
+use shared::edge::pagination::{Cursors, ListBody, limit};
+use shared::store::requests::EventPosition;
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, list(app, &event).await)

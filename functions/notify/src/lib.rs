@@ -27,12 +27,12 @@ use aws_sdk_apigatewaymanagement::Client as Management;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use futures_util::StreamExt;
 use shared::App;
-use shared::codec::{Attributes, request_from_item};
-use shared::connections::Connection;
-use shared::ids::StoreId;
-use shared::keys;
-use shared::notification::{Message, MessageType};
-use shared::supervisor_request::SupervisorRequest;
+use shared::domain::ids::StoreId;
+use shared::domain::notification::{Message, MessageType};
+use shared::domain::supervisor_request::SupervisorRequest;
+use shared::store::codec::{Attributes, request_from_item};
+use shared::store::connections::Connection;
+use shared::store::keys;
 use time::OffsetDateTime;
 
 /// Longest a post to one connection may take before it is given up.

@@ -3,9 +3,10 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::init_logging();
-    let sdk = shared::config::load_sdk_config().await;
-    let app = shared::lambda::init_app_on(&sdk, shared::lambda::Needs::default()).await?;
+    shared::edge::lambda::init_logging();
+    let sdk = shared::edge::config::load_sdk_config().await;
+    let app =
+        shared::edge::lambda::init_app_on(&sdk, shared::edge::lambda::Needs::default()).await?;
     // The WebSocket API's management endpoint: AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI.
     let management: &'static aws_sdk_apigatewaymanagement::Client =
         Box::leak(Box::new(aws_sdk_apigatewaymanagement::Client::new(&sdk)));

@@ -3,13 +3,14 @@
 //! becomes ineligible or is deleted. Only an eligible candidate of this master can be pinned.
 
 use shared::App;
-use shared::catalog::{Pin, PinBody};
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json, json_body, path_param, respond};
-use shared::ids::MasterItemId;
-use shared::millis::to_millis_precision;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::catalog::{Pin, PinBody};
+use shared::domain::ids::MasterItemId;
+use shared::domain::millis::to_millis_precision;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json, json_body, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, pin(app, &event).await)
@@ -28,7 +29,7 @@ async fn pin(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     tracing::info!(store = %store, master_item_id = %master, item_id = %pin.item_id, "pinned");
     json(
         StatusCode::OK,
-        &shared::catalog::PinView {
+        &shared::domain::catalog::PinView {
             item_id: pin.item_id,
             pinned_by: &pin.pinned_by,
             pinned_at: pin.pinned_at,

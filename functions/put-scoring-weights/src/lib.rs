@@ -4,11 +4,12 @@
 //! `"0"` while the defaults apply) makes the replacement conditional: 412 when stale.
 
 use shared::App;
-use shared::catalog::ScoringWeightsBody;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{if_match_version, json_body, json_with_etag, respond};
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::catalog::ScoringWeightsBody;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{if_match_version, json_body, json_with_etag, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, put(app, &event).await)

@@ -6,14 +6,15 @@
 //! the same kind of transaction if the sweeper has not done it yet.
 
 use shared::App;
-use shared::audit::Actor;
-use shared::emf::{Event, Unit};
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{json_body, path_param, request_json, respond};
-use shared::ids::RequestId;
-use shared::principal::{Action, authorize_store};
-use shared::supervisor_request::ResponseBody;
+use shared::auth::principal::Action;
+use shared::domain::audit::Actor;
+use shared::domain::ids::RequestId;
+use shared::domain::supervisor_request::ResponseBody;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{json_body, path_param, request_json, respond};
+use shared::telemetry::emf::{Event, Unit};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, answer(app, &event).await)

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use shared::App;
-use shared::emf::{Event, Unit};
-use shared::keys::SWEEP_SHARDS;
-use shared::table::StoreError;
+use shared::store::keys::SWEEP_SHARDS;
+use shared::store::table::StoreError;
+use shared::telemetry::emf::{Event, Unit};
 use time::OffsetDateTime;
 
 /// The part of an EventBridge scheduled event the sweeper reads.
@@ -93,7 +93,11 @@ pub async fn handler(
     // for the whole index when nothing has expired.
     let shards = (0..SWEEP_SHARDS).map(|shard| sweep_shard(app, shard, event.time, budget));
     let mut report = SweepReport::default();
-    for shard in futures_util::future::try_join_all(shards).await? {
+    // Handled here: an unavailable store is counted once, then left to Lambda to retry.
+    let shards = futures_util::future::try_join_all(shards)
+        .await
+        .inspect_err(StoreError::count)?;
+    for shard in shards {
         report.timed_out += shard.timed_out;
         report.skipped += shard.skipped;
         report.waiting += shard.waiting;

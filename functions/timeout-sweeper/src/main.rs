@@ -3,8 +3,8 @@ use timeout_sweeper::{Budget, ScheduledEvent};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::init_logging();
-    let app = shared::lambda::init_app(shared::lambda::Needs::default()).await?;
+    shared::edge::lambda::init_logging();
+    let app = shared::edge::lambda::init_app(shared::edge::lambda::Needs::default()).await?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ScheduledEvent>| async move {
             let trace = event.context.xray_trace_id.as_deref();

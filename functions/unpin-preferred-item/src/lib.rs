@@ -3,11 +3,12 @@
 //! set; 404 only if the master item does not exist.
 
 use shared::App;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse};
-use shared::http::{no_content, path_param, respond};
-use shared::ids::MasterItemId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::ids::MasterItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse};
+use shared::edge::http::{no_content, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, unpin(app, &event).await)

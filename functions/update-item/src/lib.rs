@@ -3,12 +3,13 @@
 //! A price must stay in the master item's currency. One conditional UpdateItem.
 
 use shared::App;
-use shared::catalog::ItemEditBody;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
-use shared::ids::ItemId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::catalog::ItemEditBody;
+use shared::domain::ids::ItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{expected_version, json_body, json_with_etag, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)

@@ -1,4 +1,8 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::serve_http(shared::routes::Operation::UpdateItem, update_item::handler).await
+    shared::edge::lambda::serve_http(
+        shared::edge::routes::Operation::UpdateItem,
+        update_item::handler,
+    )
+    .await
 }

@@ -2,12 +2,13 @@
 //! item (admin). `If-Match` or `version` is required; one conditional update.
 
 use shared::App;
-use shared::catalog::MasterItemEditBody;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{expected_version, json_body, json_with_etag, path_param, respond};
-use shared::ids::MasterItemId;
-use shared::principal::{Action, authorize_store};
+use shared::auth::principal::Action;
+use shared::domain::catalog::MasterItemEditBody;
+use shared::domain::ids::MasterItemId;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{expected_version, json_body, json_with_etag, path_param, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)

@@ -5,13 +5,14 @@
 //! raised. An edit at or after the deadline gets 409 `request_timed_out`.
 
 use shared::App;
-use shared::audit::Actor;
-use shared::error::ApiError;
-use shared::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::http::{expected_version, json_body, path_param, request_json, respond};
-use shared::ids::RequestId;
-use shared::principal::{Action, authorize_store};
-use shared::supervisor_request::RequestEditBody;
+use shared::auth::principal::Action;
+use shared::domain::audit::Actor;
+use shared::domain::ids::RequestId;
+use shared::domain::supervisor_request::RequestEditBody;
+use shared::edge::error::ApiError;
+use shared::edge::http::authorize_store;
+use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
+use shared::edge::http::{expected_version, json_body, path_param, request_json, respond};
 
 pub async fn handler(app: &App, event: ApiRequest) -> ApiResponse {
     respond(&event, update(app, &event).await)

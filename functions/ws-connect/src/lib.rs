@@ -10,9 +10,9 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use shared::App;
 use shared::auth::Authenticator;
-use shared::connections::{CONNECTION_LIFETIME, Connection};
-use shared::ids::StoreId;
-use shared::principal::Principal;
+use shared::auth::principal::Principal;
+use shared::domain::ids::StoreId;
+use shared::store::connections::{CONNECTION_LIFETIME, Connection};
 use time::OffsetDateTime;
 
 pub async fn handler(

@@ -4,9 +4,9 @@ use shared::auth::Authenticator;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::lambda::init_logging();
-    let app = shared::lambda::init_app(shared::lambda::Needs::default()).await?;
-    let authenticator: &'static Authenticator = shared::lambda::init_authenticator()?;
+    shared::edge::lambda::init_logging();
+    let app = shared::edge::lambda::init_app(shared::edge::lambda::Needs::default()).await?;
+    let authenticator: &'static Authenticator = shared::edge::lambda::init_authenticator()?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
             let trace = event.context.xray_trace_id.as_deref();

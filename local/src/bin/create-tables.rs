@@ -1,4 +1,4 @@
-//! `create-tables`: creates both tables (keys, index, TTL) as `shared::schema` defines them,
+//! `create-tables`: creates both tables (keys, index, TTL) as `shared::store::schema` defines them,
 //! unless they exist: for harnesses that need the tables without the gateway (bench/).
 //!
 //! Reads the table names (`REQUESTS_TABLE`, ... with their local defaults) and the SDK's
@@ -17,9 +17,10 @@ fn main() {
 }
 
 async fn create_tables() -> Result<(), String> {
-    let sdk = shared::config::load_sdk_config().await;
-    let app = shared::App::from_settings(&sdk, shared::config::Settings::local_from_env()?).await?;
-    shared::schema::ensure_tables(&app).await?;
+    let sdk = shared::edge::config::load_sdk_config().await;
+    let app =
+        shared::App::from_settings(&sdk, shared::edge::config::Settings::local_from_env()?).await?;
+    app.ensure_tables().await?;
     println!(
         "{}, {} and {} ready",
         app.requests.table(),

@@ -29,7 +29,7 @@ fn main() {
             other => usage(&format!("unknown option {other}")),
         }
     }
-    if shared::principal::Role::parse(&role).is_none() {
+    if shared::auth::principal::Role::parse(&role).is_none() {
         usage("--role is associate, supervisor or admin");
     }
     let stores: Vec<String> = stores.split(',').map(str::to_owned).collect();

@@ -6,8 +6,8 @@ use std::env;
 use serde_json::{Map, Value};
 
 use super::Denial;
-use crate::ids::StoreId;
-use crate::principal::{Principal, Role};
+use crate::auth::principal::{Principal, Role};
+use crate::domain::ids::StoreId;
 
 /// Where the role comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,6 +16,7 @@
 mod claims;
 mod fetch;
 mod keys;
+pub mod principal;
 
 use std::env;
 use std::time::Duration;
@@ -30,7 +31,7 @@ use serde_json::{Map, Value};
 pub use claims::{ClaimMapping, RoleSource, parse_groups};
 pub use keys::{JwksLocation, KeySet, RemoteKeys};
 
-use crate::principal::Principal;
+use crate::auth::principal::Principal;
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY_SECONDS: u64 = 30;
@@ -278,9 +279,9 @@ impl Authenticator {
             }
             Err(denial) => {
                 tracing::info!(reason = ?denial, route, "denied");
-                crate::emf::Event::new("identity")
+                crate::telemetry::emf::Event::new("identity")
                     .dimension("Reason", &format!("{denial:?}"))
-                    .metric("AuthorizerDenials", crate::emf::Unit::Count, 1.0)
+                    .metric("AuthorizerDenials", crate::telemetry::emf::Unit::Count, 1.0)
                     .emit();
             }
         }

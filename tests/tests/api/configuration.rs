@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use shared::App;
-use shared::config::{CursorSecret, Settings};
-use shared::cursor::CursorKey;
+use shared::edge::config::{CursorSecret, Settings};
+use shared::store::cursor::CursorKey;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -78,7 +78,7 @@ fn settings(cursor_secret: Option<CursorSecret>) -> Settings {
 
 /// An app whose cursor key comes from the Secrets Manager at `endpoint`.
 async fn app_reading_secret_from(endpoint: &str) -> Result<App, String> {
-    let sdk = shared::config::sdk_config_loader()
+    let sdk = shared::edge::config::sdk_config_loader()
         .endpoint_url(endpoint)
         .load()
         .await;
@@ -134,7 +134,7 @@ async fn a_short_or_unreadable_secret_refuses_to_start_without_revealing_it() {
 /// says why in the log (its `main` refuses to start first: `serve_pages`).
 #[tokio::test]
 async fn functions_that_do_not_list_hold_no_cursor_key() {
-    let sdk = shared::config::load_sdk_config().await;
+    let sdk = shared::edge::config::load_sdk_config().await;
     let app = App::from_settings(&sdk, settings(None)).await.unwrap();
     assert!(app.cursor_key.is_none());
     let store = integration_tests::fresh_store();

@@ -1,10 +1,10 @@
-//! The routes of `template.yaml`, `shared::routes::ROUTES` (which the local gateway serves)
+//! The routes of `template.yaml`, `shared::edge::routes::ROUTES` (which the local gateway serves)
 //! and the `events/` fixtures agree: nothing is missing from any of them.
 
 use std::collections::BTreeSet;
 
 use integration_tests::{app, event, parts};
-use shared::routes::ROUTES;
+use shared::edge::routes::ROUTES;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -124,7 +124,7 @@ async fn the_router_serves_every_route_its_fixture_names() {
     for route in ROUTES {
         let fixture = || event(route.function).authorizer_context(Default::default());
         assert_eq!(
-            shared::lambda::route_of(&fixture().build_event()),
+            shared::edge::lambda::route_of(&fixture().build_event()),
             Some(route),
             "the fixture's routeKey names {}",
             route.key()
@@ -148,8 +148,11 @@ async fn a_function_invoked_for_another_route_refuses_it() {
         .authorizer_context(Default::default())
         .gateway_request_id("misrouted-1")
         .build_event();
-    let refusal = shared::lambda::api_request(shared::routes::Operation::GetRequest.route(), event)
-        .expect_err("another route's event");
+    let refusal = shared::edge::lambda::api_request(
+        shared::edge::routes::Operation::GetRequest.route(),
+        event,
+    )
+    .expect_err("another route's event");
     let (status, body) = parts(*refusal);
     assert_eq!(status, 500);
     assert_eq!(body["error"]["code"], "internal_error", "{body}");
@@ -307,7 +310,7 @@ fn rust_sources(dirs: &[&str]) -> String {
 
 #[test]
 fn every_error_code_in_the_sources_is_documented() {
-    use shared::error::ApiError;
+    use shared::edge::error::ApiError;
     let sources = rust_sources(&["shared/src", "functions", "router/src"]);
     // Where a code is written: `code: "…"`, and the constructors that take one first.
     let mut written = BTreeSet::new();
@@ -337,7 +340,7 @@ fn every_error_code_in_the_sources_is_documented() {
         );
         assert!(
             answered.contains(code.as_str()),
-            "{code} is written in the sources but no route's failures (shared::routes) answer with it"
+            "{code} is written in the sources but no route's failures (shared::edge::routes) answer with it"
         );
     }
     for code in &answered {
@@ -348,7 +351,7 @@ fn every_error_code_in_the_sources_is_documented() {
 /// The request headers the document gives an operation are those its failures read.
 #[test]
 fn the_documents_headers_follow_the_routes_failures() {
-    use shared::error::Failure;
+    use shared::edge::error::Failure;
     let document = integration_tests::schema::document();
     for route in ROUTES {
         let operation = &document["paths"][route.path][route.method.to_lowercase()];

@@ -1,5 +1,5 @@
 //! Credentials as each platform gives them, found by the SDK configuration every process
-//! loads (`shared::config::load_sdk_config`, the default chain off Lambda): the ECS task
+//! loads (`shared::edge::config::load_sdk_config`, the default chain off Lambda): the ECS task
 //! role (the container credentials endpoint), EKS Pod Identity (the same provider, with the
 //! agent's token file) and IAM roles for service accounts (a web identity token exchanged
 //! with STS). Each runs against a stand-in of that endpoint on loopback, as the local run
@@ -444,7 +444,7 @@ async fn the_server_s_sdk_configuration_in_a_platform_s_environment() {
         return;
     }
     use aws_sdk_dynamodb::config::ProvideCredentials;
-    let sdk = shared::config::load_sdk_config().await;
+    let sdk = shared::edge::config::load_sdk_config().await;
     let credentials = sdk
         .credentials_provider()
         .expect("the default chain")
@@ -458,6 +458,7 @@ async fn the_server_s_sdk_configuration_in_a_platform_s_environment() {
         .expect("starts as the server would");
     assert!(app.cursor_key.is_some());
     // A table call, signed with them.
-    let client = aws_sdk_dynamodb::Client::from_conf(shared::config::dynamodb_config(&sdk).build());
+    let client =
+        aws_sdk_dynamodb::Client::from_conf(shared::edge::config::dynamodb_config(&sdk).build());
     client.list_tables().send().await.expect("ListTables");
 }

@@ -177,26 +177,26 @@ async fn every_kind_of_route_maps_store_faults_to_503() {
 #[tokio::test]
 async fn an_unreachable_store_gives_503_not_500() {
     // Nothing listens on port 9 of loopback (discard is not served here): connections fail.
-    let config = shared::config::sdk_config_loader()
+    let config = shared::edge::config::sdk_config_loader()
         .endpoint_url("http://127.0.0.1:9")
         .load()
         .await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let app = App {
-        requests: shared::store::RequestStore::new(
+        requests: shared::store::requests::RequestStore::new(
             client.clone(),
             "unreachable",
             "unreachable-events",
-            shared::store::DEFAULT_HISTORY_RETENTION,
+            shared::store::requests::DEFAULT_HISTORY_RETENTION,
         ),
-        connections: shared::connections::ConnectionStore::new(
+        connections: shared::store::connections::ConnectionStore::new(
             client.clone(),
             "websocket-connections-test",
         ),
-        catalog: shared::catalog_store::CatalogStore::new(client, "unreachable-items"),
-        cursor_key: Some(shared::cursor::CursorKey::from_secret(&[1; 32]).unwrap()),
+        catalog: shared::store::catalog::CatalogStore::new(client, "unreachable-items"),
+        cursor_key: Some(shared::store::cursor::CursorKey::from_secret(&[1; 32]).unwrap()),
         default_request_timeout: time::Duration::minutes(5),
-        clock: shared::config::Clock::System,
+        clock: shared::edge::config::Clock::System,
     };
     let store = fresh_store();
     let (status, body) = call_function(
@@ -208,5 +208,40 @@ async fn an_unreachable_store_gives_503_not_500() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("service_unavailable"))
+    );
+}
+
+/// An unavailable store is handled once, at the edge: one log line for the request, whose
+/// error keeps its chain down to DynamoDB's own code (not a flattened string), and no line
+/// from the conversion on the way there.
+#[tokio::test]
+async fn a_throttled_read_is_logged_once_with_its_source() {
+    let (app, _log, faults) = app_with_faults().await;
+    let store = fresh_store();
+    faults.fail("GetItem", Fault::Throttling, None);
+    let gateway_id = format!("apigw-{}", ulid::Ulid::new());
+    let request = as_supervisor("get-request", &store)
+        .request_id(&shared::domain::ids::RequestId::generate().to_string())
+        .gateway_request_id(&gateway_id)
+        .build_event();
+    let route = shared::edge::routes::Operation::GetRequest.route();
+    let response = local_gateway::dispatch(&app, route, request).await;
+    let (status, body) = integration_tests::parts(response);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("service_unavailable"))
+    );
+    let unavailable: Vec<serde_json::Value> = integration_tests::log_lines()
+        .iter()
+        .filter(|line| line.contains(&gateway_id))
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &serde_json::Value| line["fields"]["message"] == "store unavailable")
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
+    let error = unavailable[0]["fields"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the service is busy; retry shortly: store unavailable: ")
+            && error.contains("ThrottlingException"),
+        "{error}"
     );
 }

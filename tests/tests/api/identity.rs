@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use local_gateway::oidc::{LocalIssuer, SigningKey};
 use serde_json::{Value, json};
+use shared::auth::principal::Role;
 use shared::auth::{Authenticator, ClaimMapping, Denial, JwksLocation, RoleSource, parse_groups};
-use shared::principal::Role;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/keys");
 

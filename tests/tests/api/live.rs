@@ -252,7 +252,7 @@ async fn a_connection_is_pushed_to_only_while_its_token_lives() {
         .try_connect(&format!("store={store}&token={token}"))
         .await
         .unwrap();
-    let store_id = shared::ids::StoreId::parse(&store).unwrap();
+    let store_id = shared::domain::ids::StoreId::parse(&store).unwrap();
     let connections = live
         .gateway
         .app
@@ -320,7 +320,7 @@ async fn listening(live: &Live, store: &str) -> Vec<String> {
         .app
         .connections
         .listening_to(
-            &shared::ids::StoreId::parse(store).unwrap(),
+            &shared::domain::ids::StoreId::parse(store).unwrap(),
             time::OffsetDateTime::now_utc(),
         )
         .await
@@ -346,12 +346,12 @@ async fn disconnected_and_gone_connections_are_forgotten() {
 
     // A connection whose client vanished without $disconnect: the management API answers
     // 410 Gone, and notify removes its record.
-    let ghost = shared::connections::Connection {
+    let ghost = shared::store::connections::Connection {
         connection_id: "ghost-connection".into(),
-        listener: shared::principal::Principal {
+        listener: shared::auth::principal::Principal {
             subject: "sup-2".into(),
-            role: shared::principal::Role::Supervisor,
-            stores: vec![shared::ids::StoreId::parse(&store).unwrap()],
+            role: shared::auth::principal::Role::Supervisor,
+            stores: vec![shared::domain::ids::StoreId::parse(&store).unwrap()],
         },
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     };
@@ -370,16 +370,16 @@ async fn disconnected_and_gone_connections_are_forgotten() {
 /// A DynamoDB stream record as Lambda delivers it, of a request record's change.
 fn record(
     sequence: &str,
-    new_image: shared::codec::Attributes,
+    new_image: shared::store::codec::Attributes,
 ) -> aws_lambda_events::dynamodb::EventRecord {
-    let convert = |item: shared::codec::Attributes| -> serde_dynamo::Item {
+    let convert = |item: shared::store::codec::Attributes| -> serde_dynamo::Item {
         item.into_iter()
             .map(|(name, value)| (name, serde_dynamo::AttributeValue::from(value)))
             .collect::<std::collections::HashMap<_, _>>()
             .into()
     };
     let mut change = aws_lambda_events::dynamodb::StreamRecord::default();
-    let keys: shared::codec::Attributes = new_image
+    let keys: shared::store::codec::Attributes = new_image
         .iter()
         .filter(|(name, _)| *name == "storeId" || *name == "sk")
         .map(|(name, value)| (name.clone(), value.clone()))
@@ -399,22 +399,23 @@ fn request_record(
     store: &str,
     details: &str,
 ) -> (
-    shared::supervisor_request::SupervisorRequest,
-    shared::codec::Attributes,
+    shared::domain::supervisor_request::SupervisorRequest,
+    shared::store::codec::Attributes,
 ) {
-    let request = shared::supervisor_request::SupervisorRequest::new(
-        shared::ids::StoreId::parse(store).unwrap(),
-        shared::supervisor_request::NewRequest {
-            request_type: shared::supervisor_request::RequestType::Void,
-            priority: shared::supervisor_request::Priority::Urgent,
-            details: shared::supervisor_request::Details::parse("d", details.into()).unwrap(),
+    let request = shared::domain::supervisor_request::SupervisorRequest::new(
+        shared::domain::ids::StoreId::parse(store).unwrap(),
+        shared::domain::supervisor_request::NewRequest {
+            request_type: shared::domain::supervisor_request::RequestType::Void,
+            priority: shared::domain::supervisor_request::Priority::Urgent,
+            details: shared::domain::supervisor_request::Details::parse("d", details.into())
+                .unwrap(),
             timeout: None,
         },
         "assoc-1".into(),
         time::OffsetDateTime::now_utc(),
         time::Duration::minutes(10),
     );
-    let item = shared::keys::record_item(&request);
+    let item = shared::store::keys::record_item(&request);
     (request, item)
 }
 
@@ -485,8 +486,8 @@ async fn a_failing_record_ends_the_batch_so_the_retry_sends_nothing_twice() {
     assert_eq!(summary(&next(&mut supervisor).await).1, later);
 }
 
-fn request_id_of(item: &shared::codec::Attributes) -> String {
-    shared::codec::request_from_item(item)
+fn request_id_of(item: &shared::store::codec::Attributes) -> String {
+    shared::store::codec::request_from_item(item)
         .unwrap()
         .request_id
         .to_string()

@@ -209,11 +209,11 @@ async fn errors_carry_the_request_id_and_so_do_the_requests_log_lines() {
     let request = event("get-request")
         .store(&store)
         .principal("associate-1", "associate", &[&store])
-        .request_id(&shared::ids::RequestId::generate().to_string())
+        .request_id(&shared::domain::ids::RequestId::generate().to_string())
         .gateway_request_id(&gateway_id)
         .build_event();
     // Through the local gateway's dispatch: the Lambda runtime's span and API Gateway's.
-    let route = shared::routes::Operation::GetRequest.route();
+    let route = shared::edge::routes::Operation::GetRequest.route();
     let response = local_gateway::dispatch(&app, route, request).await;
     integration_tests::hold_to_document(route, &response);
     let (status, body) = integration_tests::parts(response);

@@ -281,8 +281,10 @@ async fn items_live_under_their_master_and_a_master_with_items_is_not_deleted() 
     assert_eq!(call(&app, "delete-item", stale_delete).await.0, 412);
     assert_eq!(catalog_items(&app, &store).await, before);
     // An item id names its master: one that names no stored item is 404 for every route.
-    let unknown = shared::ids::ItemId::generate(shared::ids::MasterItemId::parse(&master).unwrap())
-        .to_string();
+    let unknown = shared::domain::ids::ItemId::generate(
+        shared::domain::ids::MasterItemId::parse(&master).unwrap(),
+    )
+    .to_string();
     for (fixture, request) in [
         (
             "get-item",
@@ -453,7 +455,7 @@ async fn a_master_without_an_eligible_candidate_answers_409() {
         (status, body["error"]["code"].as_str()),
         (409, Some("no_eligible_candidate"))
     );
-    let missing = shared::ids::MasterItemId::generate().to_string();
+    let missing = shared::domain::ids::MasterItemId::generate().to_string();
     assert_eq!(preferred(&app, &store, &missing).await.0, 404);
 }
 
@@ -632,7 +634,7 @@ async fn bad_catalog_input_is_refused_and_changes_nothing() {
             admin("create-item", &store)
                 .path(
                     "masterItemId",
-                    &shared::ids::MasterItemId::generate().to_string(),
+                    &shared::domain::ids::MasterItemId::generate().to_string(),
                 )
                 .json(json!({"vendor":"V","price":{"amount":5,"currency":"USD"}})),
             404,
@@ -691,7 +693,7 @@ async fn bad_catalog_input_is_refused_and_changes_nothing() {
                 .store(&store)
                 .principal("s", "supervisor", &[&store])
                 .path("masterItemId", &master)
-                .json(json!({"itemId": shared::ids::ItemId::generate(shared::ids::MasterItemId::generate()).to_string()})),
+                .json(json!({"itemId": shared::domain::ids::ItemId::generate(shared::domain::ids::MasterItemId::generate()).to_string()})),
             403,
         ),
     ];
@@ -729,9 +731,10 @@ async fn each_catalog_fixture_runs_its_function() {
     // The fixtures name store-1 and fixed ids: clear what an earlier run left, then seed them.
     let request = event("get-master-item").build();
     let master_id =
-        shared::ids::MasterItemId::parse(&request.path_parameters()["masterItemId"]).unwrap();
+        shared::domain::ids::MasterItemId::parse(&request.path_parameters()["masterItemId"])
+            .unwrap();
     let request = event("get-item").build();
-    let item_id = shared::ids::ItemId::parse(&request.path_parameters()["itemId"]).unwrap();
+    let item_id = shared::domain::ids::ItemId::parse(&request.path_parameters()["itemId"]).unwrap();
     for item in catalog_items(&app, "store-1").await {
         app.catalog
             .client()
@@ -743,18 +746,18 @@ async fn each_catalog_fixture_runs_its_function() {
             .await
             .unwrap();
     }
-    let store = shared::ids::StoreId::parse("store-1").unwrap();
+    let store = shared::domain::ids::StoreId::parse("store-1").unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let mut master = shared::catalog::NewMasterItemBody {
+    let mut master = shared::domain::catalog::NewMasterItemBody {
         name: "Whole milk 1 l".into(),
         description: None,
-        currency: shared::catalog::Currency::parse("USD").unwrap(),
+        currency: shared::domain::catalog::Currency::parse("USD").unwrap(),
     }
     .into_master_item(store.clone(), now)
     .unwrap();
     master.master_item_id = master_id;
     app.catalog.create_master(&master, None).await.unwrap();
-    let mut item = shared::catalog::NewItemBody {
+    let mut item = shared::domain::catalog::NewItemBody {
         vendor: "Valley Dairy".into(),
         price: serde_json::from_value(json!({"amount": 129, "currency": "USD"})).unwrap(),
         status: None,
@@ -910,7 +913,7 @@ async fn items_filter_by_status_in_dynamodb() {
         reader("list-items", &store)
             .path(
                 "masterItemId",
-                &shared::ids::MasterItemId::generate().to_string(),
+                &shared::domain::ids::MasterItemId::generate().to_string(),
             )
             .query(&[("status", "ACTIVE")]),
     )
@@ -973,7 +976,7 @@ async fn if_match_star_edits_the_current_version() {
             (200, Some(n as u64 + 2))
         );
     }
-    let missing = shared::ids::MasterItemId::generate().to_string();
+    let missing = shared::domain::ids::MasterItemId::generate().to_string();
     assert_eq!(
         call(&app, "update-master-item", edit(&missing, "x"))
             .await

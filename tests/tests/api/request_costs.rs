@@ -4,7 +4,7 @@
 
 use integration_tests::{app_with_request_log, call_function, event, fresh_store};
 use serde_json::{Value, json};
-use shared::metrics::CapacityUnits;
+use shared::telemetry::metrics::CapacityUnits;
 
 fn as_admin(fixture: &str, store: &str) -> integration_tests::Event {
     event(fixture)
@@ -16,13 +16,13 @@ fn as_admin(fixture: &str, store: &str) -> integration_tests::Event {
 /// requests arrive in either order).
 struct Costs<'a> {
     app: &'a shared::App,
-    log: &'a shared::metrics::RequestLog,
+    log: &'a shared::telemetry::metrics::RequestLog,
     recorded: Vec<(&'static str, Vec<String>)>,
     units: Vec<(&'static str, CapacityUnits)>,
 }
 
 impl<'a> Costs<'a> {
-    fn new(app: &'a shared::App, log: &'a shared::metrics::RequestLog) -> Self {
+    fn new(app: &'a shared::App, log: &'a shared::telemetry::metrics::RequestLog) -> Self {
         Self {
             app,
             log,

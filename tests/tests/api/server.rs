@@ -96,11 +96,11 @@ async fn readiness_follows_the_tables_and_liveness_does_not() {
     .spawn()
     .unwrap();
     eventually(|| async move { TcpStream::connect(("127.0.0.1", port)).await.is_ok() }).await;
-    let sdk = shared::config::sdk_config_loader()
+    let sdk = shared::edge::config::sdk_config_loader()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .load()
         .await;
-    let settings = shared::config::Settings {
+    let settings = shared::edge::config::Settings {
         requests_table: "supervisor-requests".into(),
         items_table: "preferred-items".into(),
         events_table: "supervisor-request-events".into(),
@@ -110,7 +110,7 @@ async fn readiness_follows_the_tables_and_liveness_does_not() {
         cursor_secret: None,
     };
     let app = shared::App::from_settings(&sdk, settings).await.unwrap();
-    shared::schema::ensure_tables(&app).await.unwrap();
+    app.ensure_tables().await.unwrap();
     let issuer = LocalIssuer::spawn().await.unwrap();
     let config = ServerConfig {
         readiness_ttl: Duration::ZERO,
@@ -282,13 +282,13 @@ async fn two_replicas_sweeping_at_once_time_each_request_out_once() {
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.timed_out + b.timed_out, 12, "{a:?} {b:?}");
-    let store_id = shared::ids::StoreId::parse(&store).unwrap();
+    let store_id = shared::domain::ids::StoreId::parse(&store).unwrap();
     for id in ids {
-        let id = shared::ids::RequestId::parse(&id).unwrap();
+        let id = shared::domain::ids::RequestId::parse(&id).unwrap();
         let (events, _) = app.requests.events(&store_id, &id, None, 10).await.unwrap();
         let timed_out = events
             .iter()
-            .filter(|e| e.event_type == shared::audit::EventType::TimedOut)
+            .filter(|e| e.event_type == shared::domain::audit::EventType::TimedOut)
             .count();
         assert_eq!(timed_out, 1, "{id}");
     }

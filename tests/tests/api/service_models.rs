@@ -625,12 +625,12 @@ async fn the_workflow_and_its_refusals_are_the_same_in_both_models() {
 
 /// A pending request whose deadline has passed (the sweeper has not moved it yet).
 async fn plant_expired(app: &shared::App, store: &str) -> String {
-    use shared::supervisor_request::{
+    use shared::domain::supervisor_request::{
         Details, NewRequest, Priority, RequestType, SupervisorRequest,
     };
     let created = time::OffsetDateTime::now_utc() - time::Duration::minutes(2);
     let request = SupervisorRequest::new(
-        shared::ids::StoreId::parse(store).unwrap(),
+        shared::domain::ids::StoreId::parse(store).unwrap(),
         NewRequest {
             request_type: RequestType::Void,
             priority: Priority::Normal,
@@ -641,13 +641,13 @@ async fn plant_expired(app: &shared::App, store: &str) -> String {
         created,
         time::Duration::seconds(30),
     );
-    let event = shared::audit::RequestEvent::of(
-        shared::audit::EventType::Created,
+    let event = shared::domain::audit::RequestEvent::of(
+        shared::domain::audit::EventType::Created,
         None,
         Some(&request),
-        shared::audit::Actor {
+        shared::domain::audit::Actor {
             subject: "ana".into(),
-            role: shared::audit::ActorRole::Associate,
+            role: shared::domain::audit::ActorRole::Associate,
         },
         created,
     );

@@ -307,8 +307,8 @@ async fn garbage_or_misused_cursors_are_rejected_with_400() {
 /// 400, never a start key DynamoDB refuses (which was a 500).
 #[tokio::test]
 async fn sealed_cursors_whose_position_does_not_fit_the_query_are_rejected_with_400() {
-    use shared::store::{ListPosition, ListQuery};
-    use shared::supervisor_request::{Priority, RequestStatus};
+    use shared::domain::supervisor_request::{Priority, RequestStatus};
+    use shared::store::requests::{ListPosition, ListQuery};
     let app = app().await;
     let store = fresh_store();
     let pending = create(&app, &store, new_request("NORMAL", "r1")).await;
@@ -322,12 +322,12 @@ async fn sealed_cursors_whose_position_does_not_fit_the_query_are_rejected_with_
     let sort_key = |request: &Value, status: &str| {
         format!(
             "{status}#3#{:013}#{}",
-            shared::millis::unix_millis(created(request)),
+            shared::domain::millis::unix_millis(created(request)),
             id_of(request)
         )
     };
     let query = |status, since: Option<OffsetDateTime>, until, priority| ListQuery {
-        store: shared::ids::StoreId::parse(&store).unwrap(),
+        store: shared::domain::ids::StoreId::parse(&store).unwrap(),
         status,
         since,
         until,
@@ -664,14 +664,14 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
         .put_item()
         .table_name(app.requests.table())
         .item(
-            shared::keys::PARTITION_KEY,
+            shared::store::keys::PARTITION_KEY,
             AttributeValue::S(store.clone()),
         )
         .item(
-            shared::keys::SORT_KEY,
-            AttributeValue::S(shared::keys::idempotency_sort_key(
+            shared::store::keys::SORT_KEY,
+            AttributeValue::S(shared::store::keys::idempotency_sort_key(
                 // The same caller's key (keys are scoped to their caller).
-                &shared::idempotency::IdempotencyKey::parse("key-old", "associate-1")
+                &shared::store::idempotency::IdempotencyKey::parse("key-old", "associate-1")
                     .unwrap()
                     .scoped(),
             )),
@@ -685,7 +685,7 @@ async fn an_idempotency_key_past_its_window_creates_a_new_request_though_ttl_has
         )
         .item("responseBody", AttributeValue::S("{}".into()))
         .item(
-            shared::keys::EXPIRES_AT,
+            shared::store::keys::EXPIRES_AT,
             AttributeValue::N((expired + Duration::hours(24)).unix_timestamp().to_string()),
         )
         .send()
@@ -1000,7 +1000,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_table_unchanged() {
     let (status, _) = get(
         &app,
         &store,
-        &shared::ids::RequestId::generate().to_string(),
+        &shared::domain::ids::RequestId::generate().to_string(),
     )
     .await;
     assert_eq!(status, 404);
@@ -1050,7 +1050,7 @@ async fn each_fixture_runs_its_function() {
     let (status, created) = parts(handle(&app, event("create-request").build()).await);
     assert_eq!(status, 201, "{created}");
     // Put a request under the fixtures' ids so get, update, respond and delete find it.
-    let request = shared::codec::request_from_item(
+    let request = shared::store::codec::request_from_item(
         &partition_items(&app, "store-1")
             .await
             .into_iter()
@@ -1061,16 +1061,17 @@ async fn each_fixture_runs_its_function() {
     // The delete fixture names a request of its own: the others answer theirs.
     for fixture in ["get-request", "delete-request"] {
         let mut request = request.clone();
-        request.request_id =
-            shared::ids::RequestId::parse(&event(fixture).build().path_parameters()["requestId"])
-                .unwrap();
-        let created = shared::audit::RequestEvent::of(
-            shared::audit::EventType::Created,
+        request.request_id = shared::domain::ids::RequestId::parse(
+            &event(fixture).build().path_parameters()["requestId"],
+        )
+        .unwrap();
+        let created = shared::domain::audit::RequestEvent::of(
+            shared::domain::audit::EventType::Created,
             None,
             Some(&request),
-            shared::audit::Actor {
+            shared::domain::audit::Actor {
                 subject: request.requested_by.clone(),
-                role: shared::audit::ActorRole::Associate,
+                role: shared::domain::audit::ActorRole::Associate,
             },
             request.created_at,
         );

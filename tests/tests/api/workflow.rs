@@ -8,9 +8,11 @@ use integration_tests::{
 };
 use serde_json::{Value, json};
 use shared::App;
-use shared::audit::{Actor, ActorRole, EventType, RequestEvent};
-use shared::ids::StoreId;
-use shared::supervisor_request::{Details, NewRequest, Priority, RequestType, SupervisorRequest};
+use shared::domain::audit::{Actor, ActorRole, EventType, RequestEvent};
+use shared::domain::ids::StoreId;
+use shared::domain::supervisor_request::{
+    Details, NewRequest, Priority, RequestType, SupervisorRequest,
+};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -254,7 +256,7 @@ async fn an_answer_racing_the_sweeper_ends_in_exactly_one_outcome() {
             .requests
             .get(
                 &StoreId::parse(&store).unwrap(),
-                &shared::ids::RequestId::parse(&id).unwrap(),
+                &shared::domain::ids::RequestId::parse(&id).unwrap(),
             )
             .await
             .unwrap()
@@ -478,7 +480,7 @@ async fn history_is_kept_and_the_trail_lists_exactly_the_changes_in_order() {
         &app,
         "list-request-events",
         as_role("list-request-events", &store, "associate-1", "associate")
-            .request_id(&shared::ids::RequestId::generate().to_string()),
+            .request_id(&shared::domain::ids::RequestId::generate().to_string()),
     )
     .await;
     assert_eq!(status, 404);

@@ -1,0 +1,14 @@
+//! DynamoDB: the key schema ([`keys`]), domain values as attributes ([`codec`]), the plumbing
+//! both tables share ([`table`]), and the stores built on them.
+
+pub mod catalog;
+pub mod codec;
+pub mod connections;
+pub mod cursor;
+pub mod idempotency;
+pub mod keys;
+pub mod requests;
+/// Development only: creating the tables (local runs, tests, benchmarks).
+#[cfg(feature = "dev")]
+pub mod schema;
+pub mod table;

@@ -17,7 +17,7 @@ use shared::domain::supervisor_request::{
     Details, NewRequest, Priority, RequestType, SupervisorRequest,
 };
 use shared::edge::error::ApiError;
-use shared::store::catalog::CatalogStore;
+use shared::store::catalog::{CatalogError, CatalogStore};
 use shared::store::requests::RequestStore;
 use shared::store::table::StoreError;
 use time::OffsetDateTime;
@@ -133,7 +133,7 @@ async fn reset_catalog(
         }
     }
     match catalog.delete_master(&store, &master, None).await {
-        Err(StoreError::NotFound(_)) | Ok(()) => {}
+        Err(CatalogError::Store(StoreError::NotFound(_))) | Ok(()) => {}
         Err(error) => return Err(error.into()),
     }
     let now = OffsetDateTime::now_utc();

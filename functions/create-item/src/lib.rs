@@ -12,6 +12,7 @@ use shared::edge::http::{ApiRequest, ApiResponse};
 use shared::edge::http::{
     body_bytes, create_idempotently, idempotency_key, parse_json, path_param, respond,
 };
+use shared::store::catalog::CatalogError;
 use shared::store::idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotentCreate,
 };
@@ -55,7 +56,9 @@ struct NewItem<'a> {
 }
 
 impl IdempotentCreate for NewItem<'_> {
-    async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
+    type Error = CatalogError;
+
+    async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), CatalogError> {
         self.app.catalog.create_item(self.item, record).await
     }
 

@@ -49,6 +49,8 @@ struct NewMaster<'a> {
 }
 
 impl IdempotentCreate for NewMaster<'_> {
+    type Error = StoreError;
+
     async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {
         self.app.catalog.create_master(self.master, record).await
     }

@@ -76,6 +76,8 @@ struct NewRequest<'a> {
 }
 
 impl IdempotentCreate for NewRequest<'_> {
+    type Error = StoreError;
+
     /// Logs and counts the request once it is stored: a replay stores nothing, and says
     /// nothing.
     async fn create(&self, record: Option<&IdempotencyRecord>) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ use crate::auth::principal::NotPermitted;
 use crate::domain::supervisor_request::{Refusal, RequestStatusCode};
 pub use crate::domain::validation::FieldError;
 use crate::domain::validation::{IdKind, Invalid, InvalidId};
+use crate::store::catalog::CatalogError;
 use crate::store::cursor::InvalidCursor;
 use crate::store::idempotency::InvalidIdempotencyKey;
 use crate::store::table::{Entity, Source, StoreError};
@@ -256,11 +257,14 @@ impl From<InvalidId> for ApiError {
     }
 }
 
-impl From<crate::store::idempotency::IdempotencyError> for ApiError {
-    fn from(error: crate::store::idempotency::IdempotencyError) -> Self {
+impl<E> From<crate::store::idempotency::IdempotencyError<E>> for ApiError
+where
+    ApiError: From<E>,
+{
+    fn from(error: crate::store::idempotency::IdempotencyError<E>) -> Self {
         use crate::store::idempotency::IdempotencyError;
         match error {
-            IdempotencyError::Store(error) => error.into(),
+            IdempotencyError::Create(error) => error.into(),
             IdempotencyError::Reused(invalid) => invalid.into(),
             IdempotencyError::InFlight => Self::conflict(
                 "idempotency_key_in_use",
@@ -307,6 +311,31 @@ impl From<InvalidCursor> for ApiError {
     }
 }
 
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        match error {
+            CatalogError::MasterItemHasItems { items } => Self::conflict(
+                "master_item_has_items",
+                format!("the master item still has {items} item(s); delete them first"),
+            ),
+            CatalogError::CurrencyMismatch { master_currency } => Self::invalid_field(
+                "price.currency",
+                format!(
+                    "must be {master_currency}, the master item's currency: prices in different currencies are never compared"
+                ),
+            ),
+            CatalogError::NotACandidate => {
+                Self::invalid_field("itemId", "is not an item of this master item")
+            }
+            CatalogError::ItemNotEligible => Self::conflict(
+                "item_not_eligible",
+                "an INACTIVE or DISCONTINUED item cannot be pinned",
+            ),
+            CatalogError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -316,23 +345,6 @@ impl From<StoreError> for ApiError {
                 Entity::Item => "item not found",
             }),
             StoreError::VersionMismatch { current } => Self::PreconditionFailed { current },
-            StoreError::MasterItemHasItems { items } => Self::conflict(
-                "master_item_has_items",
-                format!("the master item still has {items} item(s); delete them first"),
-            ),
-            StoreError::CurrencyMismatch { master_currency } => Self::invalid_field(
-                "price.currency",
-                format!(
-                    "must be {master_currency}, the master item's currency: prices in different currencies are never compared"
-                ),
-            ),
-            StoreError::NotACandidate => {
-                Self::invalid_field("itemId", "is not an item of this master item")
-            }
-            StoreError::ItemNotEligible => Self::conflict(
-                "item_not_eligible",
-                "an INACTIVE or DISCONTINUED item cannot be pinned",
-            ),
             StoreError::ConditionFailed(_) | StoreError::TransactionConflict => Self::conflict(
                 "concurrent_modification",
                 "the request was changed concurrently; fetch it and try again",
@@ -477,8 +489,11 @@ impl Failure {
             ],
             Self::Idempotency => vec![
                 InvalidIdempotencyKey.into(),
-                crate::store::idempotency::IdempotencyError::InFlight.into(),
-                crate::store::idempotency::IdempotencyError::Reused(Invalid(Vec::new())).into(),
+                crate::store::idempotency::IdempotencyError::<StoreError>::InFlight.into(),
+                crate::store::idempotency::IdempotencyError::<StoreError>::Reused(Invalid(
+                    Vec::new(),
+                ))
+                .into(),
             ],
             Self::NotFound => vec![StoreError::NotFound(Entity::Request).into()],
             Self::OpenRequest => vec![
@@ -491,10 +506,10 @@ impl Failure {
             ],
             Self::OwnRequest => vec![NotPermitted::AnswerOwnRequest.into()],
             Self::Contention => vec![StoreError::TransactionConflict.into()],
-            Self::MasterItemItems => vec![StoreError::MasterItemHasItems { items: 1 }.into()],
+            Self::MasterItemItems => vec![CatalogError::MasterItemHasItems { items: 1 }.into()],
             Self::Pin => vec![
-                StoreError::NotACandidate.into(),
-                StoreError::ItemNotEligible.into(),
+                CatalogError::NotACandidate.into(),
+                CatalogError::ItemNotEligible.into(),
             ],
             Self::Candidates => vec![ApiError::conflict("no_eligible_candidate", "")],
         }

@@ -395,14 +395,18 @@ pub fn created(location: &str, body: String, replayed: bool) -> Result<ApiRespon
 
 /// Creates under an optional `Idempotency-Key`: the answer is the first create's (201 with
 /// `body` at `location`), replayed when this call is a retry of it.
-pub async fn create_idempotently(
+pub async fn create_idempotently<C>(
     key: Option<crate::store::idempotency::IdempotencyKey>,
     fingerprint: impl FnOnce() -> crate::store::idempotency::Fingerprint,
     location: String,
     body: String,
     now: time::OffsetDateTime,
-    creator: &impl crate::store::idempotency::IdempotentCreate,
-) -> Result<ApiResponse, ApiError> {
+    creator: &C,
+) -> Result<ApiResponse, ApiError>
+where
+    C: crate::store::idempotency::IdempotentCreate,
+    ApiError: From<C::Error>,
+{
     use crate::store::idempotency::{Created, IdempotencyRecord, create_once};
     let Some(key) = key else {
         creator.create(None).await?;

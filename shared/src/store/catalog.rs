@@ -17,7 +17,7 @@ use crate::domain::millis::unix_millis;
 use crate::store::codec::{
     Attributes, currency, get_n, item_from_attributes, master_from_item, n, s, weights_from_item,
 };
-use crate::store::idempotency::{self, IdempotencyKey, IdempotencyRecord};
+use crate::store::idempotency::{self, CreateError, IdempotencyKey, IdempotencyRecord};
 use crate::store::keys::{
     self, MASTER_LIST_KEY, MASTERS_INDEX, PARTITION_KEY, SORT_KEY, WEIGHTS_SORT_KEY,
     candidate_sort_key, master_sort_key,
@@ -39,6 +39,37 @@ fn versioned_condition(expected: Option<u64>) -> String {
 
 pub const MASTER_NOT_FOUND: StoreError = StoreError::NotFound(Entity::MasterItem);
 pub const ITEM_NOT_FOUND: StoreError = StoreError::NotFound(Entity::Item);
+
+/// What the catalogue refuses, in its own words, or what the table said.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A master item is deleted only once it has no items.
+    #[error("the master item still has {items} item(s)")]
+    MasterItemHasItems { items: u32 },
+    /// A price in another currency than its master item's.
+    #[error("price not in {master_currency}")]
+    CurrencyMismatch { master_currency: Currency },
+    /// The item pinned is not a candidate of that master item.
+    #[error("not a candidate of this master item")]
+    NotACandidate,
+    /// `INACTIVE` and `DISCONTINUED` items cannot be pinned.
+    #[error("item not eligible")]
+    ItemNotEligible,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<crate::store::codec::MalformedItem> for CatalogError {
+    fn from(error: crate::store::codec::MalformedItem) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+impl CreateError for CatalogError {
+    fn key_taken(&self) -> bool {
+        matches!(self, Self::Store(error) if error.key_taken())
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct CatalogStore {
@@ -255,7 +286,7 @@ impl CatalogStore {
         store: &StoreId,
         id: &MasterItemId,
         expected: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), CatalogError> {
         let mut delete = self
             .table
             .client()
@@ -274,20 +305,21 @@ impl CatalogStore {
         match delete.send().await {
             Ok(_) => Ok(()),
             Err(error) => Err(match conditional_old_item(&error) {
-                Some(None) => MASTER_NOT_FOUND,
+                Some(None) => MASTER_NOT_FOUND.into(),
                 Some(Some(old)) => {
                     let master = master_from_item(old).map_err(StoreError::from)?;
                     if master.item_count > 0 {
-                        StoreError::MasterItemHasItems {
+                        CatalogError::MasterItemHasItems {
                             items: master.item_count,
                         }
                     } else {
                         StoreError::VersionMismatch {
                             current: master.version,
                         }
+                        .into()
                     }
                 }
-                None => classify(error),
+                None => classify(error).into(),
             }),
         }
     }
@@ -297,7 +329,7 @@ impl CatalogStore {
         &self,
         item: &Item,
         idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), CatalogError> {
         const NEW: &str = "attribute_not_exists(sk)";
         let mut items = vec![
             self.count_item(
@@ -315,16 +347,16 @@ impl CatalogStore {
             Ok(()) => Ok(()),
             // The key is taken: the caller's protocol decides (replay or refuse).
             Err(StoreError::ConditionFailed(cancelled)) if cancelled.at(2).is_some() => {
-                Err(StoreError::ConditionFailed(cancelled))
+                Err(StoreError::ConditionFailed(cancelled).into())
             }
             Err(StoreError::ConditionFailed(cancelled)) => Err(match cancelled.at(0) {
-                Some(None) => MASTER_NOT_FOUND,
-                Some(Some(master)) => StoreError::CurrencyMismatch {
+                Some(None) => MASTER_NOT_FOUND.into(),
+                Some(Some(master)) => CatalogError::CurrencyMismatch {
                     master_currency: currency(master)?,
                 },
-                None => StoreError::Internal("new item ids collided".into()),
+                None => StoreError::Internal("new item ids collided".into()).into(),
             }),
-            Err(other) => Err(other),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -447,7 +479,7 @@ impl CatalogStore {
         edit: &ItemEdit,
         expected: Option<u64>,
         now: OffsetDateTime,
-    ) -> Result<Item, StoreError> {
+    ) -> Result<Item, CatalogError> {
         let mut sets = vec![VERSIONED_SETS];
         let mut condition = versioned_condition(expected);
         let mut update = self.versioned_update(store, candidate_sort_key(id), expected, now);
@@ -474,21 +506,22 @@ impl CatalogStore {
             .send()
             .await;
         match result {
-            Ok(output) => item_from_attributes(&output.attributes.unwrap_or_default())
-                .map_err(StoreError::from),
+            Ok(output) => Ok(item_from_attributes(
+                &output.attributes.unwrap_or_default(),
+            )?),
             Err(error) => Err(match conditional_old_item(&error) {
-                Some(None) => ITEM_NOT_FOUND,
+                Some(None) => ITEM_NOT_FOUND.into(),
                 Some(Some(old)) => {
                     let current = get_n(old, keys::VERSION).map_err(StoreError::from)?;
                     if expected.is_none_or(|expected| current == expected) {
-                        StoreError::CurrencyMismatch {
+                        CatalogError::CurrencyMismatch {
                             master_currency: currency(old)?,
                         }
                     } else {
-                        StoreError::VersionMismatch { current }
+                        StoreError::VersionMismatch { current }.into()
                     }
                 }
-                None => classify(error),
+                None => classify(error).into(),
             }),
         }
     }
@@ -538,9 +571,9 @@ impl CatalogStore {
         store: &StoreId,
         master: &MasterItemId,
         pin: &Pin,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), CatalogError> {
         if pin.item_id.master() != *master {
-            return Err(StoreError::NotACandidate);
+            return Err(CatalogError::NotACandidate);
         }
         let candidate = ConditionCheck::builder()
             .table_name(self.table.name())
@@ -575,13 +608,15 @@ impl CatalogStore {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed(cancelled)) => {
                 Err(match (cancelled.at(1), cancelled.at(0)) {
-                    (Some(_), _) => MASTER_NOT_FOUND,
-                    (None, Some(None)) => StoreError::NotACandidate,
-                    (None, Some(Some(_))) => StoreError::ItemNotEligible,
-                    (None, None) => StoreError::Internal("pin cancelled without a reason".into()),
+                    (Some(_), _) => MASTER_NOT_FOUND.into(),
+                    (None, Some(None)) => CatalogError::NotACandidate,
+                    (None, Some(Some(_))) => CatalogError::ItemNotEligible,
+                    (None, None) => {
+                        StoreError::Internal("pin cancelled without a reason".into()).into()
+                    }
                 })
             }
-            Err(other) => Err(other),
+            Err(other) => Err(other.into()),
         }
     }
 

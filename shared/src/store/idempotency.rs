@@ -287,9 +287,10 @@ pub enum Created {
 
 /// Why a create under a key did not happen.
 #[derive(Debug, thiserror::Error)]
-pub enum IdempotencyError {
+pub enum IdempotencyError<E = StoreError> {
+    /// The create itself failed: the store, or a refusal of the create's own.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Create(E),
     /// The key was used with another body.
     #[error(transparent)]
     Reused(#[from] Invalid),
@@ -300,14 +301,29 @@ pub enum IdempotencyError {
 
 const ATTEMPTS: u32 = 5;
 
+/// What a create fails with: the store's errors (of which it can tell a taken key), and any
+/// refusal of its own (a catalogue rule, say).
+pub trait CreateError: From<StoreError> {
+    /// The key's record was there (its condition failed), or another transaction held it.
+    fn key_taken(&self) -> bool;
+}
+
+impl CreateError for StoreError {
+    fn key_taken(&self) -> bool {
+        matches!(self, Self::ConditionFailed(_) | Self::TransactionConflict)
+    }
+}
+
 /// A create that can be made idempotent: it writes the record it is given (if any) in the
-/// same transaction as what it creates, failing with `ConditionFailed` when the key is
-/// taken, and it reads records back from the same table.
+/// same transaction as what it creates, failing with a taken key when the record exists,
+/// and it reads records back from the same table.
 pub trait IdempotentCreate {
+    type Error: CreateError;
+
     fn create(
         &self,
         record: Option<&IdempotencyRecord>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     fn find(
         &self,
@@ -317,22 +333,26 @@ pub trait IdempotentCreate {
 
 /// Runs the create with `record` until it lands, or the first answer under the key can be
 /// replayed.
-pub async fn create_once(
+pub async fn create_once<C: IdempotentCreate>(
     record: &IdempotencyRecord,
-    creator: &impl IdempotentCreate,
-) -> Result<Created, IdempotencyError> {
+    creator: &C,
+) -> Result<Created, IdempotencyError<C::Error>> {
     for attempt in 1..=ATTEMPTS {
         match creator.create(Some(record)).await {
             Ok(()) => return Ok(Created::First),
             // The key is taken, or a create with it is in flight: answer as the first did.
-            Err(StoreError::ConditionFailed(_) | StoreError::TransactionConflict) => {
-                match next_action(&record.fingerprint, creator.find(&record.key).await?)? {
+            Err(error) if error.key_taken() => {
+                let first = creator
+                    .find(&record.key)
+                    .await
+                    .map_err(|error| IdempotencyError::Create(error.into()))?;
+                match next_action(&record.fingerprint, first)? {
                     NextAction::Replay(first) => return Ok(Created::Replay(first)),
                     // An expired record reads as none: the next attempt replaces it.
                     NextAction::Retry => backoff(attempt).await,
                 }
             }
-            Err(other) => return Err(other.into()),
+            Err(other) => return Err(IdempotencyError::Create(other)),
         }
     }
     Err(IdempotencyError::InFlight)

@@ -11,7 +11,6 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use crate::domain::catalog::Currency;
 use crate::domain::ids::StoreId;
 use crate::store::codec::{Attributes, MalformedItem, n};
 use crate::store::keys;
@@ -34,18 +33,6 @@ pub enum StoreError {
     /// A versioned write found another version.
     #[error("now at version {current}")]
     VersionMismatch { current: u64 },
-    /// A master item is deleted only once it has no items.
-    #[error("the master item still has {items} item(s)")]
-    MasterItemHasItems { items: u32 },
-    /// A price in another currency than its master item's.
-    #[error("price not in {master_currency}")]
-    CurrencyMismatch { master_currency: Currency },
-    /// The item pinned is not a candidate of that master item.
-    #[error("not a candidate of this master item")]
-    NotACandidate,
-    /// `INACTIVE` and `DISCONTINUED` items cannot be pinned.
-    #[error("item not eligible")]
-    ItemNotEligible,
     /// A condition on a write did not hold; with a transaction's, which items failed.
     #[error("condition failed")]
     ConditionFailed(FailedConditions),

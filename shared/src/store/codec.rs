@@ -14,7 +14,6 @@ use crate::domain::supervisor_request::{
     Decision, Outcome, Priority, RequestStatusCode, RequestType, SupervisorRequest,
     SupervisorResponse, Text,
 };
-use crate::store::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord};
 
 /// The partition key of every table: the store's id.
 pub const PARTITION_KEY: &str = "storeId";
@@ -161,32 +160,6 @@ pub fn request_from_item(item: &Attributes) -> Result<SupervisorRequest, Malform
         deadline: get_time(item, DEADLINE)?,
         updated_at: get_time(item, "updatedAt")?,
         version: get_n(item, VERSION)?,
-    })
-}
-
-// --- idempotency records ---
-
-pub fn idempotency_attributes(record: &IdempotencyRecord) -> Attributes {
-    HashMap::from([
-        ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
-        ("location".to_owned(), s(&record.location)),
-        ("responseBody".to_owned(), s(&record.response_body)),
-        (EXPIRES_AT.to_owned(), n(record.expires_at.unix_timestamp())),
-    ])
-}
-
-pub fn idempotency_from_item(
-    key: &IdempotencyKey,
-    item: &Attributes,
-) -> Result<IdempotencyRecord, MalformedItem> {
-    let expires_at: i64 = get_n(item, EXPIRES_AT)?;
-    Ok(IdempotencyRecord {
-        key: key.clone(),
-        fingerprint: Fingerprint::from_stored(get_s(item, "fingerprint")?.to_owned()),
-        location: get_s(item, "location")?.to_owned(),
-        response_body: get_s(item, "responseBody")?.to_owned(),
-        expires_at: OffsetDateTime::from_unix_timestamp(expires_at)
-            .map_err(|_| MalformedItem(EXPIRES_AT))?,
     })
 }
 

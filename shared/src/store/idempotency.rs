@@ -19,8 +19,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::ids::StoreId;
 use crate::domain::validation::Invalid;
-use crate::store::codec::{idempotency_from_item, n};
+use crate::store::codec::{Attributes, MalformedItem, get_n, get_s, n, s};
 use crate::store::keys;
+use crate::store::keys::{EXPIRES_AT, idempotency_sort_key, key};
 use crate::store::table::{StoreError, Table, backoff};
 
 /// The header's name, lower-case as HTTP/2 and API Gateway deliver it.
@@ -250,7 +251,7 @@ pub(crate) fn put(table: &Table, store: &StoreId, record: &IdempotencyRecord) ->
     let now = record.expires_at - WINDOW;
     let put = Put::builder()
         .table_name(table.name())
-        .set_item(Some(keys::idempotency_item(store, record)))
+        .set_item(Some(item(store, record)))
         .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
         .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
         .expression_attribute_values(":now", n(now.unix_timestamp()))
@@ -270,9 +271,7 @@ pub(crate) async fn find(
     let item = table
         .get(store, keys::idempotency_sort_key(&key.scoped()))
         .await?;
-    let record = item
-        .map(|item| idempotency_from_item(key, &item))
-        .transpose()?;
+    let record = item.map(|item| from_item(key, &item)).transpose()?;
     Ok(record.filter(|record| record.is_live(now)))
 }
 
@@ -356,6 +355,36 @@ pub async fn create_once<C: IdempotentCreate>(
         }
     }
     Err(IdempotencyError::InFlight)
+}
+
+// --- the record as an item (its attributes are named here, the one writer and reader) ---
+
+/// An idempotency record with its key.
+fn item(store: &StoreId, record: &IdempotencyRecord) -> Attributes {
+    let mut item = attributes(record);
+    item.extend(key(store, idempotency_sort_key(&record.key.scoped())));
+    item
+}
+
+fn attributes(record: &IdempotencyRecord) -> Attributes {
+    std::collections::HashMap::from([
+        ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
+        ("location".to_owned(), s(&record.location)),
+        ("responseBody".to_owned(), s(&record.response_body)),
+        (EXPIRES_AT.to_owned(), n(record.expires_at.unix_timestamp())),
+    ])
+}
+
+fn from_item(key: &IdempotencyKey, item: &Attributes) -> Result<IdempotencyRecord, MalformedItem> {
+    let expires_at: i64 = get_n(item, EXPIRES_AT)?;
+    Ok(IdempotencyRecord {
+        key: key.clone(),
+        fingerprint: Fingerprint::from_stored(get_s(item, "fingerprint")?.to_owned()),
+        location: get_s(item, "location")?.to_owned(),
+        response_body: get_s(item, "responseBody")?.to_owned(),
+        expires_at: OffsetDateTime::from_unix_timestamp(expires_at)
+            .map_err(|_| MalformedItem(EXPIRES_AT))?,
+    })
 }
 
 #[cfg(test)]

@@ -348,16 +348,6 @@ pub fn candidate_item(entry: &crate::domain::catalog::Item) -> Attributes {
     item
 }
 
-/// An idempotency record with its key.
-pub fn idempotency_item(
-    store: &StoreId,
-    record: &crate::store::idempotency::IdempotencyRecord,
-) -> Attributes {
-    let mut item = crate::store::codec::idempotency_attributes(record);
-    item.extend(key(store, idempotency_sort_key(&record.key.scoped())));
-    item
-}
-
 // --- the `supervisor-request-events` table ---
 
 pub const EVENTS_BY_TIME_INDEX: &str = "byTime";

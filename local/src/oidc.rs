@@ -197,6 +197,33 @@ impl LocalIssuer {
         )
     }
 
+    /// A token for `sub` in `role` at `stores`, meant for `audience`, issued `issued_in`
+    /// seconds from now and living `lifetime` seconds from then: what the identity provider
+    /// would issue (tests and benchmarks; `make token` reads its settings from the env file).
+    pub fn token(
+        &self,
+        audience: &str,
+        (sub, role, stores): (&str, &str, &[&str]),
+        issued_in: u64,
+        lifetime: u64,
+    ) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let iat = now + issued_in;
+        self.signing_key().sign(&shared::auth::Claims {
+            sub: sub.into(),
+            role: role.into(),
+            stores: stores.iter().map(|s| (*s).to_owned()).collect(),
+            iss: self.issuer.clone(),
+            aud: audience.into(),
+            exp: iat + lifetime,
+            nbf: None,
+            iat: Some(iat),
+        })
+    }
+
     /// The key that signs new tokens.
     pub fn signing_key(&self) -> Arc<SigningKey> {
         Arc::clone(&self.keys.read().expect("keys lock")[0])

@@ -63,7 +63,8 @@ pub struct Server {
     /// Set at SIGTERM: readiness fails from then on.
     draining: AtomicBool,
     readiness: Mutex<Option<(Instant, bool)>>,
-    document: String,
+    /// The OpenAPI document, serialized once: each answer shares its bytes.
+    document: Bytes,
 }
 
 impl Server {
@@ -85,7 +86,7 @@ impl Server {
             metrics,
             draining: AtomicBool::new(false),
             readiness: Mutex::new(None),
-            document: api_router::openapi::document().to_string(),
+            document: Bytes::from(api_router::openapi::document().to_string()),
         })
     }
 
@@ -167,7 +168,7 @@ impl Server {
         }
         self.cors.simple(origin.as_deref(), headers);
         let status = response.status().as_u16();
-        self.metrics.finished(&label, status, started.elapsed());
+        self.metrics.finished(label, status, started.elapsed());
         span.in_scope(|| {
             tracing::info!(route = %label, status, micros = started.elapsed().as_micros() as u64, "answered")
         });
@@ -180,14 +181,11 @@ impl Server {
         request: Request<Incoming>,
         request_id: &str,
         origin: Option<&str>,
-    ) -> (String, Answer) {
+    ) -> (&'static str, Answer) {
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         match (&method, path.as_str()) {
             (&Method::GET, "/healthz") => {
-                return (
-                    "healthz".into(),
-                    json(StatusCode::OK, r#"{"status":"alive"}"#),
-                );
+                return ("healthz", json(StatusCode::OK, r#"{"status":"alive"}"#));
             }
             (&Method::GET, "/readyz") => {
                 let ready = self.ready().await;
@@ -196,7 +194,7 @@ impl Server {
                 } else {
                     (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"not ready"}"#)
                 };
-                return ("readyz".into(), json(status, body));
+                return ("readyz", json(status, body));
             }
             (&Method::GET, "/metrics") => {
                 let mut answer = Response::new(Full::new(Bytes::from(self.metrics.render())));
@@ -204,10 +202,10 @@ impl Server {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/plain; version=0.0.4"),
                 );
-                return ("metrics".into(), answer);
+                return ("metrics", answer);
             }
             (&Method::GET, "/openapi.json") => {
-                return ("openapi".into(), json(StatusCode::OK, &self.document));
+                return ("openapi", json(StatusCode::OK, self.document.clone()));
             }
             _ => {}
         }
@@ -219,25 +217,22 @@ impl Server {
         {
             let mut answer = empty(StatusCode::NO_CONTENT);
             self.cors.preflight(origin, answer.headers_mut());
-            return ("preflight".into(), answer);
+            return ("preflight", answer);
         }
         let (route, path_parameters) = match shared::edge::routes::find(method.as_str(), &path) {
             Ok(found) => found,
             Err(allowed) if allowed.is_empty() => {
-                return (
-                    "not_found".into(),
-                    message(StatusCode::NOT_FOUND, "Not Found"),
-                );
+                return ("not_found", message(StatusCode::NOT_FOUND, "Not Found"));
             }
             Err(allowed) => {
                 let mut answer = message(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
                 if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
                     answer.headers_mut().insert(header::ALLOW, allow);
                 }
-                return ("method_not_allowed".into(), answer);
+                return ("method_not_allowed", answer);
             }
         };
-        let label = route.key();
+        let label = label_of(route);
         // A declared body over the limit is refused before a byte of it is read.
         let declared = request
             .headers()
@@ -261,7 +256,7 @@ impl Server {
         };
         let Ok(principal) = self
             .authenticator
-            .authorize(Some(&authorization), Some(&label))
+            .authorize(Some(&authorization), Some(label))
             .await
         else {
             return (label, message(StatusCode::FORBIDDEN, "Forbidden"));
@@ -388,8 +383,8 @@ fn hyper_answer(response: ApiResponse) -> Answer {
     Response::from_parts(parts, Full::new(Bytes::from(body)))
 }
 
-fn json(status: StatusCode, body: &str) -> Answer {
-    let mut answer = Response::new(Full::new(Bytes::from(body.to_owned())));
+fn json(status: StatusCode, body: impl Into<Bytes>) -> Answer {
+    let mut answer = Response::new(Full::new(body.into()));
     *answer.status_mut() = status;
     answer.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -406,7 +401,7 @@ fn empty(status: StatusCode) -> Answer {
 
 /// An answer of the server's own, in API Gateway's shape (`{"message"}`).
 fn message(status: StatusCode, text: &str) -> Answer {
-    json(status, &serde_json::json!({ "message": text }).to_string())
+    json(status, serde_json::json!({ "message": text }).to_string())
 }
 
 fn too_large() -> Answer {
@@ -435,4 +430,18 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// A route's metrics label (`GET /stores/{storeId}/…`), made once for every route.
+fn label_of(route: &'static shared::edge::routes::Route) -> &'static str {
+    static LABELS: std::sync::OnceLock<
+        std::collections::HashMap<shared::edge::routes::Operation, String>,
+    > = std::sync::OnceLock::new();
+    LABELS.get_or_init(|| {
+        shared::edge::routes::ROUTES
+            .iter()
+            .map(|route| (route.operation, route.key()))
+            .collect()
+    })[&route.operation]
+        .as_str()
 }

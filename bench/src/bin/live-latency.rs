@@ -12,7 +12,6 @@ use futures_util::StreamExt;
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::Value;
-use shared::auth::Claims;
 use tokio_tungstenite::tungstenite::Message;
 
 fn main() {
@@ -69,20 +68,12 @@ async fn run(count: usize, poll_ms: u64) {
     )
     .await
     .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = issuer.signing_key().sign(&Claims {
-        sub: "bench-supervisor".into(),
-        role: "supervisor".into(),
-        stores: vec!["store-1".into()],
-        iss: issuer.issuer().into(),
-        aud: "store-services".into(),
-        exp: now + 3600,
-        nbf: None,
-        iat: Some(now),
-    });
+    let token = issuer.token(
+        "store-services",
+        ("bench-supervisor", "supervisor", &["store-1"]),
+        0,
+        3600,
+    );
     let (mut socket, _) = tokio_tungstenite::connect_async(format!(
         "ws://127.0.0.1:{port}/?store=store-1&token={token}"
     ))

@@ -5,24 +5,11 @@ use integration_tests::{app, fresh_store, gateway_parts, hold_gateway_answer};
 use lambda_http::http::{HeaderMap, HeaderValue, Method};
 use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
-use shared::auth::{Authenticator, Claims};
+use shared::auth::Authenticator;
 
 /// A token of the local issuer, as `make token` mints it.
 fn token(issuer: &LocalIssuer, role: &str, store: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    issuer.signing_key().sign(&Claims {
-        sub: "gateway-user".into(),
-        role: role.into(),
-        stores: vec![store.into()],
-        iss: issuer.issuer().into(),
-        aud: "store-services".into(),
-        exp: now + 60,
-        nbf: None,
-        iat: Some(now),
-    })
+    issuer.token("store-services", ("gateway-user", role, &[store]), 0, 60)
 }
 
 async fn call(

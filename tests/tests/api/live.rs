@@ -9,7 +9,6 @@ use integration_tests::{Event, call_function, event, fresh_store};
 use local_gateway::Gateway;
 use local_gateway::oidc::LocalIssuer;
 use serde_json::{Value, json};
-use shared::auth::Claims;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -71,17 +70,8 @@ impl Live {
         issued_in: u64,
         lifetime: u64,
     ) -> String {
-        let iat = unix_now() + issued_in;
-        self.issuer.signing_key().sign(&Claims {
-            sub: sub.into(),
-            role: role.into(),
-            stores: stores.iter().map(|s| (*s).to_owned()).collect(),
-            iss: self.issuer.issuer().into(),
-            aud: "store-services".into(),
-            exp: iat + lifetime,
-            nbf: None,
-            iat: Some(iat),
-        })
+        self.issuer
+            .token("store-services", (sub, role, stores), issued_in, lifetime)
     }
 
     async fn try_connect(&self, query: &str) -> Result<Client, u16> {

@@ -14,7 +14,6 @@ use integration_tests::{fresh_store, gateway_parts, hold_gateway_answer, hold_ht
 use local_gateway::oidc::LocalIssuer;
 use local_gateway::{Gateway, Incoming};
 use serde_json::Value;
-use shared::auth::Claims;
 use store_server::metrics::Metrics;
 use store_server::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -217,23 +216,8 @@ impl Harness {
 
 /// `Bearer <token>` of `issuer` for `sub`, a `role` in `stores`.
 pub fn bearer(issuer: &LocalIssuer, sub: &str, role: &str, stores: &[&str]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!(
-        "Bearer {}",
-        issuer.signing_key().sign(&Claims {
-            sub: sub.into(),
-            role: role.into(),
-            stores: stores.iter().map(|s| (*s).to_owned()).collect(),
-            iss: issuer.issuer().into(),
-            aud: "store-services".into(),
-            exp: now + 300,
-            nbf: None,
-            iat: Some(now),
-        })
-    )
+    let token = issuer.token("store-services", (sub, role, stores), 0, 600);
+    format!("Bearer {token}")
 }
 
 fn code(reply: &Reply) -> &str {

@@ -21,6 +21,7 @@ pub async fn handle(app: &App, request: ApiRequest) -> ApiResponse {
         Operation::RespondToRequest => respond_to_request::handler(app, request).await,
         Operation::ListRequestEvents => list_request_events::handler(app, request).await,
         Operation::ListStoreEvents => list_store_events::handler(app, request).await,
+        Operation::GetRequestReport => get_request_report::handler(app, request).await,
         Operation::CreateMasterItem => create_master_item::handler(app, request).await,
         Operation::ListMasterItems => list_master_items::handler(app, request).await,
         Operation::GetMasterItem => get_master_item::handler(app, request).await,

@@ -12,6 +12,7 @@
 use serde_json::{Map, Value, json};
 use shared::domain::audit::EventType;
 use shared::domain::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
+use shared::domain::report::{GroupBy, WEEKDAYS};
 use shared::domain::supervisor_request::{
     Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatus, RequestStatusCode,
     RequestType,
@@ -244,6 +245,50 @@ fn schemas_without_examples() -> Value {
             "to": { "type": ["string", "null"], "description": "`null`: the field is absent after" }
         })),
         "RequestEventPage": page("RequestEvent"),
+        "ReportCounts": object(&COUNTS, counts_properties()),
+        "ReportTally": report_tally(&[], json!({})),
+        "ReportBucket": report_tally(&["start", "end"], json!({
+            "start": { "type": "string", "format": "date-time", "description": "Local time with its offset, e.g. 2026-11-01T00:00:00-06:00" },
+            "end": { "type": "string", "format": "date-time", "description": "Exclusive; the next bucket's start" }
+        })),
+        "SupervisorRequestReport": object(
+            &["storeId", "from", "to", "tz", "groupBy", "totals", "buckets", "supervisors", "busyHours"],
+            json!({
+                "storeId": { "type": "string", "pattern": STORE_ID },
+                "from": { "type": "string", "format": "date" },
+                "to": { "type": "string", "format": "date" },
+                "tz": { "type": "string", "description": "IANA time zone the buckets are in" },
+                "groupBy": string_enum(GroupBy::ALL.map(GroupBy::as_str)),
+                "totals": schema_ref("ReportTally"),
+                "buckets": {
+                    "type": "array",
+                    "items": schema_ref("ReportBucket"),
+                    "description": "Every day or hour of the range, in order, zeros included; an hourly daylight-saving day has 23 or 25"
+                },
+                "supervisors": {
+                    "type": "array",
+                    "description": "Who answered, most answers first (then by subject)",
+                    "items": object(&["subject", "answers", "approved", "denied", "medianTimeToAnswerMs"], json!({
+                        "subject": { "type": "string" },
+                        "answers": count(),
+                        "approved": count(),
+                        "denied": count(),
+                        "medianTimeToAnswerMs": millis("Nearest-rank median of their answers' times to answer")
+                    }))
+                },
+                "busyHours": object(&["weekdays", "created"], json!({
+                    "weekdays": {
+                        "type": "array", "minItems": 7, "maxItems": 7,
+                        "items": string_enum(WEEKDAYS)
+                    },
+                    "created": {
+                        "type": "array", "minItems": 7, "maxItems": 7,
+                        "description": "Requests created, by local weekday (Monday first) and local hour (0-23)",
+                        "items": { "type": "array", "minItems": 24, "maxItems": 24, "items": count() }
+                    }
+                }))
+            }),
+        ),
         "Currency": {
             "type": "string",
             "enum": shared::domain::catalog::Currency::codes().collect::<Vec<_>>(),
@@ -385,6 +430,63 @@ fn schemas_without_examples() -> Value {
     })
 }
 
+fn count() -> Value {
+    json!({ "type": "integer", "minimum": 0 })
+}
+
+fn millis(description: &str) -> Value {
+    json!({ "type": ["integer", "null"], "minimum": 0, "description": format!("{description}; `null` without answers") })
+}
+
+/// The counts of a report's slice (`shared::report::Counts`).
+const COUNTS: [&str; 7] = [
+    "created",
+    "approved",
+    "denied",
+    "timedOut",
+    "withdrawn",
+    "discarded",
+    "timeToAnswerMs",
+];
+
+fn counts_properties() -> Value {
+    json!({
+        "created": count(),
+        "approved": count(),
+        "denied": count(),
+        "timedOut": count(),
+        "withdrawn": count(),
+        "discarded": count(),
+        "timeToAnswerMs": object(&["count", "p50", "p90", "max"], json!({
+            "count": { "type": "integer", "minimum": 0, "description": "Answers timed (an answer to a request whose creation is no longer kept is counted, not timed)" },
+            "p50": millis("Exact nearest-rank 50th percentile of creation to answer"),
+            "p90": millis("Exact nearest-rank 90th percentile"),
+            "max": millis("The longest")
+        }))
+    })
+}
+
+/// Counts, split by priority and request type (as raised), plus `extra` properties.
+fn report_tally(extra_required: &[&str], extra: Value) -> Value {
+    let split = |keys: Vec<&str>| {
+        let properties: Map<String, Value> = keys
+            .iter()
+            .map(|key| (key.to_string(), schema_ref("ReportCounts")))
+            .collect();
+        object(&keys, Value::Object(properties))
+    };
+    let mut properties = counts_properties();
+    properties["byPriority"] = split(Priority::ALL.map(Priority::as_str).to_vec());
+    properties["byRequestType"] = split(RequestType::ALL.map(RequestType::as_str).to_vec());
+    for (name, schema) in extra.as_object().into_iter().flatten() {
+        properties[name] = schema.clone();
+    }
+    let mut required: Vec<&str> = extra_required.to_vec();
+    required.extend(COUNTS);
+    required.extend(["byPriority", "byRequestType"]);
+    object(&required, properties)
+}
+
 /// What the document says of one route beyond its method, path, query and failures.
 struct Operation {
     summary: &'static str,
@@ -399,6 +501,7 @@ struct Operation {
 
 const REQUESTS: &str = "Supervisor requests";
 const CATALOG: &str = "Preferred items";
+const REPORTS: &str = "Reports";
 
 /// What every create says of `Idempotency-Key`; the catalogue's creates add their shared
 /// key space.
@@ -480,6 +583,17 @@ fn operation(function: &str) -> Option<Operation> {
             200,
             Some("RequestEventPage"),
             false,
+        ),
+        "get-request-report" => with(
+            op(
+                "How the queue behaved: counts, times to answer, supervisors, busy hours (supervisors, admins)",
+                REPORTS,
+                None,
+                200,
+                Some("SupervisorRequestReport"),
+                false,
+            ),
+            "Per day or hour of the store's local time (`tz`, daylight-saving days included), over `from`..`to` (local dates, both inclusive, at most 92 days): requests created, approved, denied, timed out, withdrawn and discarded, each counted where its audit event happened, so every count equals the events the events routes return for the range; exact nearest-rank times to answer (from the request's creation); the same split by priority and request type as raised; per supervisor; and requests created by weekday and hour.",
         ),
         "respond-to-request" => op(
             "Approve or deny a pending request",
@@ -609,6 +723,11 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "since" | "until" => json!({ "type": "string", "format": "date-time" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
         "cursor" => schema_ref("Cursor"),
+        "from" | "to" => json!({ "type": "string", "format": "date" }),
+        "tz" => json!({ "type": "string", "default": "UTC" }),
+        "groupBy" => {
+            json!({ "type": "string", "enum": GroupBy::ALL.map(GroupBy::as_str), "default": "day" })
+        }
         _ => json!({ "type": "string" }),
     };
     let description = match name {
@@ -624,6 +743,10 @@ fn query_parameter(route: &Route, name: &str) -> Value {
             "`queue` (default: most urgent, then oldest first) or, for history, `newest` (most recently closed first; with it only `decision`, `limit` and `cursor` apply, `since`, `until`, `priority` and `requestedBy` are a 400)"
         }
         "status" => "`PENDING` (the queue, default) or `NOT_PENDING` (history)",
+        "from" => "First local date of the report, YYYY-MM-DD",
+        "to" => "Last local date, inclusive; at most 92 days after `from` counting both",
+        "tz" => "The store's IANA time zone, e.g. America/Denver",
+        "groupBy" => "Buckets of a `day` or an `hour`",
         _ => "",
     };
     let example = match name {
@@ -637,9 +760,14 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "order" => json!("newest"),
         "limit" => json!(25),
         "cursor" => json!(CURSOR_EXAMPLE),
+        "from" => json!("2026-11-01"),
+        "to" => json!("2026-11-30"),
+        "tz" => json!("America/Denver"),
+        "groupBy" => json!("day"),
         other => panic!("query parameter {other} has no example"),
     };
-    json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description, "example": example })
+    let required = route.function == "get-request-report" && matches!(name, "from" | "to");
+    json!({ "name": name, "in": "query", "required": required, "schema": schema, "description": description, "example": example })
 }
 
 /// The request headers a route takes: `If-Match` where a version is checked, and
@@ -712,6 +840,12 @@ fn response_headers() -> Value {
             "required": false,
             "schema": { "type": "string", "enum": ["true"] },
             "example": "true"
+        },
+        "Link": {
+            "description": "The next page, as a URL of this API with the same filters and the next `cursor` (RFC 8288, `rel=\"next\"`); absent on the last page",
+            "required": false,
+            "schema": { "type": "string" },
+            "example": "</stores/store-1/supervisor-requests?status=NOT_PENDING&cursor=AZPq3u0TgU6pN4ZrXo9fW2kVb1cJmE7sLdQyHa8tRn5wKxG0vCzB-i_j>; rel=\"next\""
         },
         "Retry-After": {
             "description": "Seconds to wait before retrying",
@@ -907,6 +1041,17 @@ fn success_response(route: &Route, op: &Operation) -> Value {
         None => json!({ "description": "Done, no body" }),
     };
     let mut headers = Map::new();
+    if route.function == "list-requests" {
+        // History for spreadsheets: the same page as CSV when `Accept` prefers it.
+        response["content"]["text/csv"] = json!({
+            "schema": {
+                "type": "string",
+                "description": format!("With `Accept: text/csv`: RFC 4180 (CRLF, a header row, quotes doubled), UTF-8 with a byte-order mark on the first page. Columns: {}. A cell beginning with =, +, -, @, a tab or a carriage return starts with ' so no spreadsheet runs it as a formula. Every page is a complete document with its header row; the next is in `Link`.", shared::domain::export::COLUMNS.join(", "))
+            },
+            "example": format!("{}\r\n01KAQ3Z9V8M4N6P2R5T7W9Y1B3,2026-11-23T10:00:00.000Z,PRICE_OVERRIDE,HIGH,user-ana,\"Shelf tag 2.49, till 2.99\",RESPONSE_RECEIVED,APPROVED,user-sam,2026-11-23T10:00:41.250Z,41.250,'=tag honoured\r\n", shared::domain::export::COLUMNS.join(","))
+        });
+        headers.insert("Link".into(), header_ref("Link"));
+    }
     if op.etag {
         headers.insert("ETag".into(), header_ref("ETag"));
     }
@@ -981,7 +1126,8 @@ pub fn document() -> Value {
         "security": [{ "bearerAuth": [] }],
         "tags": [
             { "name": REQUESTS, "description": "Requests raised at a till for a supervisor: the queue, answers, history and the audit trail" },
-            { "name": CATALOG, "description": "Master items, their vendor items, and the preferred item chosen by weighted score or pinned by hand" }
+            { "name": CATALOG, "description": "Master items, their vendor items, and the preferred item chosen by weighted score or pinned by hand" },
+            { "name": REPORTS, "description": "How a store's queue behaves, from its audit trail" }
         ],
         "paths": paths,
         "components": {

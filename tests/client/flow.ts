@@ -10,7 +10,8 @@ import createClient from "openapi-fetch";
 import type { components, operations, paths } from "./generated/api";
 
 type Schemas = components["schemas"];
-type Client = ReturnType<typeof createClient<paths>>;
+// JSON: what every route answers by default (list-requests also answers text/csv, below).
+type Client = ReturnType<typeof createClient<paths, "application/json">>;
 
 /** The JSON body of response `status` of operation `op`. */
 type Body<
@@ -91,7 +92,7 @@ export function unavailable(body: Schemas["ServiceUnavailableError"] | Body<"lis
 }
 
 export function client(baseUrl: string, token: string): Client {
-  return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
+  return createClient<paths, "application/json">({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
 }
 
 /** A till raises a request; a supervisor edits, answers, and reads the history and the trail. */
@@ -165,6 +166,16 @@ export async function supervisorRequests(till: Client, supervisor: Client, store
   for (const event of trail.data?.items ?? []) {
     const changes: Schemas["FieldChange"][] = event.changes;
     seen.push(`${event.type} v${event.version}`, ...changes.map((c) => `${c.field}: ${c.from ?? "-"} -> ${c.to ?? "-"}`));
+  }
+  const report = await supervisor.GET("/stores/{storeId}/reports/supervisor-requests", {
+    params: { path: { storeId }, query: { from: "2026-11-01", to: "2026-11-30", tz: "America/Denver", groupBy: "hour" } },
+  });
+  if (report.data) {
+    const totals: Schemas["ReportTally"] = report.data.totals;
+    seen.push(String(totals.created), String(totals.timeToAnswerMs.p90 ?? "-"), String(totals.byPriority.URGENT.approved));
+    seen.push(...report.data.buckets.map((bucket) => `${bucket.start}: ${bucket.timedOut}`));
+    seen.push(...report.data.supervisors.map((row) => `${row.subject}: ${row.medianTimeToAnswerMs ?? "-"}`));
+    seen.push(String(report.data.busyHours.created[0][9]));
   }
   const storeTrail = await supervisor.GET("/stores/{storeId}/supervisor-request-events", {
     params: { path: { storeId }, query: { limit: 10 } },
@@ -283,4 +294,20 @@ export async function preferredItems(admin: Client, storeId: string): Promise<st
     seen.push(hasItems ? "delete its items first" : describe(gone.error));
   }
   return seen;
+}
+
+/** History as a spreadsheet: the same list with `Accept: text/csv`, the next page in `Link`. */
+export async function historyCsv(baseUrl: string, token: string, storeId: string): Promise<string[]> {
+  const csv = createClient<paths, "text/csv">({
+    baseUrl,
+    headers: { Authorization: `Bearer ${token}`, Accept: "text/csv" },
+  });
+  const pages: string[] = [];
+  const first = await csv.GET("/stores/{storeId}/supervisor-requests", {
+    params: { path: { storeId }, query: { status: "NOT_PENDING", limit: 100 } },
+    parseAs: "text",
+  });
+  const text: string = first.data ?? "";
+  pages.push(text, first.response.headers.get("Link") ?? "last page");
+  return pages;
 }

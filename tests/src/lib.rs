@@ -407,7 +407,11 @@ fn json_of(body: &str) -> Value {
 /// answers and the gateway's own (401, 403, 413…) alike.
 pub fn hold_to_document<B: AsRef<[u8]>>(route: &Route, response: &http::Response<B>) {
     let status = response.status().as_u16();
-    let body = json_of(std::str::from_utf8(response.body().as_ref()).expect("a text body"));
+    let text = std::str::from_utf8(response.body().as_ref()).expect("a text body");
+    let body = match schema::csv_media(response.headers()) {
+        Some(_) => Value::from(text),
+        None => json_of(text),
+    };
     let problems =
         schema::response_problems(route.method, route.path, status, response.headers(), &body);
     assert!(

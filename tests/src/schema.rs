@@ -1,7 +1,7 @@
 //! Holds responses to the OpenAPI document: a small JSON Schema checker for the subset the
 //! document uses (`$ref`, `type`, `enum`, `required`, `properties`, `additionalProperties`,
 //! `unevaluatedProperties: false` over `allOf`, `items`, `allOf`, `oneOf`, `anyOf`, `not`,
-//! `const`, `minimum`/`maximum`, `minLength`/`maxLength`, and `pattern` for the patterns the
+//! `const`, `minimum`/`maximum`, `minLength`/`maxLength`, `minItems`/`maxItems`, and `pattern` for the patterns the
 //! document names), and the response headers the document declares.
 
 use std::sync::OnceLock;
@@ -31,9 +31,24 @@ pub fn response_schema(
     Ok(response["content"]["application/json"].get("schema"))
 }
 
+/// `text/csv` when the answer is CSV (whose body is text, not JSON).
+pub fn csv_media(headers: &HeaderMap) -> Option<&'static str> {
+    headers
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(';').next().unwrap_or("").trim() == "text/csv")
+        .then_some("text/csv")
+}
+
 /// The headers this API sets on its own answers (CORS and the like are the gateway's): each
 /// one a response carries must be declared for its status.
-const API_HEADERS: &[&str] = &["etag", "location", "idempotent-replayed", "retry-after"];
+const API_HEADERS: &[&str] = &[
+    "etag",
+    "location",
+    "idempotent-replayed",
+    "retry-after",
+    "link",
+];
 
 /// Every way a response of `method path-template` breaks the document: an undocumented
 /// status, a body off the status's schema (for an error: a code the operation does not list
@@ -45,9 +60,21 @@ pub fn response_problems(
     headers: &HeaderMap,
     body: &Value,
 ) -> Vec<String> {
-    let schema = match response_schema(method, path, status) {
-        Err(undocumented) => return vec![undocumented],
-        Ok(schema) => schema,
+    let schema = match (csv_media(headers), response_schema(method, path, status)) {
+        (_, Err(undocumented)) => return vec![undocumented],
+        // A CSV answer: the status must document it; its body is text.
+        (Some(media), Ok(_)) => match document()["paths"][path][method.to_lowercase()]["responses"]
+            [status.to_string()]["content"]
+            .get(media)
+        {
+            Some(content) => content.get("schema"),
+            None => {
+                return vec![format!(
+                    "{method} {path} does not document {media} for {status}"
+                )];
+            }
+        },
+        (None, Ok(schema)) => schema,
     };
     let mut problems = match schema {
         Some(schema) => violations(body, schema),
@@ -298,6 +325,23 @@ fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
                 }
                 None => {}
             }
+        }
+    }
+    if let Some(items) = value.as_array() {
+        let length = items.len() as u64;
+        if schema
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|min| length < min)
+        {
+            out.push(format!("{path}: fewer items than minItems"));
+        }
+        if schema
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|max| length > max)
+        {
+            out.push(format!("{path}: more items than maxItems"));
         }
     }
     if let (Some(items), Some(item_schema)) = (value.as_array(), schema.get("items")) {

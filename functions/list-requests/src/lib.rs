@@ -8,14 +8,17 @@
 //! requests (the `byRequester` index, never a filter over the store's partition).
 //! History (`status=NOT_PENDING`) may be `order=newest` (by when each left the queue: the
 //! `historyByTime` index) and of one `decision` (a filter in DynamoDB).
+//!
+//! `Accept: text/csv` answers the same page as CSV ([`shared::domain::export`]), the next page's
+//! address in `Link` (same filters, the sealed cursor): history for a spreadsheet.
 
 use shared::App;
 use shared::auth::principal::Action;
-use shared::domain::supervisor_request::{Decision, Priority, RequestStatus};
+use shared::domain::supervisor_request::{Decision, Priority, RequestStatus, SupervisorRequest};
 use shared::edge::error::ApiError;
 use shared::edge::http::authorize_store;
 use shared::edge::http::{ApiRequest, ApiResponse, StatusCode};
-use shared::edge::http::{json, query_param, respond};
+use shared::edge::http::{csv, json, next_link, prefers_csv, query_param, respond};
 use shared::edge::pagination::{Cursors, ListBody, limit};
 use shared::store::requests::{HistoryPosition, ListPosition, ListQuery};
 use time::OffsetDateTime;
@@ -117,13 +120,7 @@ async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
             .requests
             .history_newest(&store, decision, from, limit)
             .await?;
-        return json(
-            StatusCode::OK,
-            &ListBody {
-                items: items.iter().map(|r| r.view()).collect(),
-                next_cursor: cursors.seal(next),
-            },
-        );
+        return page(event, &items, cursors.seal(next));
     }
     let query = ListQuery {
         store,
@@ -139,12 +136,29 @@ async fn list(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> {
     // The cursor opens only for the query it came from: same store, filters and caller.
     let cursors = Cursors::new(app.cursor_key()?, query.cursor_binding(&principal.subject));
     let from = cursors.position::<ListPosition>(event)?;
-    let page = app.requests.list(&query, from).await?;
+    let found = app.requests.list(&query, from).await?;
+    page(event, &found.items, cursors.seal(found.next))
+}
+
+/// The page as JSON, or as CSV when the caller prefers it (the first page, without a cursor,
+/// starts with a byte-order mark).
+fn page(
+    event: &ApiRequest,
+    items: &[SupervisorRequest],
+    next: Option<String>,
+) -> Result<ApiResponse, ApiError> {
+    if prefers_csv(event.headers()) {
+        let first = query_param(event, "cursor")?.is_none();
+        return csv(
+            shared::domain::export::render(items, first),
+            next.map(|cursor| next_link(event, &cursor)),
+        );
+    }
     json(
         StatusCode::OK,
         &ListBody {
-            items: page.items.iter().map(|r| r.view()).collect(),
-            next_cursor: cursors.seal(page.next),
+            items: items.iter().map(|r| r.view()).collect(),
+            next_cursor: next,
         },
     )
 }

@@ -52,6 +52,8 @@ pub enum Action {
     DeleteRequest,
     /// A store's whole audit trail.
     ReadStoreEvents,
+    /// Reports on the store's queue, and its history as a whole.
+    ReadReports,
     /// Master items, items, the preferred item and the weights.
     ReadCatalog,
     /// Creating, editing and deleting master data and items; pins; weights.
@@ -70,6 +72,7 @@ impl Action {
             }
             Self::RespondToRequest => matches!(role, Supervisor | Admin),
             Self::ReadStoreEvents => role == Admin,
+            Self::ReadReports => matches!(role, Supervisor | Admin),
             Self::ReadCatalog => true,
             Self::ManageCatalog => role == Admin,
         }

@@ -4,10 +4,12 @@
 pub mod audit;
 pub mod body;
 pub mod catalog;
+pub mod export;
 pub mod ids;
 pub mod millis;
 pub mod notification;
 pub mod preferred;
+pub mod report;
 pub mod scoring;
 pub mod supervisor_request;
 pub mod text;

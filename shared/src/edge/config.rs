@@ -54,6 +54,10 @@ pub enum Clock {
     System,
     /// Each reading at least 1 ms after the previous one, and never behind the system clock.
     Stepping(std::sync::Arc<std::sync::Mutex<time::OffsetDateTime>>),
+    /// Tests of a history at chosen instants (a report over a daylight-saving change): reads
+    /// where it was last [`Clock::set`], then 1 ms later each time, whatever the system's
+    /// clock says.
+    Manual(std::sync::Arc<std::sync::Mutex<time::OffsetDateTime>>),
 }
 
 impl Clock {
@@ -63,10 +67,27 @@ impl Clock {
         )))
     }
 
+    pub fn manual(at: time::OffsetDateTime) -> Self {
+        Self::Manual(std::sync::Arc::new(std::sync::Mutex::new(at)))
+    }
+
+    /// Where a [`Clock::Manual`] reads next; the others follow the system's clock.
+    pub fn set(&self, at: time::OffsetDateTime) {
+        if let Self::Manual(next) = self {
+            *next.lock().expect("clock lock") = at;
+        }
+    }
+
     pub fn now(&self) -> time::OffsetDateTime {
         let system = time::OffsetDateTime::now_utc();
         match self {
             Self::System => system,
+            Self::Manual(next) => {
+                let mut next = next.lock().expect("clock lock");
+                let now = *next;
+                *next = now + Duration::milliseconds(1);
+                now
+            }
             Self::Stepping(last) => {
                 let mut last = last.lock().expect("clock lock");
                 *last = system.max(*last + Duration::milliseconds(1));

@@ -13,7 +13,13 @@ pub const ALLOW_HEADERS: &[&str] = &[
     "Idempotency-Key",
 ];
 pub const ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
-pub const EXPOSE_HEADERS: &[&str] = &["ETag", "Location", "Idempotent-Replayed", "Retry-After"];
+pub const EXPOSE_HEADERS: &[&str] = &[
+    "ETag",
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Link",
+];
 pub const MAX_AGE_SECONDS: u32 = 600;
 
 /// The origins allowed to call from a browser.

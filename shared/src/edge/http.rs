@@ -261,6 +261,77 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<ApiResponse, 
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
+/// A CSV document ([`crate::domain::export`]), with the `Link` to the next page when there is one.
+pub fn csv(body: String, next: Option<String>) -> Result<ApiResponse, ApiError> {
+    let mut response = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, crate::domain::export::CONTENT_TYPE);
+    if let Some(link) = next {
+        response = response.header(header::LINK, link);
+    }
+    response
+        .body(body)
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Whether the caller asked for CSV rather than JSON: `Accept` gives `text/csv` a higher
+/// quality than JSON. JSON, the default, wins ties, `*/*` and a missing header.
+pub fn prefers_csv(headers: &HeaderMap) -> bool {
+    let Some(accept) = header_str(headers, header::ACCEPT.as_str()) else {
+        return false;
+    };
+    let quality = |wanted: &[&str]| {
+        accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';');
+                let media = parts.next()?.trim().to_ascii_lowercase();
+                wanted.contains(&media.as_str()).then(|| {
+                    parts
+                        .find_map(|p| p.trim().strip_prefix("q="))
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .unwrap_or(1.0)
+                })
+            })
+            .fold(0.0f32, f32::max)
+    };
+    let csv = quality(&["text/csv", "text/*"]);
+    csv > 0.0 && csv > quality(&["application/json", "application/*", "*/*"])
+}
+
+/// `Link: <…>; rel="next"` (RFC 8288): this request's path and query with `cursor` set to
+/// the next page's, so a client follows it without knowing the parameters.
+pub fn next_link(request: &ApiRequest, cursor: &str) -> String {
+    let mut path = request.route().path.to_owned();
+    for name in request.route().path_parameters() {
+        if let Some(value) = request.path_parameters().get(name) {
+            path = path.replace(&format!("{{{name}}}"), &percent_encode(value));
+        }
+    }
+    let query: Vec<String> = request
+        .query()
+        .iter()
+        .filter(|(name, _)| name != "cursor")
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .chain([("cursor", cursor)])
+        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
+        .collect();
+    format!("<{path}?{}>; rel=\"next\"", query.join("&"))
+}
+
+/// Every byte but RFC 3986's unreserved characters as `%XX`.
+pub fn percent_encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// The handler's answer; an error carries the request's id, so a store can quote it.
 pub fn respond(request: &ApiRequest, result: Result<ApiResponse, ApiError>) -> ApiResponse {
     result.unwrap_or_else(|error| error.into_response(request.request_id()))

@@ -11,6 +11,8 @@ use crate::store::cursor::CursorKey;
 
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: usize = 100;
+// Every page can be answered as CSV within Lambda's 6 MB.
+const _: () = assert!(MAX_LIMIT <= crate::domain::export::MAX_PAGE_ROWS);
 
 /// `limit`: 1–100, default 25.
 pub fn limit(request: &ApiRequest) -> Result<usize, ApiError> {

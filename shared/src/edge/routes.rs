@@ -34,6 +34,7 @@ pub enum Operation {
     RespondToRequest,
     ListRequestEvents,
     ListStoreEvents,
+    GetRequestReport,
     CreateMasterItem,
     ListMasterItems,
     GetMasterItem,
@@ -52,7 +53,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::CreateRequest,
         Self::ListRequests,
         Self::GetRequest,
@@ -61,6 +62,7 @@ impl Operation {
         Self::RespondToRequest,
         Self::ListRequestEvents,
         Self::ListStoreEvents,
+        Self::GetRequestReport,
         Self::CreateMasterItem,
         Self::ListMasterItems,
         Self::GetMasterItem,
@@ -169,6 +171,14 @@ pub const ROUTES: &[Route] = &[
         function: "list-store-events",
         operation: Operation::ListStoreEvents,
         query: PAGE,
+        fails_with: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/stores/{storeId}/reports/supervisor-requests",
+        function: "get-request-report",
+        operation: Operation::GetRequestReport,
+        query: &["from", "to", "tz", "groupBy"],
         fails_with: &[],
     },
     Route {

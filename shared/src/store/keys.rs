@@ -86,6 +86,8 @@
 //! | append an event | a `Put` (`attribute_not_exists(sk)`) inside the transaction of the change |
 //! | a request's events, in order | `Query`, forward, `begins_with(sk, "{requestId}#")` |
 //! | a store's events, newest first | `Query` on GSI `byTime`, backward, `storeId = :store` |
+//! | a store's events in `[start, end)` (reports) | `Query` on GSI `byTime` per sub-range, concurrently: `storeId = :store AND eventAt BETWEEN "{startMs:013}" AND "{endMs:013}"` |
+//! | when requests raised before a report's range were created | `BatchGetItem` of their `created` events, `{requestId}#0000000001` ([`CREATED_VERSION`]) |
 //!
 //! One event per version: two writers racing for the same change (an answer and the
 //! sweeper) would both put `{requestId}#{version}`, so at most one transaction succeeds.
@@ -360,6 +362,17 @@ pub fn events_prefix(id: &RequestId) -> String {
 
 pub fn event_sort_key(id: &RequestId, version: u64) -> String {
     format!("{id}#{version:010}")
+}
+
+/// A request's `created` event is its first version ([`SupervisorRequest::new`] starts at 1),
+/// so its key follows from the request id alone.
+pub const CREATED_VERSION: u64 = 1;
+
+/// A `byTime` bound, `{ms:013}`: it sorts after every event before `ms` and before every event
+/// at or after it (a key of its own adds `#…`), so `BETWEEN bound(start) AND bound(end)` is
+/// exactly the events in `[start, end)`.
+pub fn event_time_bound(at_millis: i64) -> String {
+    format!("{:013}", at_millis.max(0))
 }
 
 /// Sorts a store's events by time (then request and version, for equal milliseconds).

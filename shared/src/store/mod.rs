@@ -7,6 +7,7 @@ pub mod connections;
 pub mod cursor;
 pub mod idempotency;
 pub mod keys;
+pub mod reports;
 pub mod requests;
 /// Development only: creating the tables (local runs, tests, benchmarks).
 #[cfg(feature = "dev")]

@@ -385,7 +385,8 @@ fn the_documents_headers_follow_the_routes_failures() {
 }
 
 /// The audit trail is append-only by policy: no function's IAM statement on the events
-/// table allows more than appending (PutItem, conditioned in code) and reading (Query).
+/// table allows more than appending (PutItem, conditioned in code) and reading (Query,
+/// BatchGetItem).
 #[test]
 fn no_function_may_update_or_delete_an_audit_event() {
     let template = std::fs::read_to_string(format!("{ROOT}/template.yaml")).unwrap();
@@ -407,13 +408,14 @@ fn no_function_may_update_or_delete_an_audit_event() {
             .filter_map(|line| line.trim().strip_prefix("- dynamodb:"))
         {
             assert!(
-                matches!(action, "PutItem" | "Query"),
+                matches!(action, "PutItem" | "Query" | "BatchGetItem"),
                 "dynamodb:{action} on the audit trail in {statement:?}"
             );
         }
     }
-    // create, update, respond, delete, the sweeper append; two routes read.
-    assert_eq!(statements_on_events, 7);
+    // create, update, respond, delete, the sweeper append; two routes read, and the report
+    // reads by time and by key.
+    assert_eq!(statements_on_events, 9);
 }
 
 /// The local gateway's CORS lists are the template's `CorsConfiguration`.
@@ -787,7 +789,7 @@ fn functions_grants(wanted: impl Fn(&str) -> bool) -> Grants {
 /// The container deployments' roles are exactly as narrow as the functions they replace:
 /// the server's is the union of the HTTP route functions' statements (and, with them, the
 /// cursor key), the sweeper's the sweeper function's, on the same tables and indexes; so
-/// neither may do what no function may (the audit trail: PutItem and Query only), and a
+/// neither may do what no function may (the audit trail: PutItem and reads only), and a
 /// change of a function's policy fails here until the containers follow.
 #[test]
 fn the_container_roles_are_the_functions_policies() {
@@ -805,7 +807,10 @@ fn the_container_roles_are_the_functions_policies() {
     for (resource, action) in server.iter().chain(&sweeper) {
         if resource.starts_with("SupervisorRequestEventsTable") {
             assert!(
-                matches!(action.as_str(), "dynamodb:PutItem" | "dynamodb:Query"),
+                matches!(
+                    action.as_str(),
+                    "dynamodb:PutItem" | "dynamodb:Query" | "dynamodb:BatchGetItem"
+                ),
                 "{action} on the audit trail"
             );
         }

@@ -12,6 +12,7 @@ mod identity;
 mod live;
 mod operability;
 mod preferred_items;
+mod reports;
 mod request_costs;
 mod server;
 pub mod service_models;

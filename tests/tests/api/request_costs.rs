@@ -179,6 +179,33 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         )
         .await;
 
+    // Every event above lies within yesterday..=tomorrow (UTC): one sub-range, one Query.
+    let day = |offset: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(offset))
+            .date()
+            .to_string()
+    };
+    let (yesterday, tomorrow, quarter_ago) = (day(-1), day(1), day(-90));
+    costs
+        .run(
+            "a three-day report",
+            as_admin("get-request-report", &store)
+                .query(&[("from", &yesterday), ("to", &tomorrow)]),
+            "get-request-report",
+        )
+        .await;
+    costs
+        .run(
+            "a 92-day report",
+            as_admin("get-request-report", &store).query(&[
+                ("from", &quarter_ago),
+                ("to", &tomorrow),
+                ("groupBy", "hour"),
+            ]),
+            "get-request-report",
+        )
+        .await;
+
     let expected: Vec<(&str, Vec<&str>)> = vec![
         ("create", vec!["TransactWriteItems"]),
         ("create, idempotent", vec!["TransactWriteItems"]),
@@ -198,6 +225,10 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         // Every change wrote its event in its own transaction: reading them is one Query.
         ("the request's events", vec!["Query"]),
         ("the store's events", vec!["Query"]),
+        // Every request was raised within the range: no creation to read apart.
+        ("a three-day report", vec!["Query"]),
+        // Twelve days per Query, eight at once.
+        ("a 92-day report", vec!["Query"; 8]),
     ];
     costs.assert(&expected);
     costs.assert_units(&[
@@ -217,6 +248,58 @@ async fn supervisor_request_routes_make_the_expected_requests() {
         ("withdraw", 1.0, 12.0),
         ("the request's events", 1.0, 0.0),
         ("the store's events", 0.5, 0.0),
+        ("a three-day report", 0.5, 0.0),
+        ("a 92-day report", 0.5, 0.0),
+    ]);
+}
+
+/// An answer to a request raised the day before: the report reads its creation by key, one
+/// `BatchGetItem` beside the Query of the day.
+#[tokio::test]
+async fn a_report_reads_the_creations_of_earlier_requests_by_key() {
+    let (mut app, log) = app_with_request_log().await;
+    // Two days ahead: no other test's sweep (on the real time) reaches these deadlines.
+    let midnight = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .replace_time(time::Time::MIDNIGHT);
+    app.clock = shared::edge::config::Clock::manual(midnight - time::Duration::minutes(1));
+    let store = fresh_store();
+    let mut costs = Costs::new(&app, &log);
+    let created = costs
+        .run(
+            "create",
+            as_admin("create-request", &store).without_header("idempotency-key"),
+            "create-request",
+        )
+        .await;
+    app.clock.set(midnight + time::Duration::minutes(1));
+    costs
+        .run(
+            "respond",
+            event("respond-to-request")
+                .store(&store)
+                .principal("admin-2", "admin", &[&store])
+                .request_id(created["requestId"].as_str().unwrap()),
+            "respond-to-request",
+        )
+        .await;
+    let day = midnight.date().to_string();
+    let report = costs
+        .run(
+            "the day's report",
+            as_admin("get-request-report", &store).query(&[("from", &day), ("to", &day)]),
+            "get-request-report",
+        )
+        .await;
+    assert_eq!(report["totals"]["timeToAnswerMs"]["max"], 120_000);
+    costs.assert(&[
+        ("create", vec!["TransactWriteItems"]),
+        ("respond", vec!["GetItem", "TransactWriteItems"]),
+        ("the day's report", vec!["BatchGetItem", "Query"]),
+    ]);
+    costs.assert_units(&[
+        ("create", 0.0, 12.0),
+        ("respond", 1.0, 12.0),
+        ("the day's report", 1.0, 0.0),
     ]);
 }
 

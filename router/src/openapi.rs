@@ -593,7 +593,7 @@ fn operation(function: &str) -> Option<Operation> {
                 Some("SupervisorRequestReport"),
                 false,
             ),
-            "Per day or hour of the store's local time (`tz`, daylight-saving days included), over `from`..`to` (local dates, both inclusive, at most 92 days): requests created, approved, denied, timed out, withdrawn and discarded, each counted where its audit event happened, so every count equals the events the events routes return for the range; exact nearest-rank times to answer (from the request's creation); the same split by priority and request type as raised; per supervisor; and requests created by weekday and hour.",
+            "Per day or hour of the store's local time (`tz`, daylight-saving days included), over `from`..`to` (local dates, both inclusive, at most 92 days; by hour at most 31): requests created, approved, denied, timed out, withdrawn and discarded, each counted where its audit event happened, so every count equals the events the events routes return for the range; exact nearest-rank times to answer (from the request's creation); the same split by priority and request type as raised; per supervisor; and requests created by weekday and hour.",
         ),
         "respond-to-request" => op(
             "Approve or deny a pending request",
@@ -746,7 +746,7 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "from" => "First local date of the report, YYYY-MM-DD",
         "to" => "Last local date, inclusive; at most 92 days after `from` counting both",
         "tz" => "The store's IANA time zone, e.g. America/Denver",
-        "groupBy" => "Buckets of a `day` or an `hour`",
+        "groupBy" => "Buckets of a `day` or an `hour` (hours: ranges of at most 31 days)",
         _ => "",
     };
     let example = match name {

@@ -7,7 +7,7 @@
 //! timed out, withdrawn or discarded), from the domain's own transitions.
 //!
 //! `report-latency time STORE [RUNS]` times the report handler in-process (92 days ending
-//! yesterday, by day and by hour; one day), RUNS (7) times each, and the event reads alone
+//! yesterday by day, 31 days by hour, one day by hour), RUNS (7) times each, and the event reads alone
 //! with the range cut into 1, 4, 8 and 16 concurrent sub-ranges; prints medians.
 //!
 //! With `AWS_ENDPOINT_URL_DYNAMODB` set; the tables take their local names unless
@@ -28,6 +28,8 @@ use shared::domain::supervisor_request::{
 use shared::edge::http::ApiRequest;
 use shared::edge::routes::Operation;
 use shared::store::keys;
+use shared::store::requests::{DEFAULT_HISTORY_RETENTION, RequestStore};
+use shared::telemetry::metrics::RequestLog;
 use time::{Duration, OffsetDateTime};
 
 /// The store's zone: trading hours 08:00-21:00 local.
@@ -133,7 +135,11 @@ fn day_of_creations(
     rng: &mut fastrand::Rng,
 ) -> Vec<OffsetDateTime> {
     let tz = jiff::tz::TimeZone::get(ZONE).expect("zone");
-    let open = day.to_zoned_datetime(tz).expect("date").timestamp().as_millisecond();
+    let open = day
+        .to_zoned_datetime(tz)
+        .expect("date")
+        .timestamp()
+        .as_millisecond();
     (0..per_day)
         .map(|_| {
             // Two uniform draws over 08:00-21:00: a triangle peaking at 14:30.
@@ -215,7 +221,7 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn time(app: &shared::App, store: &StoreId, runs: usize) {
+async fn time(app: &shared::App, log: &RequestLog, store: &StoreId, runs: usize) {
     let yesterday = today().yesterday().expect("date");
     let quarter_start = yesterday
         .checked_sub(jiff::Span::new().days(91))
@@ -227,9 +233,13 @@ async fn time(app: &shared::App, store: &StoreId, runs: usize) {
         role: Role::Admin,
         stores: vec![store.clone()],
     };
+    let month_start = yesterday
+        .checked_sub(jiff::Span::new().days(30))
+        .expect("date")
+        .to_string();
     let cases = [
         ("92 days by day", quarter_start.clone(), "day"),
-        ("92 days by hour", quarter_start.clone(), "hour"),
+        ("31 days by hour", month_start, "hour"),
         ("1 day by hour", yesterday.to_string(), "hour"),
     ];
     for (name, from, group_by) in cases {
@@ -247,17 +257,25 @@ async fn time(app: &shared::App, store: &StoreId, runs: usize) {
                 ("tz".into(), ZONE.into()),
                 ("groupBy".into(), group_by.into()),
             ]);
+            log.take();
+            log.take_units();
             let started = Instant::now();
             let response = get_request_report::handler(app, request).await;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(response.status(), 200, "{}", response.body());
             bytes = response.body().len();
         }
+        let mut sent = std::collections::BTreeMap::<String, usize>::new();
+        for operation in log.take() {
+            *sent.entry(operation).or_default() += 1;
+        }
         println!(
-            "{name}: median {:.0} ms (min {:.0}, max {:.0}, {runs} runs), body {bytes} bytes",
+            "{name}: median {:.0} ms (min {:.0}, max {:.0}, {runs} runs), body {bytes} bytes; \
+             last run: {:.1} read units, requests {sent:?}",
             median(times.clone()),
             times.iter().copied().fold(f64::INFINITY, f64::min),
             times.iter().copied().fold(0.0, f64::max),
+            log.take_units().read,
         );
     }
     // The reads alone, by how many sub-ranges run at once.
@@ -268,6 +286,7 @@ async fn time(app: &shared::App, store: &StoreId, runs: usize) {
         None,
     )
     .expect("query");
+    // Eight at once at most (CONCURRENT_QUERIES): 16 sub-ranges show what smaller ones cost.
     for days_per_query in [92, 23, 12, 6] {
         let spans = query.spans(days_per_query);
         let mut times = Vec::new();
@@ -301,13 +320,26 @@ async fn main() {
     };
     let sdk = shared::edge::config::load_sdk_config().await;
     let settings = shared::edge::config::Settings::local_from_env().expect("settings");
-    let app = shared::App::from_settings(&sdk, settings)
+    let mut app = shared::App::from_settings(&sdk, settings)
         .await
         .expect("app");
+    // Every request and the read units DynamoDB Local reports for it.
+    let log = RequestLog::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        shared::edge::config::dynamodb_config(&sdk)
+            .interceptor(log.clone())
+            .build(),
+    );
+    app.requests = RequestStore::new(
+        client,
+        app.requests.table(),
+        app.requests.events_table(),
+        DEFAULT_HISTORY_RETENTION,
+    );
     app.ensure_tables().await.expect("tables");
     match args[0].as_str() {
         "seed" => seed(&app, &store, number(2, 365) as i64, number(3, 200)).await,
-        "time" => time(&app, &store, number(2, 7)).await,
+        "time" => time(&app, &log, &store, number(2, 7)).await,
         _ => panic!("{usage}"),
     }
 }

@@ -28,6 +28,12 @@ use crate::domain::validation::FieldError;
 /// about 45,000 events read (BENCHMARKS.md, "Reports").
 pub const MAX_DAYS: i64 = 92;
 
+/// The longest range an hourly report covers: a month of hours, every one with its splits by
+/// priority and type, is about 1.3 MB of JSON; 92 days would be 3.9 MB, and Lambda answers
+/// at most 6 MB with the body escaped inside its own JSON (the test
+/// `the_largest_report_stays_under_lambdas_six_megabytes`).
+pub const MAX_HOURLY_DAYS: i64 = 31;
+
 /// Days of a range per Query of its events ([`ReportQuery::spans`]): a 92-day report reads
 /// eight sub-ranges at once (BENCHMARKS.md, "Reports").
 pub const DAYS_PER_QUERY: usize = 12;
@@ -127,17 +133,24 @@ impl DateRange {
         if to < from {
             return Err(FieldError::new("to", "to must not be before from"));
         }
-        let days = from
-            .until(to)
-            .map(|span| span.get_days())
-            .unwrap_or(i32::MAX);
-        if i64::from(days) + 1 > MAX_DAYS {
+        let range = Self { from, to };
+        if range.days() > MAX_DAYS {
             return Err(FieldError::new(
                 "to",
                 format!("a report covers at most {MAX_DAYS} days"),
             ));
         }
-        Ok(Self { from, to })
+        Ok(range)
+    }
+
+    /// How many days it covers, both ends counted.
+    pub fn days(&self) -> i64 {
+        i64::from(
+            self.from
+                .until(self.to)
+                .map(|span| span.get_days())
+                .unwrap_or(i32::MAX),
+        ) + 1
     }
 
     pub fn from(&self) -> Date {
@@ -217,13 +230,23 @@ impl ReportQuery {
         };
         let from = required("from", from)?;
         let to = required("to", to)?;
+        let range = DateRange::new(from, to)?;
+        let group_by = group_by
+            .map(GroupBy::parse)
+            .transpose()?
+            .unwrap_or_default();
+        if group_by == GroupBy::Hour && range.days() > MAX_HOURLY_DAYS {
+            return Err(FieldError::new(
+                "groupBy",
+                format!(
+                    "groupBy=hour covers at most {MAX_HOURLY_DAYS} days; use day for longer ranges"
+                ),
+            ));
+        }
         Ok(Self {
-            range: DateRange::new(from, to)?,
+            range,
             zone: tz.map(Zone::parse).transpose()?.unwrap_or_else(Zone::utc),
-            group_by: group_by
-                .map(GroupBy::parse)
-                .transpose()?
-                .unwrap_or_default(),
+            group_by,
         })
     }
 
@@ -903,6 +926,45 @@ mod tests {
         assert_eq!(report.totals.by_priority.0[0].1.approved, 0);
     }
 
+    /// The largest report: an hourly month (with a 25-hour day) in which every bucket has
+    /// outcomes of every priority and type, times to answer of eight digits, as Lambda
+    /// returns it (the body escaped into its own JSON).
+    #[test]
+    fn the_largest_report_stays_under_lambdas_six_megabytes() {
+        let q = query("2026-10-15", "2026-11-14", "America/Denver", "hour");
+        let store = StoreId::parse("store-1").unwrap();
+        let mut events = Vec::new();
+        for bucket in q.buckets() {
+            for priority in Priority::ALL {
+                for request_type in RequestType::ALL {
+                    let id = RequestId::generate();
+                    let mut created = event(id, 1, EventType::Created, bucket.start, "assoc");
+                    created.changes[0].to = Some(request_type.as_str().into());
+                    created.changes[1].to = Some(priority.as_str().into());
+                    events.push(created);
+                    let answered = bucket.start + 1 + i64::from(priority.rank()) * 10_000_000;
+                    let answered = answered.min(bucket.end - 1);
+                    events.push(event(id, 2, EventType::Answered, answered, "a-supervisor"));
+                }
+            }
+        }
+        let report = compute(&q, &store, &events, &HashMap::new());
+        assert_eq!(report.buckets.len(), 31 * 24 + 1);
+        let body = serde_json::to_string(&report).unwrap();
+        let payload =
+            serde_json::to_string(&serde_json::json!({"statusCode": 200, "body": body})).unwrap();
+        // Half the limit: counts of four digits instead of one still fit.
+        assert!(
+            payload.len() < 6 * 1024 * 1024 / 2,
+            "{} bytes",
+            payload.len()
+        );
+        eprintln!(
+            "largest report: {} bytes as Lambda returns it",
+            payload.len()
+        );
+    }
+
     #[test]
     fn parameters_are_checked() {
         let field = |r: Result<ReportQuery, FieldError>| r.unwrap_err().field;
@@ -976,6 +1038,18 @@ mod tests {
                 Some("2026-01-01"),
                 None,
                 Some("week")
+            )),
+            "groupBy"
+        );
+        assert!(
+            ReportQuery::parse(Some("2026-01-01"), Some("2026-01-31"), None, Some("hour")).is_ok()
+        );
+        assert_eq!(
+            field(ReportQuery::parse(
+                Some("2026-01-01"),
+                Some("2026-02-01"),
+                None,
+                Some("hour")
             )),
             "groupBy"
         );

@@ -416,6 +416,15 @@ async fn a_report_refuses_bad_input_naming_the_parameter() {
             ],
             "groupBy",
         ),
+        // Hours of more than a month would outgrow Lambda's 6 MB answer.
+        (
+            vec![
+                ("from", "2026-01-01"),
+                ("to", "2026-02-01"),
+                ("groupBy", "hour"),
+            ],
+            "groupBy",
+        ),
         (
             vec![
                 ("from", "2026-11-01"),

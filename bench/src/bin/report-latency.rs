@@ -216,6 +216,19 @@ fn today() -> jiff::civil::Date {
         .date()
 }
 
+/// This process's CPU time (user and system), in milliseconds: the handler's own work, apart
+/// from DynamoDB Local's.
+fn cpu_ms() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -244,6 +257,7 @@ async fn time(app: &shared::App, log: &RequestLog, store: &StoreId, runs: usize)
     ];
     for (name, from, group_by) in cases {
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         let mut bytes = 0;
         for _ in 0..runs {
             let request = ApiRequest::new(
@@ -259,9 +273,10 @@ async fn time(app: &shared::App, log: &RequestLog, store: &StoreId, runs: usize)
             ]);
             log.take();
             log.take_units();
-            let started = Instant::now();
+            let (started, cpu_before) = (Instant::now(), cpu_ms());
             let response = get_request_report::handler(app, request).await;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
+            cpu.push(cpu_ms() - cpu_before);
             assert_eq!(response.status(), 200, "{}", response.body());
             bytes = response.body().len();
         }
@@ -270,11 +285,12 @@ async fn time(app: &shared::App, log: &RequestLog, store: &StoreId, runs: usize)
             *sent.entry(operation).or_default() += 1;
         }
         println!(
-            "{name}: median {:.0} ms (min {:.0}, max {:.0}, {runs} runs), body {bytes} bytes; \
-             last run: {:.1} read units, requests {sent:?}",
+            "{name}: median {:.0} ms (min {:.0}, max {:.0}, {runs} runs), CPU median {:.0} ms, \
+             body {bytes} bytes; last run: {:.1} read units, requests {sent:?}",
             median(times.clone()),
             times.iter().copied().fold(f64::INFINITY, f64::min),
             times.iter().copied().fold(0.0, f64::max),
+            median(cpu),
             log.take_units().read,
         );
     }

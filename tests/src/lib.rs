@@ -198,7 +198,31 @@ async fn app_with_client(client: aws_sdk_dynamodb::Client, table: &str, events_t
     app
 }
 
-/// A store id no other test uses.
+/// The scheduled event that runs the sweeper as of `at`.
+pub fn sweep_at(at: time::OffsetDateTime) -> timeout_sweeper::ScheduledEvent {
+    serde_json::from_value(local_gateway::scheduler::scheduled_event(at)).unwrap()
+}
+
+/// Every item of a paged list: `page(cursor)` is the request of one page (`None`: the
+/// first); follows `nextCursor` to the last page.
+pub async fn all_pages(
+    app: &App,
+    function: &str,
+    page: impl Fn(Option<&str>) -> ApiRequest,
+) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (status, body) = call_function(app, function, page(cursor.as_deref())).await;
+        assert_eq!(status, 200, "{body}");
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
 /// A sweep with all the time it needs (a Lambda's budget ends at its deadline).
 pub fn unlimited() -> timeout_sweeper::Budget {
     timeout_sweeper::Budget::until(std::time::Instant::now() + std::time::Duration::from_secs(3600))

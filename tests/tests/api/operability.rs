@@ -145,9 +145,7 @@ async fn sweeps_and_authorizer_denials_are_counted() {
         assert_eq!(status, 201);
     }
     // The table is this test's own: what a sweep sees is exactly the two requests.
-    let sweep_at = |at: time::OffsetDateTime| -> timeout_sweeper::ScheduledEvent {
-        serde_json::from_value(local_gateway::scheduler::scheduled_event(at)).unwrap()
-    };
+    let sweep_at = integration_tests::sweep_at;
     let now = time::OffsetDateTime::now_utc();
     // Other tests sweep their tables at the same time: look for this sweep's line among them.
     let swept = |before: usize, waiting: f64, timed_out: f64| -> bool {

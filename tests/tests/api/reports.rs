@@ -85,8 +85,7 @@ impl History<'_> {
     }
 
     async fn sweep(&self, when: &str) {
-        let event: timeout_sweeper::ScheduledEvent =
-            serde_json::from_value(local_gateway::scheduler::scheduled_event(at(when))).unwrap();
+        let event = integration_tests::sweep_at(at(when));
         timeout_sweeper::handler(self.app, event, integration_tests::unlimited())
             .await
             .unwrap();
@@ -105,27 +104,14 @@ impl History<'_> {
 
     /// Every event of the store, through the admins' events route, page by page.
     async fn events(&self) -> Vec<Value> {
-        let mut events = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut query = vec![("limit", "100".to_owned())];
-            query.extend(cursor.take().map(|c| ("cursor", c)));
-            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let (status, body) = call_function(
-                self.app,
-                "list-store-events",
-                as_role("list-store-events", &self.store, "admin-1", "admin")
-                    .query(&query)
-                    .build(),
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
-            events.extend(body["items"].as_array().unwrap().iter().cloned());
-            match body["nextCursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return events,
-            }
-        }
+        integration_tests::all_pages(self.app, "list-store-events", |cursor| {
+            let mut query = vec![("limit", "100")];
+            query.extend(cursor.map(|c| ("cursor", c)));
+            as_role("list-store-events", &self.store, "admin-1", "admin")
+                .query(&query)
+                .build()
+        })
+        .await
     }
 }
 
@@ -485,31 +471,15 @@ async fn only_supervisors_and_admins_of_the_store_read_its_report() {
     }
 }
 
-/// The CSV rows of a page (after its header row), by RFC 4180's rules for what this API
-/// writes: quoted cells may hold commas, quotes (doubled) and line breaks.
+/// The rows of a CSV page, header included, read by the `csv` crate (RFC 4180).
 fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    let mut rows = vec![vec![String::new()]];
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let cell = rows.last_mut().unwrap().last_mut().unwrap();
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (false, '"') => quoted = true,
-            (false, ',') => rows.last_mut().unwrap().push(String::new()),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'));
-                rows.push(vec![String::new()]);
-            }
-            (_, c) => cell.push(c),
-        }
-    }
-    rows.pop();
-    rows
+    assert!(text.ends_with("\r\n"), "rows end with CRLF");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|record| record.unwrap().iter().map(str::to_owned).collect())
+        .collect()
 }
 
 #[tokio::test]

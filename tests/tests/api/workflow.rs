@@ -101,36 +101,19 @@ async fn remove(app: &App, store: &str, id: &str, sub: &str, role: &str) -> (u16
 
 /// The request's audit trail, every page.
 async fn trail(app: &App, store: &str, id: &str) -> Vec<Value> {
-    let mut events = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
+    integration_tests::all_pages(app, "list-request-events", |cursor| {
         let mut query = vec![("limit", "2")];
-        if let Some(cursor) = &cursor {
-            query.push(("cursor", cursor));
-        }
-        let (status, body) = call(
-            app,
-            "list-request-events",
-            as_role("list-request-events", store, "associate-9", "associate")
-                .request_id(id)
-                .query(&query),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
-        events.extend(body["items"].as_array().unwrap().iter().cloned());
-        match body["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return events,
-        }
-    }
+        query.extend(cursor.map(|c| ("cursor", c)));
+        as_role("list-request-events", store, "associate-9", "associate")
+            .request_id(id)
+            .query(&query)
+            .build()
+    })
+    .await
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["type"].as_str().unwrap()).collect()
-}
-
-fn sweep_at(at: OffsetDateTime) -> timeout_sweeper::ScheduledEvent {
-    serde_json::from_value(local_gateway::scheduler::scheduled_event(at)).unwrap()
 }
 
 #[tokio::test]
@@ -247,8 +230,12 @@ async fn an_answer_racing_the_sweeper_ends_in_exactly_one_outcome() {
         let sweeping = {
             let app = Arc::clone(&app);
             tokio::spawn(async move {
-                timeout_sweeper::handler(&app, sweep_at(deadline), integration_tests::unlimited())
-                    .await
+                timeout_sweeper::handler(
+                    &app,
+                    integration_tests::sweep_at(deadline),
+                    integration_tests::unlimited(),
+                )
+                .await
             })
         };
         let (answered, swept) = (answering.await.unwrap(), sweeping.await.unwrap().unwrap());

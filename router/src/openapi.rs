@@ -12,7 +12,7 @@
 use serde_json::{Map, Value, json};
 use shared::domain::audit::EventType;
 use shared::domain::catalog::{ItemStatus, MAX_AMOUNT_MINOR};
-use shared::domain::report::{GroupBy, WEEKDAYS};
+use shared::domain::report::{COUNT_NAMES, GroupBy, WEEKDAYS};
 use shared::domain::supervisor_request::{
     Decision, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, Priority, RequestStatus, RequestStatusCode,
     RequestType,
@@ -245,7 +245,7 @@ fn schemas_without_examples() -> Value {
             "to": { "type": ["string", "null"], "description": "`null`: the field is absent after" }
         })),
         "RequestEventPage": page("RequestEvent"),
-        "ReportCounts": object(&COUNTS, counts_properties()),
+        "ReportCounts": object(&counts_names(), counts_properties()),
         "ReportTally": report_tally(&[], json!({})),
         "ReportBucket": report_tally(&["start", "end"], json!({
             "start": { "type": "string", "format": "date-time", "description": "Local time with its offset, e.g. 2026-11-01T00:00:00-06:00" },
@@ -438,32 +438,27 @@ fn millis(description: &str) -> Value {
     json!({ "type": ["integer", "null"], "minimum": 0, "description": format!("{description}; `null` without answers") })
 }
 
-/// The counts of a report's slice (`shared::report::Counts`).
-const COUNTS: [&str; 7] = [
-    "created",
-    "approved",
-    "denied",
-    "timedOut",
-    "withdrawn",
-    "discarded",
-    "timeToAnswerMs",
-];
+/// The properties of a report's slice (`shared::domain::report::Counts`): its counts, then
+/// its times to answer.
+fn counts_names() -> Vec<&'static str> {
+    COUNT_NAMES.into_iter().chain(["timeToAnswerMs"]).collect()
+}
 
 fn counts_properties() -> Value {
-    json!({
-        "created": count(),
-        "approved": count(),
-        "denied": count(),
-        "timedOut": count(),
-        "withdrawn": count(),
-        "discarded": count(),
-        "timeToAnswerMs": object(&["count", "p50", "p90", "max"], json!({
+    let mut properties: Map<String, Value> = COUNT_NAMES
+        .into_iter()
+        .map(|name| (name.to_owned(), count()))
+        .collect();
+    properties.insert(
+        "timeToAnswerMs".into(),
+        object(&["count", "p50", "p90", "max"], json!({
             "count": { "type": "integer", "minimum": 0, "description": "Answers timed (an answer to a request whose creation is no longer kept is counted, not timed)" },
             "p50": millis("Exact nearest-rank 50th percentile of creation to answer"),
             "p90": millis("Exact nearest-rank 90th percentile"),
             "max": millis("The longest")
-        }))
-    })
+        })),
+    );
+    Value::Object(properties)
 }
 
 /// Counts, split by priority and request type (as raised), plus `extra` properties.
@@ -482,7 +477,7 @@ fn report_tally(extra_required: &[&str], extra: Value) -> Value {
         properties[name] = schema.clone();
     }
     let mut required: Vec<&str> = extra_required.to_vec();
-    required.extend(COUNTS);
+    required.extend(counts_names());
     required.extend(["byPriority", "byRequestType"]);
     object(&required, properties)
 }

@@ -204,6 +204,31 @@ fn matches_pattern(text: &str, pattern: &str) -> bool {
     }
 }
 
+/// A string's or an array's length against the schema's `[min, max]` keywords.
+fn check_length(
+    schema: &Value,
+    [min, max]: [&str; 2],
+    length: usize,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let length = length as u64;
+    if schema
+        .get(min)
+        .and_then(Value::as_u64)
+        .is_some_and(|m| length < m)
+    {
+        out.push(format!("{path}: length {length} under {min}"));
+    }
+    if schema
+        .get(max)
+        .and_then(Value::as_u64)
+        .is_some_and(|m| length > m)
+    {
+        out.push(format!("{path}: length {length} over {max}"));
+    }
+}
+
 fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
     let schema = resolve(schema);
     if let Some(negated) = schema.get("not")
@@ -282,21 +307,8 @@ fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         }
     }
     if let Some(text) = value.as_str() {
-        let length = text.chars().count() as u64;
-        if schema
-            .get("minLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|min| length < min)
-        {
-            out.push(format!("{path}: shorter than minLength"));
-        }
-        if schema
-            .get("maxLength")
-            .and_then(Value::as_u64)
-            .is_some_and(|max| length > max)
-        {
-            out.push(format!("{path}: longer than maxLength"));
-        }
+        let length = text.chars().count();
+        check_length(schema, ["minLength", "maxLength"], length, path, out);
         if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
             && !matches_pattern(text, pattern)
         {
@@ -328,21 +340,7 @@ fn check(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
         }
     }
     if let Some(items) = value.as_array() {
-        let length = items.len() as u64;
-        if schema
-            .get("minItems")
-            .and_then(Value::as_u64)
-            .is_some_and(|min| length < min)
-        {
-            out.push(format!("{path}: fewer items than minItems"));
-        }
-        if schema
-            .get("maxItems")
-            .and_then(Value::as_u64)
-            .is_some_and(|max| length > max)
-        {
-            out.push(format!("{path}: more items than maxItems"));
-        }
+        check_length(schema, ["minItems", "maxItems"], items.len(), path, out);
     }
     if let (Some(items), Some(item_schema)) = (value.as_array(), schema.get("items")) {
         for (i, item) in items.iter().enumerate() {

@@ -571,6 +571,16 @@ pub struct SupervisorRow {
     pub median_time_to_answer_ms: Option<i64>,
 }
 
+/// The six counts of every slice, as [`Counts`] names them in JSON.
+pub const COUNT_NAMES: [&str; 6] = [
+    "created",
+    "approved",
+    "denied",
+    "timedOut",
+    "withdrawn",
+    "discarded",
+];
+
 pub const WEEKDAYS: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
 
 /// Requests created by local weekday (Monday first) and local hour.
@@ -963,6 +973,21 @@ mod tests {
             "largest report: {} bytes as Lambda returns it",
             payload.len()
         );
+    }
+
+    #[test]
+    fn count_names_are_the_json_names() {
+        let counts = serde_json::to_value(Counter::default().counts()).unwrap();
+        let names: Vec<&str> = counts
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = COUNT_NAMES.to_vec();
+        expected.push("timeToAnswerMs");
+        expected.sort_unstable();
+        assert_eq!(names, expected);
     }
 
     #[test]

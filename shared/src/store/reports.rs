@@ -44,6 +44,22 @@ fn event_projection_names() -> HashMap<String, String> {
     .collect()
 }
 
+/// `read` of every part, [`CONCURRENT_QUERIES`] at a time, the events joined in the parts'
+/// order. The parts are owned: a stream of borrowed ones is not `Send` for every lifetime,
+/// which a spawned server task needs.
+async fn gather<P, F, R>(parts: Vec<P>, read: F) -> Result<Vec<RequestEvent>, StoreError>
+where
+    F: FnMut(P) -> R,
+    R: Future<Output = Result<Vec<RequestEvent>, StoreError>>,
+{
+    let pages: Vec<Vec<RequestEvent>> = stream::iter(parts)
+        .map(read)
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect()
+        .await?;
+    Ok(pages.concat())
+}
+
 impl RequestStore {
     /// Every event of `store` in each `[start, end)` of `spans` (Unix milliseconds), the
     /// spans queried [`CONCURRENT_QUERIES`] at a time; in time order within each span, spans
@@ -53,14 +69,10 @@ impl RequestStore {
         store: &StoreId,
         spans: &[(i64, i64)],
     ) -> Result<Vec<RequestEvent>, StoreError> {
-        // Owned items: a stream of borrowed ones is not `Send` for every lifetime, which a
-        // spawned server task needs.
-        let pages: Vec<Vec<RequestEvent>> = stream::iter(spans.to_vec())
-            .map(|(start, end)| self.events_in_span(store, start, end))
-            .buffered(CONCURRENT_QUERIES)
-            .try_collect()
-            .await?;
-        Ok(pages.concat())
+        gather(spans.to_vec(), |(start, end)| {
+            self.events_in_span(store, start, end)
+        })
+        .await
     }
 
     /// One span's events: a Query of `byTime` with the span as its key condition, page
@@ -118,12 +130,10 @@ impl RequestStore {
             .chunks(BATCH_GET_KEYS)
             .map(<[RequestId]>::to_vec)
             .collect();
-        let batches: Vec<Vec<RequestEvent>> = stream::iter(chunks)
-            .map(|ids| async move { self.created_batch(store, &ids).await })
-            .buffered(CONCURRENT_QUERIES)
-            .try_collect()
-            .await?;
-        Ok(batches.concat())
+        gather(chunks, |ids| async move {
+            self.created_batch(store, &ids).await
+        })
+        .await
     }
 
     async fn created_batch(

@@ -139,15 +139,7 @@ fn counts_from_events(events: &[Value], start: &str, end: &str) -> [u64; 6] {
 }
 
 fn counts_of(tally: &Value) -> [u64; 6] {
-    [
-        "created",
-        "approved",
-        "denied",
-        "timedOut",
-        "withdrawn",
-        "discarded",
-    ]
-    .map(|name| tally[name].as_u64().unwrap())
+    shared::domain::report::COUNT_NAMES.map(|name| tally[name].as_u64().unwrap())
 }
 
 #[tokio::test]
@@ -471,17 +463,6 @@ async fn only_supervisors_and_admins_of_the_store_read_its_report() {
     }
 }
 
-/// The rows of a CSV page, header included, read by the `csv` crate (RFC 4180).
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    assert!(text.ends_with("\r\n"), "rows end with CRLF");
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(text.as_bytes())
-        .records()
-        .map(|record| record.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
 #[tokio::test]
 async fn history_exports_as_csv_page_by_page_with_formulas_neutralised() {
     let app = integration_tests::app_with_stepping_clock().await;
@@ -534,7 +515,7 @@ async fn history_exports_as_csv_page_by_page_with_formulas_neutralised() {
         let body = response.body();
         // A byte-order mark on the first page only: the pages are one file.
         assert_eq!(body.starts_with('\u{feff}'), pages == 0);
-        let rows = csv_rows(body.trim_start_matches('\u{feff}'));
+        let rows = shared::domain::export::read(body);
         assert_eq!(rows[0], shared::domain::export::COLUMNS);
         for row in &rows[1..] {
             assert_eq!(row.len(), 12);

@@ -175,7 +175,8 @@ export async function supervisorRequests(till: Client, supervisor: Client, store
     seen.push(String(totals.created), String(totals.timeToAnswerMs.p90 ?? "-"), String(totals.byPriority.URGENT.approved));
     seen.push(...report.data.buckets.map((bucket) => `${bucket.start}: ${bucket.timedOut}`));
     seen.push(...report.data.supervisors.map((row) => `${row.subject}: ${row.medianTimeToAnswerMs ?? "-"}`));
-    seen.push(String(report.data.busyHours.created[0][9]));
+    const monday: number[] = report.data.busyHours.created[0] ?? [];
+    seen.push(String(monday[9] ?? 0));
   }
   const storeTrail = await supervisor.GET("/stores/{storeId}/supervisor-request-events", {
     params: { path: { storeId }, query: { limit: 10 } },

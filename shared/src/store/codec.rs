@@ -277,6 +277,28 @@ pub fn event_attributes(event: &RequestEvent) -> Attributes {
     item
 }
 
+/// What [`event_from_item`] reads but the note (reports never show it), by the names of
+/// [`event_projection_names`] (`type` and the like are DynamoDB reserved words).
+pub const EVENT_PROJECTION: &str =
+    "#store, #id, #version, #type, #at, #actor, #role, #changes, #decision";
+
+pub fn event_projection_names() -> HashMap<String, String> {
+    [
+        ("#store", PARTITION_KEY),
+        ("#id", "requestId"),
+        ("#version", VERSION),
+        ("#type", "type"),
+        ("#at", "at"),
+        ("#actor", "actor"),
+        ("#role", "actorRole"),
+        ("#changes", "changes"),
+        ("#decision", "decision"),
+    ]
+    .into_iter()
+    .map(|(name, attribute)| (name.to_owned(), attribute.to_owned()))
+    .collect()
+}
+
 pub fn event_from_item(item: &Attributes) -> Result<RequestEvent, MalformedItem> {
     let changes: Vec<FieldChange> =
         serde_json::from_str(get_s(item, "changes")?).map_err(|_| MalformedItem("changes"))?;

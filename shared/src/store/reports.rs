@@ -1,14 +1,12 @@
 //! The reads of a report ([`crate::domain::report`]): a store's events over a span of time from the
 //! events table's `byTime` index, and the creations of requests raised before the span.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::domain::audit::RequestEvent;
 use crate::domain::ids::{RequestId, StoreId};
-use crate::store::codec::{Attributes, event_from_item};
+use crate::store::codec::{self, Attributes, event_from_item};
 use crate::store::keys;
 use crate::store::requests::RequestStore;
 use crate::store::table::{StoreError, backoff, classify};
@@ -23,27 +21,6 @@ const BATCH_GET_KEYS: usize = 100;
 
 /// Attempts at keys DynamoDB leaves unprocessed (throttled) before a 503.
 const BATCH_GET_ATTEMPTS: u32 = 5;
-
-/// What [`event_from_item`] reads, without the note: a report never shows it.
-const EVENT_PROJECTION: &str =
-    "#store, #id, #version, #type, #at, #actor, #role, #changes, #decision";
-
-fn event_projection_names() -> HashMap<String, String> {
-    [
-        ("#store", keys::PARTITION_KEY),
-        ("#id", "requestId"),
-        ("#version", keys::VERSION),
-        ("#type", "type"),
-        ("#at", "at"),
-        ("#actor", "actor"),
-        ("#role", "actorRole"),
-        ("#changes", "changes"),
-        ("#decision", "decision"),
-    ]
-    .into_iter()
-    .map(|(name, attribute)| (name.to_owned(), attribute.to_owned()))
-    .collect()
-}
 
 /// `read` of every part, [`CONCURRENT_QUERIES`] at a time, the events joined in the parts'
 /// order. The parts are owned: a stream of borrowed ones is not `Send` for every lifetime,
@@ -93,7 +70,7 @@ impl RequestStore {
                 .table_name(self.events_table())
                 .index_name(keys::EVENTS_BY_TIME_INDEX)
                 .key_condition_expression("#store = :store AND #time BETWEEN :start AND :end")
-                .set_expression_attribute_names(Some(event_projection_names()))
+                .set_expression_attribute_names(Some(codec::event_projection_names()))
                 .expression_attribute_names("#time", keys::EVENT_TIME)
                 .expression_attribute_values(":store", AttributeValue::S(store.to_string()))
                 .expression_attribute_values(
@@ -101,7 +78,7 @@ impl RequestStore {
                     AttributeValue::S(keys::event_time_bound(start)),
                 )
                 .expression_attribute_values(":end", AttributeValue::S(keys::event_time_bound(end)))
-                .projection_expression(EVENT_PROJECTION)
+                .projection_expression(codec::EVENT_PROJECTION)
                 .set_exclusive_start_key(from.take())
                 .send()
                 .await
@@ -148,8 +125,8 @@ impl RequestStore {
             .collect();
         let mut wanted = KeysAndAttributes::builder()
             .set_keys(Some(keys))
-            .projection_expression(EVENT_PROJECTION)
-            .set_expression_attribute_names(Some(event_projection_names()))
+            .projection_expression(codec::EVENT_PROJECTION)
+            .set_expression_attribute_names(Some(codec::event_projection_names()))
             .build()
             .map_err(|e| StoreError::Internal(e.into()))?;
         let mut events = Vec::with_capacity(ids.len());

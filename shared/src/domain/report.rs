@@ -169,7 +169,11 @@ impl DateRange {
     }
 }
 
-/// `YYYY-MM-DD`, a real date, and nothing else.
+/// The years a report may name: events are stored in Unix milliseconds (from 1970), and
+/// the day after the last date must still be a date.
+const YEARS: std::ops::RangeInclusive<i16> = 1970..=9998;
+
+/// `YYYY-MM-DD`, a real date of [`YEARS`], and nothing else.
 pub fn parse_date(name: &'static str, raw: &str) -> Result<Date, FieldError> {
     let bytes = raw.as_bytes();
     let shaped = bytes.len() == 10
@@ -180,13 +184,18 @@ pub fn parse_date(name: &'static str, raw: &str) -> Result<Date, FieldError> {
     let number = |range: std::ops::Range<usize>| raw[range].parse::<i16>().ok();
     shaped
         .then(|| {
-            let year = number(0..4)?;
+            let year = number(0..4).filter(|y| YEARS.contains(y))?;
             let month = i8::try_from(number(5..7)?).ok()?;
             let day = i8::try_from(number(8..10)?).ok()?;
             Date::new(year, month, day).ok()
         })
         .flatten()
-        .ok_or_else(|| FieldError::new(name, format!("{name} must be a date, YYYY-MM-DD")))
+        .ok_or_else(|| {
+            FieldError::new(
+                name,
+                format!("{name} must be a date, YYYY-MM-DD, from 1970 to 9998"),
+            )
+        })
 }
 
 /// What a report is asked for, parsed.
@@ -1002,6 +1011,8 @@ mod tests {
             "to"
         );
         for bad in [
+            "1969-12-31",
+            "9999-12-31",
             "2026-1-01",
             "2026-02-30",
             "26-01-01",

@@ -32,6 +32,13 @@ async fn report(app: &App, event: &ApiRequest) -> Result<ApiResponse, ApiError> 
         .requests
         .created_events(&store, &missing_creations(&events))
         .await?;
+    // What a slow or costly report read: the events of its range, and creations apart.
+    tracing::info!(
+        events = events.len(),
+        earlier = earlier.len(),
+        days = query.range.days(),
+        "report read"
+    );
     json(
         StatusCode::OK,
         &compute(&query, &store, &events, &creations(&earlier)),

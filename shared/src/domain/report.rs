@@ -818,6 +818,52 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Whatever the history: buckets add up to the totals, the priority and type splits
+        /// add up to them too, and each count is the number of its events in the span.
+        #[test]
+        fn slices_add_up_to_the_totals(
+            lives in proptest::collection::vec((0i64..4 * 86_400_000, 0u8..5, 1i64..7_200_000), 0..60),
+            hourly: bool,
+        ) {
+            let q = query("2026-10-31", "2026-11-01", "America/Denver", if hourly { "hour" } else { "day" });
+            let (start, end) = q.span();
+            let store = StoreId::parse("store-1").unwrap();
+            // From a day before the span to a day after it.
+            let origin = unix_millis(start) - 86_400_000;
+            let mut events = Vec::new();
+            let mut earlier = HashMap::new();
+            for (offset, outcome, wait) in lives {
+                let id = RequestId::generate();
+                let created = event(id, 1, EventType::Created, origin + offset, "assoc");
+                earlier.insert(id, Creation::of(&created).unwrap());
+                events.push(created);
+                let kind = [EventType::Answered, EventType::TimedOut, EventType::Withdrawn, EventType::Discarded, EventType::Edited][usize::from(outcome)];
+                events.push(event(id, 2, kind, origin + offset + wait, "sup"));
+            }
+            let (start, end) = (unix_millis(start), unix_millis(end));
+            let inside: Vec<RequestEvent> = events
+                .iter()
+                .filter(|e| (start..end).contains(&unix_millis(e.at)))
+                .cloned()
+                .collect();
+            let report = compute(&q, &store, &inside, &earlier);
+            let counts = |c: &Counts| [c.created, c.approved, c.denied, c.timed_out, c.withdrawn, c.discarded, c.time_to_answer_ms.count as u64];
+            let sum = |all: Vec<[u64; 7]>| all.into_iter().fold([0; 7], |mut a, c| { for (x, y) in a.iter_mut().zip(c) { *x += y; } a });
+            let totals = counts(&report.totals.counts);
+            prop_assert_eq!(sum(report.buckets.iter().map(|b| counts(&b.tally.counts)).collect()), totals);
+            prop_assert_eq!(sum(report.totals.by_priority.0.iter().map(|(_, c)| counts(c)).collect()), totals);
+            prop_assert_eq!(sum(report.totals.by_request_type.0.iter().map(|(_, c)| counts(c)).collect()), totals);
+            let of = |t: EventType| inside.iter().filter(|e| e.event_type == t).count() as u64;
+            prop_assert_eq!(
+                &totals[..6],
+                &[of(EventType::Created), of(EventType::Answered), 0, of(EventType::TimedOut), of(EventType::Withdrawn), of(EventType::Discarded)][..]
+            );
+            let busy: u64 = report.busy_hours.created.iter().flatten().sum();
+            prop_assert_eq!(busy, of(EventType::Created));
+        }
+    }
+
     #[test]
     fn daylight_saving_days_have_23_and_25_hours() {
         // America/Denver: clocks spring forward on 2026-03-08, fall back on 2026-11-01.

@@ -1,5 +1,5 @@
-//! The reads of a report ([`crate::domain::report`]): a store's events over a span of time from the
-//! events table's `byTime` index, and the creations of requests raised before the span.
+//! The reads of a report ([`crate::domain::report`]): a store's events over a span of time
+//! from the events table's `byTime` index, and the creations of requests raised before it.
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use futures_util::{StreamExt, TryStreamExt, stream};

@@ -245,7 +245,10 @@ mod tests {
             }))
             .unwrap();
             assert!(payload.len() < 6 * 1024 * 1024, "{} bytes", payload.len());
-            eprintln!("largest CSV page: {} bytes as Lambda returns it", payload.len());
+            eprintln!(
+                "largest CSV page: {} bytes as Lambda returns it",
+                payload.len()
+            );
         }
     }
 }

@@ -46,6 +46,29 @@ impl<'a> Costs<'a> {
         body
     }
 
+    /// Creates a request (as an admin, without `Idempotency-Key`): its body.
+    async fn create(&mut self, name: &'static str, store: &str) -> Value {
+        self.run(
+            name,
+            as_admin("create-request", store).without_header("idempotency-key"),
+            "create-request",
+        )
+        .await
+    }
+
+    /// Answers request `id`: nobody answers their own request, so another admin does.
+    async fn respond(&mut self, store: &str, id: &str) -> Value {
+        self.run(
+            "respond",
+            event("respond-to-request")
+                .store(store)
+                .principal("admin-2", "admin", &[store])
+                .request_id(id),
+            "respond-to-request",
+        )
+        .await
+    }
+
     /// Read and write units per route, as DynamoDB Local reports them under DynamoDB's rules
     /// (an index entry is a write of its own, a transaction costs double).
     fn assert_units(&self, expected: &[(&str, f64, f64)]) {
@@ -74,13 +97,7 @@ async fn supervisor_request_routes_make_the_expected_requests() {
     let (app, log) = app_with_request_log().await;
     let store = fresh_store();
     let mut costs = Costs::new(&app, &log);
-    let created = costs
-        .run(
-            "create",
-            as_admin("create-request", &store).without_header("idempotency-key"),
-            "create-request",
-        )
-        .await;
+    let created = costs.create("create", &store).await;
     costs
         .run(
             "create, idempotent",
@@ -139,24 +156,8 @@ async fn supervisor_request_routes_make_the_expected_requests() {
             "update-request",
         )
         .await;
-    costs
-        .run(
-            "respond",
-            // Nobody answers their own request: another admin does.
-            event("respond-to-request")
-                .store(&store)
-                .principal("admin-2", "admin", &[&store])
-                .request_id(&id),
-            "respond-to-request",
-        )
-        .await;
-    let pending = costs
-        .run(
-            "create another",
-            as_admin("create-request", &store).without_header("idempotency-key"),
-            "create-request",
-        )
-        .await;
+    costs.respond(&store, &id).await;
+    let pending = costs.create("create another", &store).await;
     costs
         .run(
             "withdraw",
@@ -261,23 +262,10 @@ async fn a_report_reads_the_creations_of_earlier_requests_by_key() {
     app.clock = shared::edge::config::Clock::manual(midnight - time::Duration::minutes(1));
     let store = fresh_store();
     let mut costs = Costs::new(&app, &log);
-    let created = costs
-        .run(
-            "create",
-            as_admin("create-request", &store).without_header("idempotency-key"),
-            "create-request",
-        )
-        .await;
+    let created = costs.create("create", &store).await;
     app.clock.set(midnight + time::Duration::minutes(1));
     costs
-        .run(
-            "respond",
-            event("respond-to-request")
-                .store(&store)
-                .principal("admin-2", "admin", &[&store])
-                .request_id(created["requestId"].as_str().unwrap()),
-            "respond-to-request",
-        )
+        .respond(&store, created["requestId"].as_str().unwrap())
         .await;
     let day = midnight.date().to_string();
     let report = costs

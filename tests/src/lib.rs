@@ -515,9 +515,20 @@ pub struct LiveStack {
 }
 
 pub async fn live_stack() -> LiveStack {
+    live_stack_with_clock(shared::edge::config::Clock::System).await
+}
+
+/// [`live_stack`] with the gateway's app on `clock`: a [`Clock::manual`] one writes a history
+/// through the API at instants the test chooses (tokens are still checked against the system's
+/// clock).
+///
+/// [`Clock::manual`]: shared::edge::config::Clock::manual
+pub async fn live_stack_with_clock(clock: shared::edge::config::Clock) -> LiveStack {
     let issuer = local_gateway::oidc::LocalIssuer::spawn().await.unwrap();
+    let mut app = app_with_fresh_table().await;
+    app.clock = clock;
     let gateway = std::sync::Arc::new(local_gateway::Gateway {
-        app: app_with_fresh_table().await,
+        app,
         authenticator: issuer.authenticator("store-services"),
         issuer: None,
     });

@@ -65,6 +65,7 @@ EXCLUDED_CHECKS = {
 }
 
 SUPERVISOR_LIST = "GET /stores/{storeId}/supervisor-requests"
+REPORT = "GET /stores/{storeId}/reports/supervisor-requests"
 LIST_OPERATIONS = {
     SUPERVISOR_LIST,
     "GET /stores/{storeId}/supervisor-requests/{requestId}/events",
@@ -114,6 +115,16 @@ ACCEPTED = [
     {
         "check": "positive_data_acceptance", "operations": {SUPERVISOR_LIST}, "status": 400, "body": r"since must be before until",
         "reason": "a rule across two query parameters (since < until), which a schema cannot state",
+    },
+    {
+        "check": "positive_data_acceptance", "operations": {REPORT}, "status": 400,
+        "body": r"to must not be before from|a report covers at most 92 days|groupBy=hour covers at most 31 days",
+        "reason": "a report's range is a rule across query parameters (from <= to, at most 92 days, hours over at most 31): "
+                  "the descriptions say it; a schema cannot",
+    },
+    {
+        "check": "positive_data_acceptance", "operations": {REPORT}, "status": 400, "body": r"tz must be an IANA time zone name",
+        "reason": "tz names a zone of the IANA database: data (about 600 names, changing with releases), not a shape the schema lists",
     },
     {
         "check": "positive_data_acceptance", "operations": {SUPERVISOR_LIST}, "status": 400, "body": r"decision filters history: add status=NOT_PENDING",

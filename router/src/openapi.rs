@@ -718,7 +718,13 @@ fn query_parameter(route: &Route, name: &str) -> Value {
         "since" | "until" => json!({ "type": "string", "format": "date-time" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 25 }),
         "cursor" => schema_ref("Cursor"),
-        "from" | "to" => json!({ "type": "string", "format": "date" }),
+        // The years a report can name (events are kept in Unix milliseconds), said as a
+        // pattern so that generated clients and fuzzers know them.
+        "from" | "to" => json!({
+            "type": "string",
+            "format": "date",
+            "pattern": "^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-[0-9]{2}-[0-9]{2}$"
+        }),
         "tz" => json!({ "type": "string", "default": "UTC" }),
         "groupBy" => {
             json!({ "type": "string", "enum": GroupBy::ALL.map(GroupBy::as_str), "default": "day" })

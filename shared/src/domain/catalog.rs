@@ -409,12 +409,18 @@ impl Item {
     }
 }
 
+/// An ISO 4217 currency code, as [`Currency::parse`] reads it.
+const CURRENCY: Kind = Kind::Parsed(
+    |code| Currency::parse(code).is_some(),
+    "must be an ISO 4217 currency code in capitals, e.g. USD",
+);
+
 const MONEY: &[Field] = &[
     Field::required(
         "amount",
         Kind::Count("of minor units, e.g. 129 for 1.29", 0, MAX_AMOUNT_MINOR),
     ),
-    Field::required("currency", Kind::Currency),
+    Field::required("currency", CURRENCY),
 ];
 const ITEM_STATUSES: fn() -> Vec<&'static str> =
     || ItemStatus::ALL.map(ItemStatus::as_str).to_vec();
@@ -425,7 +431,7 @@ impl Shape for NewMasterItemBody {
     const FIELDS: &'static [Field] = &[
         Field::required("name", Kind::Text(Name::MAX)),
         Field::optional("description", Kind::Text(Description::MAX)),
-        Field::required("currency", Kind::Currency),
+        Field::required("currency", CURRENCY),
     ];
 }
 

@@ -165,7 +165,7 @@ impl ApiError {
     /// The response a client sees, with the request id to quote. This is where an error is
     /// handled: internal errors and an unavailable store are logged here, once, with their
     /// whole chain of sources, and the store's unavailability counted.
-    pub fn into_response(self, request_id: Option<&str>) -> crate::edge::http::ApiResponse {
+    pub fn into_response(self, request_id: Option<&str>) -> http::Response<String> {
         let status = self.status();
         let message = match &self {
             Self::Internal(_) => {

@@ -14,6 +14,11 @@ use crate::domain::catalog::{
 };
 use crate::domain::ids::{ItemId, MasterItemId, StoreId};
 use crate::domain::millis::unix_millis;
+use crate::store::attributes::{
+    ACTIVE_SCORE, CURRENCY, DESCRIPTION, ITEM_COUNT, NAME, OUT_OF_STOCK_SCORE, PINNED_AT,
+    PINNED_BY, PINNED_ITEM_ID, PRICE_AMOUNT, PRICE_WEIGHT, STATUS, STATUS_WEIGHT, UPDATED_AT,
+    VENDOR,
+};
 use crate::store::codec::{
     Attributes, currency, get_n, item_from_attributes, master_from_item, n, s, weights_from_item,
 };
@@ -26,14 +31,16 @@ use crate::store::table::{Entity, StoreError, Table, classify};
 
 const ATTEMPTS: u32 = 5;
 /// What every versioned edit sets (see `versioned_update`).
-const VERSIONED_SETS: &str = "#v = #v + :one, updatedAt = :now";
+fn versioned_sets() -> String {
+    format!("#v = #v + :one, {UPDATED_AT} = :now")
+}
 
 /// The condition of a versioned edit: the item exists, at `expected` when one is given
 /// (`If-Match: *` gives none).
 fn versioned_condition(expected: Option<u64>) -> String {
     match expected {
-        Some(_) => "attribute_exists(sk) AND #v = :expected".into(),
-        None => "attribute_exists(sk)".into(),
+        Some(_) => format!("attribute_exists({SORT_KEY}) AND #v = :expected"),
+        None => keys::exists(),
     }
 }
 
@@ -93,8 +100,8 @@ impl CatalogStore {
     }
 
     /// An UpdateItem of one versioned item: bumps `version` and `updatedAt` (with
-    /// [`VERSIONED_SETS`]), answers the new item, and the old one when a condition fails.
-    /// The caller adds its own SETs and a condition containing [`VERSIONED_CONDITION`].
+    /// [`versioned_sets`]), answers the new item, and the old one when a condition fails.
+    /// The caller adds its own SETs and a condition containing [`versioned_condition`]'s.
     fn versioned_update(
         &self,
         store: &StoreId,
@@ -131,14 +138,16 @@ impl CatalogStore {
         let mut update = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
-            .update_expression("ADD itemCount :delta")
+            .update_expression(format!("ADD {ITEM_COUNT} :delta"))
             .expression_attribute_values(":delta", n(delta))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         update = match currency {
             Some(currency) => update
-                .condition_expression("attribute_exists(sk) AND currency = :currency")
+                .condition_expression(format!(
+                    "attribute_exists({SORT_KEY}) AND {CURRENCY} = :currency"
+                ))
                 .expression_attribute_values(":currency", s(currency.as_str())),
-            None => update.condition_expression("attribute_exists(sk)"),
+            None => update.condition_expression(keys::exists()),
         };
         TransactWriteItem::builder()
             .update(update.build().expect("table, key and expression are set"))
@@ -152,12 +161,12 @@ impl CatalogStore {
         master: &MasterItem,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
-        const NEW: &str = "attribute_not_exists(sk)";
+        let new = keys::absent();
         if let Some(record) = idempotency {
             return self
                 .table
                 .transact(vec![
-                    self.table.put(keys::master_item(master), NEW, None),
+                    self.table.put(keys::master_item(master), &new, None),
                     idempotency::put(&self.table, &master.store_id, record),
                 ])
                 .await;
@@ -167,7 +176,7 @@ impl CatalogStore {
             .put_item()
             .table_name(self.table.name())
             .set_item(Some(keys::master_item(master)))
-            .condition_expression(NEW)
+            .condition_expression(new)
             .send()
             .await
             .map(|_| ())
@@ -247,18 +256,18 @@ impl CatalogStore {
         expected: Option<u64>,
         now: OffsetDateTime,
     ) -> Result<MasterItem, StoreError> {
-        let mut sets = vec![VERSIONED_SETS];
+        let mut sets = vec![versioned_sets()];
         let mut update = self
             .versioned_update(store, master_sort_key(id), expected, now)
             .condition_expression(versioned_condition(expected));
         if let Some(name) = &edit.name {
-            sets.push("#name = :name");
+            sets.push("#name = :name".into());
             update = update
-                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#name", NAME)
                 .expression_attribute_values(":name", s(name.as_str()));
         }
         if let Some(description) = &edit.description {
-            sets.push("description = :description");
+            sets.push(format!("{DESCRIPTION} = :description"));
             update = update.expression_attribute_values(":description", s(description.as_str()));
         }
         match update
@@ -297,10 +306,14 @@ impl CatalogStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         delete = match expected {
             Some(version) => delete
-                .condition_expression("attribute_exists(sk) AND itemCount = :zero AND #v = :v")
+                .condition_expression(format!(
+                    "attribute_exists({SORT_KEY}) AND {ITEM_COUNT} = :zero AND #v = :v"
+                ))
                 .expression_attribute_names("#v", keys::VERSION)
                 .expression_attribute_values(":v", n(version)),
-            None => delete.condition_expression("attribute_exists(sk) AND itemCount = :zero"),
+            None => delete.condition_expression(format!(
+                "attribute_exists({SORT_KEY}) AND {ITEM_COUNT} = :zero"
+            )),
         };
         match delete.send().await {
             Ok(_) => Ok(()),
@@ -330,7 +343,6 @@ impl CatalogStore {
         item: &Item,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), CatalogError> {
-        const NEW: &str = "attribute_not_exists(sk)";
         let mut items = vec![
             self.count_item(
                 &item.store_id,
@@ -338,7 +350,8 @@ impl CatalogStore {
                 1,
                 Some(item.price.currency()),
             ),
-            self.table.put(keys::candidate_item(item), NEW, None),
+            self.table
+                .put(keys::candidate_item(item), &keys::absent(), None),
         ];
         if let Some(record) = idempotency {
             items.push(idempotency::put(&self.table, &item.store_id, record));
@@ -412,7 +425,7 @@ impl CatalogStore {
             // first, so a missing master is still told from an empty list.
             query = query
                 .filter_expression("attribute_not_exists(#status) OR #status = :status")
-                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#status", STATUS)
                 .expression_attribute_values(":status", s(status.as_str()));
         }
         let output = query.send().await.map_err(classify)?;
@@ -480,24 +493,24 @@ impl CatalogStore {
         expected: Option<u64>,
         now: OffsetDateTime,
     ) -> Result<Item, CatalogError> {
-        let mut sets = vec![VERSIONED_SETS];
+        let mut sets = vec![versioned_sets()];
         let mut condition = versioned_condition(expected);
         let mut update = self.versioned_update(store, candidate_sort_key(id), expected, now);
         if let Some(vendor) = &edit.vendor {
-            sets.push("vendor = :vendor");
+            sets.push(format!("{VENDOR} = :vendor"));
             update = update.expression_attribute_values(":vendor", s(vendor.as_str()));
         }
         if let Some(price) = &edit.price {
-            sets.push("priceAmount = :amount");
-            condition.push_str(" AND currency = :currency");
+            sets.push(format!("{PRICE_AMOUNT} = :amount"));
+            condition.push_str(&format!(" AND {CURRENCY} = :currency"));
             update = update
                 .expression_attribute_values(":amount", n(price.amount()))
                 .expression_attribute_values(":currency", s(price.currency().as_str()));
         }
         if let Some(status) = edit.status {
-            sets.push("#status = :status");
+            sets.push("#status = :status".into());
             update = update
-                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#status", STATUS)
                 .expression_attribute_values(":status", s(status.as_str()));
         }
         let result = update
@@ -540,10 +553,10 @@ impl CatalogStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         delete = match expected {
             Some(version) => delete
-                .condition_expression("attribute_exists(sk) AND #v = :v")
+                .condition_expression(format!("attribute_exists({SORT_KEY}) AND #v = :v"))
                 .expression_attribute_names("#v", keys::VERSION)
                 .expression_attribute_values(":v", n(version)),
-            None => delete.condition_expression("attribute_exists(sk)"),
+            None => delete.condition_expression(keys::exists()),
         };
         let items = vec![
             TransactWriteItem::builder()
@@ -578,8 +591,10 @@ impl CatalogStore {
         let candidate = ConditionCheck::builder()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, candidate_sort_key(&pin.item_id))))
-            .condition_expression("attribute_exists(sk) AND #status IN (:active, :out)")
-            .expression_attribute_names("#status", "status")
+            .condition_expression(format!(
+                "attribute_exists({SORT_KEY}) AND #status IN (:active, :out)"
+            ))
+            .expression_attribute_names("#status", STATUS)
             .expression_attribute_values(":active", s(ItemStatus::Active.as_str()))
             .expression_attribute_values(":out", s(ItemStatus::OutOfStock.as_str()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -591,8 +606,10 @@ impl CatalogStore {
             // The pin is the preferred item's, not an edit of the master item: its version
             // (the ETag of its name and description) stays, so an edit read before a pin
             // still applies.
-            .update_expression("SET pinnedItemId = :item, pinnedBy = :by, pinnedAt = :at")
-            .condition_expression("attribute_exists(sk)")
+            .update_expression(format!(
+                "SET {PINNED_ITEM_ID} = :item, {PINNED_BY} = :by, {PINNED_AT} = :at"
+            ))
+            .condition_expression(keys::exists())
             .expression_attribute_values(":item", s(&pin.item_id.to_string()))
             .expression_attribute_values(":by", s(&pin.pinned_by))
             .expression_attribute_values(":at", n(unix_millis(pin.pinned_at)))
@@ -629,8 +646,8 @@ impl CatalogStore {
             .update_item()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, master_sort_key(master))))
-            .update_expression("REMOVE pinnedItemId, pinnedBy, pinnedAt")
-            .condition_expression("attribute_exists(sk)")
+            .update_expression(format!("REMOVE {PINNED_ITEM_ID}, {PINNED_BY}, {PINNED_AT}"))
+            .condition_expression(keys::exists())
             .send()
             .await;
         match result {
@@ -668,10 +685,10 @@ impl CatalogStore {
             .update_item()
             .table_name(self.table.name())
             .set_key(Some(keys::key(store, WEIGHTS_SORT_KEY.into())))
-            .update_expression(
-                "SET priceWeight = :pw, statusWeight = :sw, activeScore = :active, \
-                 outOfStockScore = :oos, #v = if_not_exists(#v, :zero) + :one",
-            )
+            .update_expression(format!(
+                "SET {PRICE_WEIGHT} = :pw, {STATUS_WEIGHT} = :sw, {ACTIVE_SCORE} = :active, \
+                 {OUT_OF_STOCK_SCORE} = :oos, #v = if_not_exists(#v, :zero) + :one"
+            ))
             .expression_attribute_names("#v", keys::VERSION)
             .expression_attribute_values(":pw", n(weights.price_weight()))
             .expression_attribute_values(":sw", n(weights.status_weight()))
@@ -682,7 +699,7 @@ impl CatalogStore {
             .return_values(ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         update = match expected {
-            Some(0) => update.condition_expression("attribute_not_exists(sk)"),
+            Some(0) => update.condition_expression(keys::absent()),
             Some(version) => update
                 .condition_expression("#v = :expected")
                 .expression_attribute_values(":expected", n(version)),

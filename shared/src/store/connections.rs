@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::principal::{Principal, Role};
 use crate::domain::ids::StoreId;
+use crate::store::attributes::{ROLE, SUBJECT};
 use crate::store::codec::{Attributes, MalformedItem, get_n, get_s, n, s};
 use crate::store::keys::{CONNECTION_ID, CONNECTIONS_BY_STORE_INDEX, EXPIRES_AT, PARTITION_KEY};
 use crate::store::table::{StoreError, Table, classify};
@@ -55,8 +56,8 @@ impl ConnectionStore {
         let item = HashMap::from([
             (CONNECTION_ID.to_owned(), s(&connection.connection_id)),
             (PARTITION_KEY.to_owned(), s(connection.store().as_str())),
-            ("subject".to_owned(), s(&connection.listener.subject)),
-            ("role".to_owned(), s(connection.listener.role.as_str())),
+            (SUBJECT.to_owned(), s(&connection.listener.subject)),
+            (ROLE.to_owned(), s(connection.listener.role.as_str())),
             (
                 EXPIRES_AT.to_owned(),
                 n(connection.expires_at.unix_timestamp()),
@@ -127,8 +128,8 @@ fn connection_from_item(item: &Attributes) -> Result<Connection, MalformedItem> 
     Ok(Connection {
         connection_id: get_s(item, CONNECTION_ID)?.to_owned(),
         listener: Principal {
-            subject: get_s(item, "subject")?.to_owned(),
-            role: Role::parse(get_s(item, "role")?).ok_or(MalformedItem("role"))?,
+            subject: get_s(item, SUBJECT)?.to_owned(),
+            role: Role::parse(get_s(item, ROLE)?).ok_or(MalformedItem(ROLE))?,
             stores: vec![
                 StoreId::parse(get_s(item, PARTITION_KEY)?)
                     .map_err(|_| MalformedItem(PARTITION_KEY))?,

@@ -19,6 +19,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::ids::StoreId;
 use crate::domain::validation::Invalid;
+use crate::store::attributes::{FINGERPRINT, LOCATION, RESPONSE_BODY};
 use crate::store::codec::{Attributes, MalformedItem, get_n, get_s, n, s};
 use crate::store::keys;
 use crate::store::keys::{EXPIRES_AT, idempotency_sort_key, key};
@@ -252,7 +253,7 @@ pub(crate) fn put(table: &Table, store: &StoreId, record: &IdempotencyRecord) ->
     let put = Put::builder()
         .table_name(table.name())
         .set_item(Some(item(store, record)))
-        .condition_expression("attribute_not_exists(sk) OR #expiresAt < :now")
+        .condition_expression(format!("{} OR #expiresAt < :now", keys::absent()))
         .expression_attribute_names("#expiresAt", keys::EXPIRES_AT)
         .expression_attribute_values(":now", n(now.unix_timestamp()))
         .build()
@@ -357,7 +358,7 @@ pub async fn create_once<C: IdempotentCreate>(
     Err(IdempotencyError::InFlight)
 }
 
-// --- the record as an item (its attributes are named here, the one writer and reader) ---
+// --- the record as an item (this is its one writer and reader) ---
 
 /// An idempotency record with its key.
 fn item(store: &StoreId, record: &IdempotencyRecord) -> Attributes {
@@ -368,9 +369,9 @@ fn item(store: &StoreId, record: &IdempotencyRecord) -> Attributes {
 
 fn attributes(record: &IdempotencyRecord) -> Attributes {
     std::collections::HashMap::from([
-        ("fingerprint".to_owned(), s(record.fingerprint.as_str())),
-        ("location".to_owned(), s(&record.location)),
-        ("responseBody".to_owned(), s(&record.response_body)),
+        (FINGERPRINT.to_owned(), s(record.fingerprint.as_str())),
+        (LOCATION.to_owned(), s(&record.location)),
+        (RESPONSE_BODY.to_owned(), s(&record.response_body)),
         (EXPIRES_AT.to_owned(), n(record.expires_at.unix_timestamp())),
     ])
 }
@@ -379,9 +380,9 @@ fn from_item(key: &IdempotencyKey, item: &Attributes) -> Result<IdempotencyRecor
     let expires_at: i64 = get_n(item, EXPIRES_AT)?;
     Ok(IdempotencyRecord {
         key: key.clone(),
-        fingerprint: Fingerprint::from_stored(get_s(item, "fingerprint")?.to_owned()),
-        location: get_s(item, "location")?.to_owned(),
-        response_body: get_s(item, "responseBody")?.to_owned(),
+        fingerprint: Fingerprint::from_stored(get_s(item, FINGERPRINT)?.to_owned()),
+        location: get_s(item, LOCATION)?.to_owned(),
+        response_body: get_s(item, RESPONSE_BODY)?.to_owned(),
         expires_at: OffsetDateTime::from_unix_timestamp(expires_at)
             .map_err(|_| MalformedItem(EXPIRES_AT))?,
     })

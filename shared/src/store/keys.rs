@@ -100,10 +100,10 @@ use crate::domain::audit::RequestEvent;
 use crate::domain::ids::{ItemId, MasterItemId, RequestId, StoreId};
 use crate::domain::millis::unix_millis;
 use crate::domain::supervisor_request::{Priority, RequestStatus, SupervisorRequest};
-use crate::store::codec::{Attributes, MalformedItem, get_s, request_attributes, s};
 /// Attributes the codec writes that are also keys or key conditions here: named once, in
-/// the codec, which imports nothing from this module.
-pub use crate::store::codec::{DEADLINE, EXPIRES_AT, PARTITION_KEY, VERSION};
+/// [`crate::store::attributes`], which imports nothing.
+pub use crate::store::attributes::{DEADLINE, EXPIRES_AT, PARTITION_KEY, VERSION};
+use crate::store::codec::{Attributes, MalformedItem, get_s, request_attributes, s};
 
 pub const SORT_KEY: &str = "sk";
 pub const DEADLINE_INDEX: &str = "byDeadline";
@@ -114,6 +114,16 @@ pub const SWEEP_SHARDS: u8 = 4;
 
 const RECORD_PREFIX: &str = "REQUEST#";
 const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+
+/// The condition that the item is there: every item keyed `storeId`/`sk` has a sort key.
+pub fn exists() -> String {
+    format!("attribute_exists({SORT_KEY})")
+}
+
+/// The condition that no item holds the key yet.
+pub fn absent() -> String {
+    format!("attribute_not_exists({SORT_KEY})")
+}
 
 /// `{status}#` — every queue entry of one status starts with this.
 pub fn status_prefix(status: RequestStatus) -> String {

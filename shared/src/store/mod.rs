@@ -1,6 +1,8 @@
-//! DynamoDB: the key schema ([`keys`]), domain values as attributes ([`codec`]), the plumbing
-//! both tables share ([`table`]), and the stores built on them.
+//! DynamoDB: the key schema ([`keys`]), the attribute names ([`attributes`]), domain values
+//! as attributes ([`codec`]), the plumbing both tables share ([`table`]), and the stores built
+//! on them.
 
+pub mod attributes;
 pub mod catalog;
 pub mod codec;
 pub mod connections;

@@ -78,7 +78,7 @@ impl RequestStore {
                     AttributeValue::S(keys::event_time_bound(start)),
                 )
                 .expression_attribute_values(":end", AttributeValue::S(keys::event_time_bound(end)))
-                .projection_expression(codec::EVENT_PROJECTION)
+                .projection_expression(codec::EVENT_PROJECTION.as_str())
                 .set_exclusive_start_key(from.take())
                 .send()
                 .await
@@ -125,7 +125,7 @@ impl RequestStore {
             .collect();
         let mut wanted = KeysAndAttributes::builder()
             .set_keys(Some(keys))
-            .projection_expression(codec::EVENT_PROJECTION)
+            .projection_expression(codec::EVENT_PROJECTION.as_str())
             .set_expression_attribute_names(Some(codec::event_projection_names()))
             .build()
             .map_err(|e| StoreError::Internal(e.into()))?;

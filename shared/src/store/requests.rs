@@ -7,6 +7,7 @@
 //! callers can decide what they mean.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -17,6 +18,7 @@ use crate::domain::millis::unix_millis;
 use crate::domain::supervisor_request::{
     Decision, Priority, Refusal, RequestStatus, SupervisorRequest, Transition,
 };
+use crate::store::attributes::DECISION;
 use crate::store::codec::{Attributes, REQUEST_PROJECTION, event_from_item, n, request_from_item};
 use crate::store::idempotency::{self, IdempotencyKey, IdempotencyRecord};
 use crate::store::keys;
@@ -185,11 +187,8 @@ impl RequestStore {
     /// The put of an event: never over another (one event per version).
     fn event(&self, event: &RequestEvent) -> TransactWriteItem {
         let expires = (event.at + self.retention).unix_timestamp();
-        self.events.put(
-            keys::event_item(event, expires),
-            "attribute_not_exists(sk)",
-            None,
-        )
+        self.events
+            .put(keys::event_item(event, expires), &keys::absent(), None)
     }
 
     /// Writes a new request (queue entry and record), its `created` event, and its
@@ -200,11 +199,11 @@ impl RequestStore {
         event: &RequestEvent,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
-        const NEW: &str = "attribute_not_exists(sk)";
+        let new = keys::absent();
         let [queue_entry, record] = self.items(request);
         let mut items = vec![
-            self.table.put(queue_entry, NEW, None),
-            self.table.put(record, NEW, None),
+            self.table.put(queue_entry, &new, None),
+            self.table.put(record, &new, None),
             self.event(event),
         ];
         if let Some(record) = idempotency {
@@ -255,10 +254,7 @@ impl RequestStore {
                     items.push(self.table.put(queue_entry, SAME_VERSION, version));
                 } else {
                     items.push(self.table.delete(store, old_key, before.version));
-                    items.push(
-                        self.table
-                            .put(queue_entry, "attribute_not_exists(sk)", None),
-                    );
+                    items.push(self.table.put(queue_entry, &keys::absent(), None));
                 }
                 items.push(self.table.put(record, SAME_VERSION, version));
             }
@@ -439,15 +435,10 @@ impl RequestStore {
                 .expression_attribute_names("#deadline", keys::DEADLINE)
                 .expression_attribute_values(":now", n(unix_millis(query.now)));
         } else if let Some(decision) = query.decision {
-            request = request
-                .filter_expression("decision = :decision")
-                .expression_attribute_values(
-                    ":decision",
-                    AttributeValue::S(decision.as_str().into()),
-                );
+            request = answered_with(request, decision);
         }
         let output = request
-            .projection_expression(REQUEST_PROJECTION)
+            .projection_expression(REQUEST_PROJECTION.as_str())
             .send()
             .await
             .map_err(classify)?;
@@ -596,14 +587,9 @@ impl RequestStore {
             .scan_index_forward(false)
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
-            .projection_expression(REQUEST_PROJECTION);
+            .projection_expression(REQUEST_PROJECTION.as_str());
         if let Some(decision) = decision {
-            query = query
-                .filter_expression("decision = :decision")
-                .expression_attribute_values(
-                    ":decision",
-                    AttributeValue::S(decision.as_str().into()),
-                );
+            query = answered_with(query, decision);
         }
         let output = query.send().await.map_err(classify)?;
         let mut items = output.items.unwrap_or_default();
@@ -705,7 +691,7 @@ impl RequestStore {
     /// `position` names where the next page starts after an event.
     async fn event_page(
         &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        query: QueryFluentBuilder,
         limit: usize,
         position: impl Fn(&RequestEvent) -> String,
     ) -> Result<(Vec<RequestEvent>, Option<EventPosition>), StoreError> {
@@ -730,6 +716,13 @@ impl RequestStore {
         };
         Ok((events, next))
     }
+}
+
+/// Only the requests answered with `decision`: a filter in DynamoDB, after the key condition.
+fn answered_with(query: QueryFluentBuilder, decision: Decision) -> QueryFluentBuilder {
+    query
+        .filter_expression(format!("{DECISION} = :decision"))
+        .expression_attribute_values(":decision", AttributeValue::S(decision.as_str().into()))
 }
 
 enum KeyRange<'a> {

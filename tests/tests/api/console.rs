@@ -93,6 +93,31 @@ impl Stack {
         panic!("the stream never reached a listener");
     }
 
+    /// The console, signed in from the URL fragment (which never reaches the server), with
+    /// the WebSocket API's port, which is not the next one here.
+    fn console_url(&self, store: &str, token: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/console#ws=ws://127.0.0.1:{}&store={store}&token={token}",
+            self.http_port, self.ws_port
+        )
+    }
+
+    /// Opens the console as `token`'s holder and waits until it is connected with the
+    /// queue loaded.
+    async fn sign_in(&self, page: &mut Page, store: &str, token: &str) {
+        page.call(
+            "Page.navigate",
+            json!({ "url": self.console_url(store, token) }),
+        )
+        .await;
+        page.until(
+            "connected, with the queue loaded",
+            "document.getElementById('status')?.dataset.state === 'connected' \
+             && document.getElementById('queue').dataset.loaded === 'true'",
+        )
+        .await;
+    }
+
     fn token(&self, sub: &str, role: &str, store: &str) -> String {
         self.issuer
             .token("store-services", (sub, role, &[store]), 0, 600)
@@ -476,19 +501,8 @@ async fn the_console_shows_the_queue_live_and_answers_from_it() {
 
     let browser = Browser::launch();
     let mut page = browser.page().await;
-    // `/console` redirects to `/console/`; the fragment, which never reaches the server,
-    // carries the sign-in (and the WebSocket API's port, which is not the next one here).
-    let url = format!(
-        "http://127.0.0.1:{}/console#ws=ws://127.0.0.1:{}&store={store}&token={supervisor}",
-        stack.http_port, stack.ws_port
-    );
-    page.call("Page.navigate", json!({ "url": url })).await;
-    page.until(
-        "connected, with the queue loaded",
-        "document.getElementById('status')?.dataset.state === 'connected' \
-         && document.getElementById('queue').dataset.loaded === 'true'",
-    )
-    .await;
+    // `/console` redirects to `/console/`, the fragment kept.
+    stack.sign_in(&mut page, &store, &supervisor).await;
     assert_eq!(page.eval(queue_order()).await, json!([waiting]));
     assert_eq!(
         page.eval("location.href.includes('token')").await,
@@ -598,11 +612,11 @@ async fn the_console_shows_the_queue_live_and_answers_from_it() {
     page.screenshot("console-answered.png").await;
 
     // A token the API refuses: the console says so and stops, rather than retrying forever.
-    let url = format!(
-        "http://127.0.0.1:{}/console#ws=ws://127.0.0.1:{}&store={store}&token=not.a.token",
-        stack.http_port, stack.ws_port
-    );
-    page.call("Page.navigate", json!({ "url": url })).await;
+    page.call(
+        "Page.navigate",
+        json!({ "url": stack.console_url(&store, "not.a.token") }),
+    )
+    .await;
     let refused = page
         .until(
             "the refusal of a bad token",
@@ -834,17 +848,7 @@ async fn the_console_reports_a_known_history_and_exports_it() {
     )
     .await;
     let supervisor = stack.token("sup-1", "supervisor", &store);
-    let url = format!(
-        "http://127.0.0.1:{}/console#ws=ws://127.0.0.1:{}&store={store}&token={supervisor}",
-        stack.http_port, stack.ws_port
-    );
-    page.call("Page.navigate", json!({ "url": url })).await;
-    page.until(
-        "connected, with the queue loaded",
-        "document.getElementById('status')?.dataset.state === 'connected' \
-         && document.getElementById('queue').dataset.loaded === 'true'",
-    )
-    .await;
+    stack.sign_in(&mut page, &store, &supervisor).await;
 
     // The Reports view: its zone is the browser's; the range is picked, per day.
     page.eval("document.getElementById('tab-reports').click()")

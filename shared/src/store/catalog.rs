@@ -27,7 +27,7 @@ use crate::store::keys::{
     self, MASTER_LIST_KEY, MASTERS_INDEX, PARTITION_KEY, SORT_KEY, WEIGHTS_SORT_KEY,
     candidate_sort_key, master_sort_key,
 };
-use crate::store::table::{Entity, StoreError, Table, classify};
+use crate::store::table::{Entity, StoreError, Table, classify, query_all};
 
 const ATTEMPTS: u32 = 5;
 /// What every versioned edit sets (see `versioned_update`).
@@ -454,22 +454,7 @@ impl CatalogStore {
         store: &StoreId,
         master: &MasterItemId,
     ) -> Result<Option<(MasterItem, Vec<Item>)>, StoreError> {
-        let mut start = None;
-        let mut rows = Vec::new();
-        loop {
-            let output = self
-                .master_query(store, master)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            rows.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+        let rows = query_all(self.master_query(store, master).consistent_read(true), Ok).await?;
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else {
             return Ok(None);

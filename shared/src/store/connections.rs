@@ -13,7 +13,7 @@ use crate::domain::ids::StoreId;
 use crate::store::attributes::{ROLE, SUBJECT};
 use crate::store::codec::{Attributes, MalformedItem, get_n, get_s, n, s};
 use crate::store::keys::{CONNECTION_ID, CONNECTIONS_BY_STORE_INDEX, EXPIRES_AT, PARTITION_KEY};
-use crate::store::table::{StoreError, Table, classify};
+use crate::store::table::{StoreError, Table, classify, query_all};
 
 /// API Gateway closes a WebSocket connection after two hours; its record goes with it.
 pub const CONNECTION_LIFETIME: Duration = Duration::hours(2);
@@ -93,33 +93,18 @@ impl ConnectionStore {
         store: &StoreId,
         now: OffsetDateTime,
     ) -> Result<Vec<Connection>, StoreError> {
-        let mut connections = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .index_name(CONNECTIONS_BY_STORE_INDEX)
-                .key_condition_expression("#store = :store")
-                .expression_attribute_names("#store", PARTITION_KEY)
-                .expression_attribute_values(":store", s(store.as_str()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output.items() {
-                let connection = connection_from_item(item)?;
-                if connection.expires_at > now {
-                    connections.push(connection);
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(connections),
-            }
-        }
+        let query = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.name())
+            .index_name(CONNECTIONS_BY_STORE_INDEX)
+            .key_condition_expression("#store = :store")
+            .expression_attribute_names("#store", PARTITION_KEY)
+            .expression_attribute_values(":store", s(store.as_str()));
+        let mut connections = query_all(query, |item| connection_from_item(&item)).await?;
+        connections.retain(|connection| connection.expires_at > now);
+        Ok(connections)
     }
 }
 

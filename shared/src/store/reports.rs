@@ -9,7 +9,7 @@ use crate::domain::ids::{RequestId, StoreId};
 use crate::store::codec::{self, Attributes, event_from_item};
 use crate::store::keys;
 use crate::store::requests::RequestStore;
-use crate::store::table::{StoreError, backoff, classify};
+use crate::store::table::{StoreError, backoff, classify, query_all};
 
 /// Sub-range Queries in flight at once. Each sub-range pages through DynamoDB's 1 MB pages
 /// one after another: a 92-day report read as one Query took 3.3 s against DynamoDB Local,
@@ -61,36 +61,19 @@ impl RequestStore {
         start: i64,
         end: i64,
     ) -> Result<Vec<RequestEvent>, StoreError> {
-        let mut events = Vec::new();
-        let mut from: Option<Attributes> = None;
-        loop {
-            let output = self
-                .client()
-                .query()
-                .table_name(self.events_table())
-                .index_name(keys::EVENTS_BY_TIME_INDEX)
-                .key_condition_expression("#store = :store AND #time BETWEEN :start AND :end")
-                .set_expression_attribute_names(Some(codec::event_projection_names()))
-                .expression_attribute_names("#time", keys::EVENT_TIME)
-                .expression_attribute_values(":store", AttributeValue::S(store.to_string()))
-                .expression_attribute_values(
-                    ":start",
-                    AttributeValue::S(keys::event_time_bound(start)),
-                )
-                .expression_attribute_values(":end", AttributeValue::S(keys::event_time_bound(end)))
-                .projection_expression(codec::EVENT_PROJECTION.as_str())
-                .set_exclusive_start_key(from.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                events.push(event_from_item(&item)?);
-            }
-            match output.last_evaluated_key {
-                Some(key) => from = Some(key),
-                None => return Ok(events),
-            }
-        }
+        let query = self
+            .client()
+            .query()
+            .table_name(self.events_table())
+            .index_name(keys::EVENTS_BY_TIME_INDEX)
+            .key_condition_expression("#store = :store AND #time BETWEEN :start AND :end")
+            .set_expression_attribute_names(Some(codec::event_projection_names()))
+            .expression_attribute_names("#time", keys::EVENT_TIME)
+            .expression_attribute_values(":store", AttributeValue::S(store.to_string()))
+            .expression_attribute_values(":start", AttributeValue::S(keys::event_time_bound(start)))
+            .expression_attribute_values(":end", AttributeValue::S(keys::event_time_bound(end)))
+            .projection_expression(codec::EVENT_PROJECTION.as_str());
+        query_all(query, |item| event_from_item(&item)).await
     }
 
     /// The `created` events of `requests`, by their exact keys (version 1): a

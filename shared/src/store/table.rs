@@ -8,6 +8,7 @@ use std::fmt::Debug;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
@@ -165,6 +166,31 @@ where
         };
     }
     classify(error)
+}
+
+/// Every item `query` matches, page after page (DynamoDB ends a page at 1 MB), each read
+/// back by `decode` as its page arrives.
+pub async fn query_all<T>(
+    query: QueryFluentBuilder,
+    mut decode: impl FnMut(Attributes) -> Result<T, MalformedItem>,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let output = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        for item in output.items.unwrap_or_default() {
+            found.push(decode(item)?);
+        }
+        match output.last_evaluated_key {
+            Some(key) => start = Some(key),
+            None => return Ok(found),
+        }
+    }
 }
 
 /// Jittered exponential backoff for transaction conflicts: 10 ms, 20 ms, 40 ms … plus up to

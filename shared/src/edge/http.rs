@@ -424,15 +424,6 @@ pub fn no_content() -> Result<ApiResponse, ApiError> {
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// Adds `Location` to a 201.
-pub fn with_location(mut response: ApiResponse, location: &str) -> Result<ApiResponse, ApiError> {
-    let value = location
-        .parse()
-        .map_err(|_| ApiError::Internal("unprintable Location".into()))?;
-    response.headers_mut().insert(header::LOCATION, value);
-    Ok(response)
-}
-
 /// The `Idempotency-Key` header, scoped to the caller; `None` when not sent.
 pub fn idempotency_key(
     request: &ApiRequest,

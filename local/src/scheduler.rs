@@ -61,7 +61,9 @@ pub async fn run(app: &App, interval: Duration) {
                 tracing::info!(timed_out = report.timed_out, "local schedule: sweep")
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error, "local schedule: sweep failed"),
+            Err(error) => {
+                tracing::warn!(error = %shared::edge::error::chain(&error), "local schedule: sweep failed")
+            }
         }
     }
 }

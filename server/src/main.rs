@@ -100,5 +100,5 @@ async fn run_sweep() -> Result<(), String> {
     timeout_sweeper::handler(app, event, budget)
         .await
         .map(|_| ())
-        .map_err(|error| error.to_string())
+        .map_err(|error| shared::edge::error::chain(&error))
 }

@@ -30,6 +30,7 @@ use shared::App;
 use shared::domain::ids::StoreId;
 use shared::domain::notification::{Message, MessageType};
 use shared::domain::supervisor_request::SupervisorRequest;
+use shared::edge::error::chain;
 use shared::store::codec::{Attributes, request_from_item};
 use shared::store::connections::Connection;
 use shared::store::keys;
@@ -116,7 +117,7 @@ impl Listeners {
                 .connections
                 .listening_to(store, OffsetDateTime::now_utc())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| chain(&e))?;
             self.0.insert(store.clone(), connections);
         }
         Ok(&self.0[store])
@@ -205,7 +206,7 @@ async fn post(app: &App, management: &Management, connection: &Connection, body:
         {
             // The client is gone without a $disconnect: forget it.
             if let Err(error) = app.connections.delete(&connection.connection_id).await {
-                tracing::warn!(error = %error, "could not remove a gone connection");
+                tracing::warn!(error = %chain(&error), "could not remove a gone connection");
             }
             Posted::Gone(connection.connection_id.clone())
         }

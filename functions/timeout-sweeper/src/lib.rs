@@ -93,11 +93,7 @@ pub async fn handler(
     // for the whole index when nothing has expired.
     let shards = (0..SWEEP_SHARDS).map(|shard| sweep_shard(app, shard, event.time, budget));
     let mut report = SweepReport::default();
-    // Handled here: an unavailable store is counted once, then left to Lambda to retry.
-    let shards = futures_util::future::try_join_all(shards)
-        .await
-        .inspect_err(StoreError::count)?;
-    for shard in shards {
+    for shard in futures_util::future::try_join_all(shards).await? {
         report.timed_out += shard.timed_out;
         report.skipped += shard.skipped;
         report.waiting += shard.waiting;

@@ -12,6 +12,7 @@ use shared::App;
 use shared::auth::Authenticator;
 use shared::auth::principal::Principal;
 use shared::domain::ids::StoreId;
+use shared::edge::error::chain;
 use shared::store::connections::{CONNECTION_LIFETIME, Connection};
 use time::OffsetDateTime;
 
@@ -68,7 +69,7 @@ async fn connect(
         expires_at: expires_at(OffsetDateTime::now_utc(), verified.expires_at),
     };
     app.connections.put(&connection).await.map_err(|error| {
-        tracing::error!(error = %error, "could not record the connection");
+        tracing::error!(error = %chain(&error), "could not record the connection");
         500
     })?;
     tracing::info!(store = %connection.store(), role = connection.listener.role.as_str(), "websocket connected");

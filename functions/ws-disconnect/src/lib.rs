@@ -3,6 +3,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use shared::App;
+use shared::edge::error::chain;
 
 pub async fn handler(
     app: &App,
@@ -13,7 +14,7 @@ pub async fn handler(
         Some(id) => match app.connections.delete(id).await {
             Ok(()) => 200,
             Err(error) => {
-                tracing::warn!(error = %error, "could not remove the connection");
+                tracing::warn!(error = %chain(&error), "could not remove the connection");
                 500
             }
         },

@@ -164,7 +164,7 @@ impl ApiError {
 
     /// The response a client sees, with the request id to quote. This is where an error is
     /// handled: internal errors and an unavailable store are logged here, once, with their
-    /// whole chain of sources, and the store's unavailability counted.
+    /// whole chain of sources (DynamoDB's telemetry counts the unavailable call itself).
     pub fn into_response(self, request_id: Option<&str>) -> http::Response<String> {
         let status = self.status();
         let message = match &self {
@@ -172,8 +172,7 @@ impl ApiError {
                 tracing::error!(error = %chain(&self), "internal error");
                 "internal error".to_owned()
             }
-            Self::Unavailable(Some(store)) => {
-                store.count();
+            Self::Unavailable(Some(_)) => {
                 tracing::warn!(error = %chain(&self), "store unavailable");
                 self.to_string()
             }
@@ -350,7 +349,7 @@ impl From<StoreError> for ApiError {
                 "the request was changed concurrently; fetch it and try again",
             ),
             StoreError::InvalidCursor => Self::invalid_cursor(),
-            StoreError::Unavailable { .. } => Self::Unavailable(Some(error)),
+            StoreError::Unavailable(_) => Self::Unavailable(Some(error)),
             StoreError::Internal(_) => Self::Internal(Box::new(error)),
         }
     }
@@ -522,7 +521,7 @@ impl From<StoreError> for lambda_http::lambda_runtime::Diagnostic {
         let error_type = match &error {
             StoreError::ConditionFailed(_) => "StoreError::ConditionFailed",
             StoreError::TransactionConflict => "StoreError::TransactionConflict",
-            StoreError::Unavailable { .. } => "StoreError::Unavailable",
+            StoreError::Unavailable(_) => "StoreError::Unavailable",
             _ => "StoreError::Internal",
         };
         Self {

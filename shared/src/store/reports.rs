@@ -140,9 +140,8 @@ impl RequestStore {
                 _ => return Ok(events),
             }
         }
-        Err(StoreError::Unavailable {
-            code: None,
-            source: "BatchGetItem left keys unprocessed after its retries".into(),
-        })
+        Err(StoreError::Unavailable(
+            "BatchGetItem left keys unprocessed after its retries".into(),
+        ))
     }
 }

@@ -15,8 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use crate::domain::ids::StoreId;
 use crate::store::codec::{Attributes, MalformedItem, n};
 use crate::store::keys;
-use crate::telemetry::THROTTLING_CODES;
-use crate::telemetry::emf::{Event, Unit};
+use crate::telemetry::{SERVER_ERROR_CODES, THROTTLING_CODES};
 
 /// What a store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +43,10 @@ pub enum StoreError {
     /// a start key): bad input, however well it was sealed.
     #[error("cursor position does not fit the query")]
     InvalidCursor,
-    /// Throttled, timed out or unreachable after the SDK's retries; `code` is DynamoDB's
-    /// error code when it answered with one.
+    /// Throttled, timed out or unreachable after the SDK's retries (DynamoDB's code, when it
+    /// answered with one, is in the source).
     #[error("store unavailable")]
-    Unavailable {
-        code: Option<String>,
-        #[source]
-        source: Source,
-    },
+    Unavailable(#[source] Source),
     /// An answer the code does not expect (a bug, or an item it never wrote).
     #[error("store error")]
     Internal(#[source] Source),
@@ -59,23 +54,6 @@ pub enum StoreError {
 
 /// What went wrong underneath, kept whole for the log (the SDK's error, a malformed item).
 pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-impl StoreError {
-    /// Counts a store that answered throttled or failing after the retries
-    /// (`DynamoDbUnavailable`, by DynamoDB's code): what an alarm on throttling watches. Called once, where the error is handled (the edge's response,
-    /// the sweeper's run), not where it is made.
-    pub fn count(&self) {
-        if let Self::Unavailable {
-            code: Some(code), ..
-        } = self
-        {
-            Event::new("dynamodb")
-                .dimension("Code", code)
-                .metric("DynamoDbUnavailable", Unit::Count, 1.0)
-                .emit();
-        }
-    }
-}
 
 impl From<MalformedItem> for StoreError {
     fn from(error: MalformedItem) -> Self {
@@ -95,13 +73,6 @@ impl FailedConditions {
     }
 }
 
-/// The other errors the SDK retries: DynamoDB's own faults.
-const SERVER_ERROR_CODES: [&str; 3] = [
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
-
 pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -109,10 +80,7 @@ where
 {
     match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable {
-                code: None,
-                source: Box::new(error),
-            }
+            StoreError::Unavailable(Box::new(error))
         }
         SdkError::ServiceError(service) => match service.err().code() {
             Some("ConditionalCheckFailedException") => {
@@ -121,10 +89,7 @@ where
             Some(code)
                 if THROTTLING_CODES.contains(&code) || SERVER_ERROR_CODES.contains(&code) =>
             {
-                StoreError::Unavailable {
-                    code: Some(code.to_owned()),
-                    source: Box::new(error),
-                }
+                StoreError::Unavailable(Box::new(error))
             }
             _ => StoreError::Internal(Box::new(error)),
         },
@@ -153,14 +118,11 @@ where
             ))
         } else if codes.contains(&"TransactionConflict") {
             StoreError::TransactionConflict
-        } else if let Some(throttled) = codes
+        } else if codes
             .iter()
-            .find(|c| matches!(**c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
+            .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
         {
-            StoreError::Unavailable {
-                code: Some((*throttled).to_owned()),
-                source: Box::new(error),
-            }
+            StoreError::Unavailable(Box::new(error))
         } else {
             StoreError::Internal(Box::new(error))
         };

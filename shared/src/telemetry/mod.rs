@@ -43,6 +43,13 @@ pub(crate) const THROTTLING_CODES: [&str; 3] = [
     "RequestLimitExceeded",
 ];
 
+/// The other errors the SDK retries: DynamoDB's own faults.
+pub(crate) const SERVER_ERROR_CODES: [&str; 3] = [
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
 tokio::task_local! {
     /// The X-Ray trace of the invocation being served, when it is sampled.
     static TRACE: Arc<SampledTrace>;
@@ -204,6 +211,22 @@ fn is_throttling(status: u16, body: Option<&[u8]>) -> bool {
         })
 }
 
+/// DynamoDB's error code in an error body (`{"__type":"com.amazonaws.dynamodb.v20120810#Code"}`)
+/// when it is one the SDK retries: throttling, or DynamoDB's own fault.
+fn unavailable_code(body: Option<&[u8]>) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody<'a> {
+        #[serde(rename = "__type", borrow)]
+        kind: &'a str,
+    }
+    let error: ErrorBody = serde_json::from_slice(body?).ok()?;
+    let code = error.kind.rsplit('#').next()?;
+    THROTTLING_CODES
+        .into_iter()
+        .chain(SERVER_ERROR_CODES)
+        .find(|known| *known == code)
+}
+
 /// The interceptor: retries and throttles per call as metrics, sampled calls as subsegments.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DynamoDbTelemetry;
@@ -287,6 +310,18 @@ impl Intercept for DynamoDbTelemetry {
                 event = event.property("traceId", trace.root.as_str());
             }
             event.emit();
+        }
+        // Failed after the SDK's retries with DynamoDB throttling or its own fault: the store
+        // answers 503, and an alarm on throttling counts this, whoever handles the error.
+        if matches!(context.output_or_error(), Some(Err(_)))
+            && let Some(code) = context
+                .response()
+                .and_then(|r| unavailable_code(r.body().bytes()))
+        {
+            Event::new("dynamodb")
+                .dimension("Code", code)
+                .metric("DynamoDbUnavailable", Unit::Count, 1.0)
+                .emit();
         }
         let status = context.response().map(|r| r.status().as_u16());
         tracing::debug!(
@@ -394,6 +429,33 @@ impl SampledTrace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_throttling_and_dynamodbs_own_faults_count_as_unavailable() {
+        let body = |kind: &str| {
+            format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"m"}}"#)
+        };
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "InternalServerError",
+        ] {
+            assert_eq!(unavailable_code(Some(body(code).as_bytes())), Some(code));
+        }
+        for other in [
+            "ConditionalCheckFailedException",
+            "TransactionCanceledException",
+            "ValidationException",
+        ] {
+            assert_eq!(
+                unavailable_code(Some(body(other).as_bytes())),
+                None,
+                "{other}"
+            );
+        }
+        assert_eq!(unavailable_code(Some(b"not json")), None);
+        assert_eq!(unavailable_code(None), None);
+    }
 
     #[test]
     fn a_trace_header_is_sampled_only_with_root_parent_and_sampled_1() {

@@ -244,4 +244,14 @@ async fn a_throttled_read_is_logged_once_with_its_source() {
             && error.contains("ThrottlingException"),
         "{error}"
     );
+    // And the call is counted as unavailable, by DynamoDB's code, for the throttling alarm.
+    let unavailable = integration_tests::emf_lines()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["DynamoDbUnavailable"] == 1.0 && line["Code"] == "ThrottlingException")
+        .count();
+    assert!(
+        unavailable >= 1,
+        "no DynamoDbUnavailable line for the throttled read"
+    );
 }
